@@ -1,0 +1,18 @@
+import SluiceStorage
+
+/// How the engine stores and meters; `sluiced` fills it from the config file.
+public struct EngineOptions: Sendable {
+    public var log = LogOptions()
+    /// Kinesis' per-shard write limits, answered with ProvisionedThroughputExceeded.
+    public var enforceWriteLimits = true
+    public var shardWriteBytesPerSecond = KinesisLimits.shardWriteBytesPerSecond
+    public var shardWriteRecordsPerSecond = KinesisLimits.shardWriteRecordsPerSecond
+    /// Used in stream ARNs and error messages, as Kinesis does.
+    public var region = "us-east-1"
+    public var accountId = "000000000000"
+    /// Open shards allowed across all streams (DescribeLimits' ShardLimit).
+    public var shardLimit = 500
+    public var onDemandStreamCountLimit = 50
+
+    public init() {}
+}

@@ -1,0 +1,37 @@
+/// What `stream.json` holds (FORMAT.md, "Stream metadata"): everything about a stream
+/// except its records.
+public struct StreamMetadata: Codable, Sendable, Equatable {
+    public var name: String
+    public var createdAtMillis: Int64
+    public var retentionHours: Int
+    public var status: String
+    public var mode: String
+    public var encryptionType: String
+    public var keyId: String?
+    public var tags: [String: String]
+    public var shards: [ShardMetadata]
+    public var enhancedMetrics: [String]
+
+    public var openShards: [ShardMetadata] { shards.filter(\.isOpen) }
+}
+
+/// One shard, open or closed.
+public struct ShardMetadata: Codable, Sendable, Equatable {
+    public var index: Int
+    public var hashKeyStart: String
+    public var hashKeyEnd: String
+    public var parentIndex: Int?
+    public var adjacentParentIndex: Int?
+    public var startingOffset: UInt64
+    /// One past the last offset the shard holds, set when it closes; nil while open.
+    public var endOffset: UInt64?
+    public var createdAtMillis: Int64
+
+    public var id: String { ShardID.string(index) }
+    public var hashKeyRange: ClosedRange<UInt128> { UInt128(hashKeyStart)!...UInt128(hashKeyEnd)! }
+    public var isOpen: Bool { endOffset == nil }
+    public var startingSequenceNumber: SequenceNumber { SequenceNumber(shardIndex: index, offset: startingOffset) }
+    public var endingSequenceNumber: SequenceNumber? {
+        endOffset.map { SequenceNumber(shardIndex: index, offset: max($0, startingOffset + 1) - 1) }
+    }
+}

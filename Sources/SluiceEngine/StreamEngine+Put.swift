@@ -1,0 +1,113 @@
+import SluiceStorage
+
+/// One record as a producer sends it.
+public struct PutRecordInput: Sendable {
+    public var partitionKey: String
+    public var data: [UInt8]
+    public var explicitHashKey: String?
+
+    public init(partitionKey: String, data: [UInt8], explicitHashKey: String? = nil) {
+        self.partitionKey = partitionKey
+        self.data = data
+        self.explicitHashKey = explicitHashKey
+    }
+}
+
+/// What happened to one record of a put.
+public enum PutRecordOutcome: Sendable, Equatable {
+    case stored(shardId: String, sequenceNumber: String)
+    case failed(EngineError)
+}
+
+/// Writing: validate, route by hash key, meter per shard, append per shard.
+extension StreamEngine {
+    /// Checks a record against Kinesis' rules and returns the hash key it routes by.
+    func validate(_ record: PutRecordInput) throws -> UInt128 {
+        let keyLength = record.partitionKey.count
+        if keyLength < 1 { throw EngineError.length(field: "partitionKey", value: record.partitionKey, min: 1) }
+        if keyLength > KinesisLimits.maxPartitionKeyLength {
+            throw EngineError.length(field: "partitionKey", value: record.partitionKey, max: KinesisLimits.maxPartitionKeyLength)
+        }
+        if record.data.count > KinesisLimits.maxRecordSize {
+            throw EngineError(.validation, "1 validation error detected: Value at 'data' failed to satisfy constraint: Member must have length less than or equal to \(KinesisLimits.maxRecordSize)")
+        }
+        let size = record.data.count + record.partitionKey.utf8.count
+        if size > KinesisLimits.maxRecordSize {
+            throw EngineError(.invalidArgument, "Record size \(size) bytes (data plus partition key) exceeds the maximum of \(KinesisLimits.maxRecordSize) bytes.")
+        }
+        if let explicit = record.explicitHashKey {
+            guard let value = HashKey.parse(explicit) else {
+                throw EngineError(.invalidArgument, "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was \(explicit)")
+            }
+            return value
+        }
+        return HashKey.of(partitionKey: record.partitionKey)
+    }
+
+    /// PutRecord: stores one record or throws (ProvisionedThroughputExceededException when
+    /// its shard is over its write limit).
+    public func putRecord(stream name: String, record: PutRecordInput) async throws -> (shardId: String, sequenceNumber: String) {
+        let outcome = try await putRecords(stream: name, records: [record])[0]
+        switch outcome {
+        case .stored(let shard, let sequence): return (shard, sequence)
+        case .failed(let error): throw error
+        }
+    }
+
+    /// PutRecords: stores what it can and says per record what happened. A request-level
+    /// problem (unknown stream, an invalid record) throws and stores nothing.
+    public func putRecords(stream name: String, records: [PutRecordInput]) async throws -> [PutRecordOutcome] {
+        guard !records.isEmpty else {
+            throw EngineError.length(field: "records", value: "[]", min: 1)
+        }
+        guard records.count <= KinesisLimits.maxRecordsPerPutRecords else {
+            throw EngineError(.validation, "1 validation error detected: Value at 'records' failed to satisfy constraint: Member must have length less than or equal to \(KinesisLimits.maxRecordsPerPutRecords)")
+        }
+        let hashKeys = try records.map(validate)
+        let handle = try stream(name)
+
+        // Group by shard, keeping each shard's records in request order.
+        var groups: [Int: (shard: ShardHandle, indexes: [Int])] = [:]
+        for (k, hashKey) in hashKeys.enumerated() {
+            guard let shard = handle.route(hashKey) else {
+                throw EngineError(.internalFailure, "No open shard of stream \(name) owns hash key \(hashKey).")
+            }
+            groups[shard.index, default: (shard, [])].indexes.append(k)
+        }
+        var outcomes = [PutRecordOutcome?](repeating: nil, count: records.count)
+        var admittedGroups: [(shard: ShardHandle, indexes: [Int])] = []
+        for (_, group) in groups {
+            let admitted = group.shard.limiter.admit(sizes: group.indexes.map { records[$0].data.count + records[$0].partitionKey.utf8.count })
+            var keep: [Int] = []
+            for (k, ok) in zip(group.indexes, admitted) {
+                if ok { keep.append(k) } else {
+                    outcomes[k] = .failed(EngineError(.provisionedThroughputExceeded,
+                        "Rate exceeded for shard \(group.shard.id) in stream \(name) under account \(options.accountId)."))
+                }
+            }
+            if !keep.isEmpty { admittedGroups.append((group.shard, keep)) }
+        }
+        let stored = await withTaskGroup(of: [(Int, PutRecordOutcome)].self) { tasks in
+            for group in admittedGroups {
+                tasks.addTask {
+                    let batch = group.indexes.map { LogRecord(partitionKey: records[$0].partitionKey, data: records[$0].data) }
+                    do {
+                        let result = try await group.shard.log.append(batch)
+                        return zip(group.indexes, result.offsets).map { k, offset in
+                            (k, .stored(shardId: group.shard.id, sequenceNumber: SequenceNumber(shardIndex: group.shard.index, offset: offset).description))
+                        }
+                    } catch {
+                        self.logger.error("append failed", metadata: ["shard": "\(group.shard.log.directory)", "error": "\(error)"])
+                        let failure = EngineError(.internalFailure, "\(error)")
+                        return group.indexes.map { ($0, .failed(failure)) }
+                    }
+                }
+            }
+            var all: [(Int, PutRecordOutcome)] = []
+            for await part in tasks { all.append(contentsOf: part) }
+            return all
+        }
+        for (k, outcome) in stored { outcomes[k] = outcome }
+        return outcomes.map { $0! }
+    }
+}

@@ -1,0 +1,101 @@
+import SluiceStorage
+
+/// A shard that follows a closed shard, listed at the end of the parent.
+public struct ChildShard: Sendable, Equatable {
+    public var shardId: String
+    public var parentShards: [String]
+    public var hashKeyRange: ClosedRange<UInt128>
+}
+
+/// What one GetRecords returns.
+public struct GetRecordsResult: Sendable {
+    public var shardIndex: Int
+    public var records: [StoredRecord]
+    /// nil once a closed shard has been read to its end.
+    public var nextShardIterator: String?
+    public var millisBehindLatest: Int64
+    public var childShards: [ChildShard]
+}
+
+/// Reading: shard iterators and GetRecords.
+extension StreamEngine {
+    /// GetShardIterator: a token for reading `shardId` from `start`.
+    public func shardIterator(stream name: String, shardId: String, start: IteratorStart) throws -> String {
+        let handle = try stream(name)
+        guard let index = ShardID.index(shardId), let (meta, shard) = handle.shard(index) else {
+            throw EngineError(.resourceNotFound, "Shard \(shardId) in stream \(name) under account \(options.accountId) does not exist")
+        }
+        let offset: UInt64
+        switch start {
+        case .trimHorizon:
+            offset = meta.startingOffset
+        case .latest:
+            offset = shard.log.endOffset
+        case .atSequenceNumber(let text), .afterSequenceNumber(let text):
+            guard let sequence = SequenceNumber(text), sequence.shardIndex == index else {
+                throw EngineError(.invalidArgument, "StartingSequenceNumber \(text) used in GetShardIterator on shard \(meta.id) in stream \(name) under account \(options.accountId) is invalid because it did not come from this stream.")
+            }
+            if case .afterSequenceNumber = start { offset = sequence.offset + 1 } else { offset = sequence.offset }
+        case .atTimestamp(let millis):
+            do { offset = try shard.log.offset(atTimestamp: millis) } catch {
+                throw EngineError(.internalFailure, "\(error)")
+            }
+        }
+        let iterator = ShardIterator(
+            streamName: name, streamCreatedAt: handle.metadata.createdAtMillis,
+            shardIndex: index, offset: offset, issuedAt: clock.nowMillis()
+        )
+        return iterator.token(key: iteratorKey)
+    }
+
+    /// GetRecords: up to `limit` records (and 10 MiB) from where the iterator points.
+    public func getRecords(iterator token: String, limit: Int?) throws -> GetRecordsResult {
+        let limit = limit ?? KinesisLimits.maxGetRecordsRecords
+        guard (1...KinesisLimits.maxGetRecordsRecords).contains(limit) else {
+            throw EngineError(.validation, "1 validation error detected: Value '\(limit)' at 'limit' failed to satisfy constraint: Member must have value \(limit < 1 ? "greater than or equal to 1" : "less than or equal to \(KinesisLimits.maxGetRecordsRecords)")")
+        }
+        guard let iterator = ShardIterator.decode(token, key: iteratorKey) else {
+            throw EngineError(.invalidArgument, "Invalid ShardIterator.")
+        }
+        let now = clock.nowMillis()
+        if now - iterator.issuedAt > KinesisLimits.iteratorLifetimeMillis {
+            throw EngineError(.expiredIterator, "Iterator expired. The iterator was created at time \(iterator.issuedAt) while right now it is \(now) which is further in the future than the tolerated delay of \(KinesisLimits.iteratorLifetimeMillis) milliseconds.")
+        }
+        let handle = try stream(iterator.streamName)
+        guard handle.metadata.createdAtMillis == iterator.streamCreatedAt, let (meta, shard) = handle.shard(iterator.shardIndex) else {
+            throw EngineError(.resourceNotFound, "Shard \(ShardID.string(iterator.shardIndex)) in stream \(iterator.streamName) under account \(options.accountId) does not exist")
+        }
+        let result: ReadResult
+        do {
+            result = try shard.log.read(from: iterator.offset, maxRecords: limit, maxBytes: KinesisLimits.maxGetRecordsBytes)
+        } catch {
+            throw EngineError(.internalFailure, "\(error)")
+        }
+        let caughtUp = result.nextOffset >= result.endOffset
+        let behind: Int64 = caughtUp ? 0 : max(0, now - (result.records.last?.timestampMillis ?? now))
+        var next: String?
+        var children: [ChildShard] = []
+        if let end = meta.endOffset, result.nextOffset >= end {
+            children = childShards(of: meta.index, in: handle.metadata)
+        } else {
+            var following = iterator
+            following.offset = result.nextOffset
+            following.issuedAt = now
+            next = following.token(key: iteratorKey)
+        }
+        return GetRecordsResult(
+            shardIndex: iterator.shardIndex, records: result.records, nextShardIterator: next,
+            millisBehindLatest: behind, childShards: children
+        )
+    }
+
+    func childShards(of index: Int, in metadata: StreamMetadata) -> [ChildShard] {
+        metadata.shards.filter { $0.parentIndex == index || $0.adjacentParentIndex == index }.map { child in
+            ChildShard(
+                shardId: child.id,
+                parentShards: [child.parentIndex, child.adjacentParentIndex].compactMap { $0 }.map(ShardID.string),
+                hashKeyRange: child.hashKeyRange
+            )
+        }
+    }
+}

@@ -1,0 +1,186 @@
+import SluiceStorage
+
+/// Stream administration: create, delete, list, describe, retention, tags.
+extension StreamEngine {
+    /// Capacity modes: PROVISIONED (a shard count chosen by the caller) or ON_DEMAND.
+    public enum CapacityMode: String, Sendable {
+        case provisioned = "PROVISIONED"
+        case onDemand = "ON_DEMAND"
+    }
+
+    /// Creates a stream with `shardCount` shards splitting the hash-key space evenly.
+    /// - Throws: ResourceInUseException if it exists, LimitExceededException past the
+    ///   shard limit, ValidationException for a bad name or count.
+    public func createStream(name: String, shardCount: Int?, mode: CapacityMode = .provisioned) throws {
+        try Self.validateStreamName(name)
+        let count: Int
+        switch mode {
+        case .onDemand: count = shardCount ?? KinesisLimits.onDemandInitialShards
+        case .provisioned:
+            guard let shardCount else {
+                throw EngineError(.invalidArgument, "ShardCount is required for a PROVISIONED stream.")
+            }
+            count = shardCount
+        }
+        guard count >= 1 else {
+            throw EngineError(.validation, "1 validation error detected: Value '\(count)' at 'shardCount' failed to satisfy constraint: Member must have value greater than or equal to 1")
+        }
+        try streams.withLock { all in
+            if all[name] != nil {
+                throw EngineError(.resourceInUse, "Stream \(name) under account \(options.accountId) already exists.")
+            }
+            let open = all.values.reduce(0) { $0 + $1.metadata.openShards.count }
+            if open + count > options.shardLimit {
+                throw EngineError(.limitExceeded, "This request would exceed the shard limit for the account \(options.accountId) in \(options.region). Current limit of shards is \(options.shardLimit). Number of open shards is \(open).")
+            }
+            let now = clock.nowMillis()
+            let shards = HashKey.evenRanges(count: count).enumerated().map { k, range in
+                ShardMetadata(index: k, hashKeyStart: String(range.lowerBound), hashKeyEnd: String(range.upperBound),
+                              startingOffset: 0, createdAtMillis: now)
+            }
+            let metadata = StreamMetadata(
+                name: name, createdAtMillis: now, retentionHours: KinesisLimits.defaultRetentionHours,
+                status: "ACTIVE", mode: mode.rawValue, encryptionType: "NONE", keyId: nil, tags: [:],
+                shards: shards, enhancedMetrics: []
+            )
+            let directory = streamsDirectory + "/" + name
+            // Shard directories first, metadata last: the stream exists once stream.json does.
+            try fs.createDirectories(directory)
+            var handles: [Int: ShardHandle] = [:]
+            for shard in shards { handles[shard.index] = try openShard(shard, streamDirectory: directory) }
+            try writeMetadata(metadata, directory: directory)
+            try fs.syncDirectory(streamsDirectory)
+            all[name] = StreamHandle(directory: directory, metadata: metadata, shards: handles)
+            logger.info("created stream", metadata: ["stream": "\(name)", "shards": "\(count)"])
+        }
+    }
+
+    /// Deletes a stream and all its records.
+    public func deleteStream(name: String) async throws {
+        let handle = try streams.withLock { all -> StreamHandle in
+            guard let handle = all.removeValue(forKey: name) else {
+                throw EngineError(.resourceNotFound, "Stream \(name) under account \(options.accountId) not found.")
+            }
+            return handle
+        }
+        for shard in handle.allShards { try? await shard.log.close() }
+        try fs.createDirectories(trashDirectory)
+        let trash = trashDirectory + "/\(name).\(clock.nowMillis())"
+        try fs.rename(handle.directory, to: trash)
+        try fs.syncDirectory(streamsDirectory)
+        try fs.removeTree(trash)
+        logger.info("deleted stream", metadata: ["stream": "\(name)"])
+    }
+
+    /// Stream names, sorted.
+    public func streamNames() -> [String] {
+        streams.withLock { Array($0.keys) }.sorted()
+    }
+
+    public func metadata(of name: String) throws -> StreamMetadata {
+        try stream(name).metadata
+    }
+
+    /// Changes a stream's metadata under its lock and persists it before anyone sees it.
+    func updateMetadata(_ name: String, _ change: (inout StreamMetadata) throws -> Void) throws {
+        let handle = try stream(name)
+        try handle.state.withLock { s in
+            var copy = s.metadata
+            try change(&copy)
+            try writeMetadata(copy, directory: handle.directory)
+            s.metadata = copy
+        }
+    }
+
+    /// IncreaseStreamRetentionPeriod (`increase`) or DecreaseStreamRetentionPeriod.
+    public func setRetention(stream name: String, hours: Int, increase: Bool) throws {
+        guard hours >= KinesisLimits.minRetentionHours else {
+            throw EngineError(.invalidArgument, "Minimum allowed retention period is \(KinesisLimits.minRetentionHours) hours. Requested retention period (\(hours) hours) is too short.")
+        }
+        guard hours <= KinesisLimits.maxRetentionHours else {
+            throw EngineError(.invalidArgument, "Maximum allowed retention period is \(KinesisLimits.maxRetentionHours) hours. Requested retention period (\(hours) hours) is too long.")
+        }
+        try updateMetadata(name) { m in
+            if increase, hours < m.retentionHours {
+                throw EngineError(.invalidArgument, "Requested retention period (\(hours) hours) for stream \(name) can not be shorter than existing retention period (\(m.retentionHours) hours). Use DecreaseRetentionPeriod API.")
+            }
+            if !increase, hours > m.retentionHours {
+                throw EngineError(.invalidArgument, "Requested retention period (\(hours) hours) for stream \(name) can not be longer than existing retention period (\(m.retentionHours) hours). Use IncreaseRetentionPeriod API.")
+            }
+            m.retentionHours = hours
+        }
+    }
+
+    public func addTags(stream name: String, tags: [String: String]) throws {
+        guard tags.count <= KinesisLimits.maxTagsPerCall else {
+            throw EngineError(.invalidArgument, "A maximum of \(KinesisLimits.maxTagsPerCall) tags can be added to a stream in one call.")
+        }
+        for (key, value) in tags {
+            guard (1...128).contains(key.count), value.count <= 256 else {
+                throw EngineError(.invalidArgument, "Tag keys must be 1 to 128 characters and values at most 256 characters; '\(key)' is not.")
+            }
+        }
+        try updateMetadata(name) { m in
+            let merged = m.tags.merging(tags) { $1 }
+            guard merged.count <= KinesisLimits.maxTagsPerStream else {
+                throw EngineError(.limitExceeded, "Failed to add tags to stream \(name) under account \(options.accountId) because a given stream cannot have more than \(KinesisLimits.maxTagsPerStream) tags.")
+            }
+            m.tags = merged
+        }
+    }
+
+    public func removeTags(stream name: String, keys: [String]) throws {
+        try updateMetadata(name) { m in
+            for key in keys { m.tags.removeValue(forKey: key) }
+        }
+    }
+
+    /// Deletes every segment past its stream's retention; returns how many went.
+    @discardableResult
+    public func enforceRetention() -> Int {
+        let handles = streams.withLock { Array($0.values) }
+        var deleted = 0
+        for handle in handles {
+            let cutoff = clock.nowMillis() - Int64(handle.metadata.retentionHours) * 3_600_000
+            for shard in handle.allShards {
+                do {
+                    deleted += try shard.log.deleteSegments(newestRecordBefore: cutoff)
+                } catch {
+                    logger.error("retention could not delete a segment", metadata: ["shard": "\(shard.log.directory)", "error": "\(error)"])
+                }
+            }
+        }
+        return deleted
+    }
+
+    /// Open shards in all streams (DescribeLimits' OpenShardCount).
+    public var openShardCount: Int {
+        streams.withLock { $0.values.reduce(0) { $0 + $1.metadata.openShards.count } }
+    }
+
+    public var onDemandStreamCount: Int {
+        streams.withLock { $0.values.filter { $0.metadata.mode == CapacityMode.onDemand.rawValue }.count }
+    }
+
+    /// Storage figures of one shard.
+    public func shardStats(stream name: String, shardIndex: Int) throws -> ShardLog.Stats {
+        guard let (_, handle) = try stream(name).shard(shardIndex) else {
+            throw EngineError(.resourceNotFound, "Shard \(ShardID.string(shardIndex)) in stream \(name) under account \(options.accountId) does not exist")
+        }
+        return handle.log.stats
+    }
+
+    /// Kinesis stream names: 1–128 characters from [a-zA-Z0-9_.-].
+    static func validateStreamName(_ name: String) throws {
+        guard !name.isEmpty else { throw EngineError.length(field: "streamName", value: name, min: 1) }
+        guard name.count <= KinesisLimits.maxStreamNameLength else {
+            throw EngineError.length(field: "streamName", value: name, max: KinesisLimits.maxStreamNameLength)
+        }
+        let allowed = name.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "." || $0 == "-"
+        }
+        guard allowed else {
+            throw EngineError(.validation, "1 validation error detected: Value '\(name)' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import Crypto
+import Foundation
+import Logging
+import SluiceStorage
+import Synchronization
+
+/// The embedded stream engine: streams of shards with Kinesis Data Streams semantics, on
+/// top of one `ShardLog` per shard.
+///
+/// Thread-safe; every method may be called from any task. Extensions group the API by
+/// concern: `+Streams` (create, delete, describe, tags, retention), `+Put`, `+Read`.
+public final class StreamEngine: Sendable {
+    public let dataDirectory: String
+    public let options: EngineOptions
+    let fs: any FileSystem
+    let clock: any TimeSource
+    let logger: Logger
+    let iteratorKey: SymmetricKey
+    let streams: Mutex<[String: StreamHandle]>
+
+    var streamsDirectory: String { dataDirectory + "/streams" }
+    var trashDirectory: String { dataDirectory + "/trash" }
+
+    /// Opens the data directory, recovering every stream found in it.
+    /// - Throws: `EngineError` or `StorageError` when the directory cannot be used; a
+    ///   corrupt segment does not throw (it is quarantined and reported).
+    public init(
+        dataDirectory: String,
+        options: EngineOptions = EngineOptions(),
+        clock: any TimeSource = SystemTimeSource(),
+        fileSystem: any FileSystem = PosixFileSystem(),
+        logger: Logger = Logger(label: "sluice.engine")
+    ) throws {
+        self.dataDirectory = dataDirectory
+        self.options = options
+        self.clock = clock
+        self.fs = fileSystem
+        self.logger = logger
+        try fileSystem.createDirectories(dataDirectory + "/streams")
+        iteratorKey = try Self.loadIteratorKey(dataDirectory + "/engine.key", fs: fileSystem)
+        streams = Mutex([:])
+        try removeTrash()
+        for name in try fileSystem.listDirectory(streamsDirectory).sorted() {
+            let directory = streamsDirectory + "/" + name
+            guard fileSystem.isDirectory(directory) else { continue }
+            guard fileSystem.fileExists(directory + "/stream.json") else {
+                // A create that crashed before its metadata was written: it never existed.
+                logger.warning("removing an unfinished stream directory", metadata: ["directory": "\(directory)"])
+                try fileSystem.removeTree(directory)
+                continue
+            }
+            let handle = try openStream(directory: directory)
+            streams.withLock { $0[handle.name] = handle }
+        }
+    }
+
+    /// The key that signs shard iterators; kept on disk so iterators survive a restart.
+    private static func loadIteratorKey(_ path: String, fs: any FileSystem) throws -> SymmetricKey {
+        if fs.fileExists(path) {
+            let bytes = try fs.readWholeFile(path)
+            guard bytes.count == 32 else {
+                throw EngineError(.internalFailure, "\(path) should hold 32 bytes but holds \(bytes.count); delete it and restart (open shard iterators become invalid)")
+            }
+            return SymmetricKey(data: bytes)
+        }
+        let key = SymmetricKey(size: .bits256)
+        try fs.writeAtomically(path, key.withUnsafeBytes { Array($0) }, mode: 0o600)
+        return key
+    }
+
+    private func removeTrash() throws {
+        for name in try fs.listDirectory(trashDirectory) { try fs.removeTree(trashDirectory + "/" + name) }
+    }
+
+    /// Loads `stream.json` and opens (recovers) the log of every shard it lists.
+    func openStream(directory: String) throws -> StreamHandle {
+        let metadata: StreamMetadata
+        do {
+            metadata = try JSONDecoder().decode(StreamMetadata.self, from: Data(try fs.readWholeFile(directory + "/stream.json")))
+        } catch {
+            throw EngineError(.internalFailure, "\(directory)/stream.json cannot be read: \(error); restore it from a backup or remove the stream directory")
+        }
+        var shards: [Int: ShardHandle] = [:]
+        for shard in metadata.shards {
+            shards[shard.index] = try openShard(shard, streamDirectory: directory)
+        }
+        return StreamHandle(directory: directory, metadata: metadata, shards: shards)
+    }
+
+    func openShard(_ shard: ShardMetadata, streamDirectory: String) throws -> ShardHandle {
+        let log = try ShardLog(
+            directory: streamDirectory + "/" + shard.id, options: options.log,
+            fileSystem: fs, clock: clock, logger: logger
+        )
+        let limiter = ShardWriteLimiter(
+            bytesPerSecond: options.shardWriteBytesPerSecond, recordsPerSecond: options.shardWriteRecordsPerSecond,
+            enabled: options.enforceWriteLimits, clock: clock
+        )
+        return ShardHandle(index: shard.index, hashKeyRange: shard.hashKeyRange, log: log, limiter: limiter)
+    }
+
+    func writeMetadata(_ metadata: StreamMetadata, directory: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try fs.writeAtomically(directory + "/stream.json", Array(try encoder.encode(metadata)))
+    }
+
+    /// The stream named `name`, or ResourceNotFoundException in Kinesis' words.
+    func stream(_ name: String) throws -> StreamHandle {
+        guard let handle = streams.withLock({ $0[name] }) else {
+            throw EngineError(.resourceNotFound, "Stream \(name) under account \(options.accountId) not found.")
+        }
+        return handle
+    }
+
+    public func arn(of name: String) -> String {
+        "arn:aws:kinesis:\(options.region):\(options.accountId):stream/\(name)"
+    }
+
+    /// The stream a request means: by StreamName or StreamARN (both must agree if given).
+    public func resolveStreamName(name: String?, arn: String?) throws -> String {
+        if let arn {
+            let parts = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+            guard parts.count == 6, parts[0] == "arn", parts[2] == "kinesis", parts[5].hasPrefix("stream/") else {
+                throw EngineError(.invalidArgument, "StreamARN \(arn) is not a Kinesis stream ARN (arn:aws:kinesis:REGION:ACCOUNT:stream/NAME).")
+            }
+            let fromARN = String(parts[5].dropFirst("stream/".count))
+            if let name, name != fromARN {
+                throw EngineError(.invalidArgument, "StreamName \(name) and StreamARN \(arn) name different streams.")
+            }
+            return fromARN
+        }
+        guard let name else {
+            throw EngineError(.invalidArgument, "Either StreamName or StreamARN must be provided.")
+        }
+        return name
+    }
+
+    /// Flushes and closes every shard log.
+    public func close() async {
+        let handles = streams.withLock { Array($0.values) }
+        for handle in handles {
+            for shard in handle.allShards {
+                do { try await shard.log.close() } catch {
+                    logger.error("closing a shard log failed", metadata: ["shard": "\(shard.log.directory)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+}

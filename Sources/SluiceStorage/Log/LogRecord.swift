@@ -1,0 +1,28 @@
+/// A record handed to the log: the partition key and the data blob, both opaque here.
+public struct LogRecord: Sendable, Equatable {
+    public var partitionKey: String
+    public var data: [UInt8]
+
+    public init(partitionKey: String, data: [UInt8]) {
+        self.partitionKey = partitionKey
+        self.data = data
+    }
+
+    /// Bytes this record counts against size limits: key (UTF-8) plus data.
+    public var size: Int { partitionKey.utf8.count + data.count }
+}
+
+/// A record read back from the log, with the offset and arrival time the log gave it.
+public struct StoredRecord: Sendable, Equatable {
+    public var offset: UInt64
+    public var timestampMillis: Int64
+    public var partitionKey: String
+    public var data: [UInt8]
+
+    public init(offset: UInt64, timestampMillis: Int64, partitionKey: String, data: [UInt8]) {
+        self.offset = offset
+        self.timestampMillis = timestampMillis
+        self.partitionKey = partitionKey
+        self.data = data
+    }
+}

@@ -1,0 +1,98 @@
+/// One segment file: its name, header and open file. Immutable; what changes as frames
+/// are committed lives in `SegmentInfo`.
+public final class Segment: Sendable {
+    public let baseOffset: UInt64
+    public let path: String
+    public let header: SegmentHeader
+    let file: any RandomAccessFile
+
+    init(baseOffset: UInt64, path: String, header: SegmentHeader, file: any RandomAccessFile) {
+        self.baseOffset = baseOffset
+        self.path = path
+        self.header = header
+        self.file = file
+    }
+
+    public var headerSize: Int64 { Int64(header.encodedSize) }
+
+    /// `00000000000000000042.seg`: fixed width so that `ls` sorts segments by offset.
+    public static func fileName(baseOffset: UInt64) -> String {
+        let digits = String(baseOffset)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".seg"
+    }
+
+    /// The base offset a segment file name stands for, or nil when it is not a segment name.
+    public static func baseOffset(fileName: String) -> UInt64? {
+        guard fileName.hasSuffix(".seg"), fileName.count == 24 else { return nil }
+        return UInt64(fileName.dropLast(4))
+    }
+}
+
+/// A sparse index entry: the frame at `position` starts with `firstOffset`.
+public struct IndexEntry: Sendable, Equatable {
+    public var firstOffset: UInt64
+    public var position: Int64
+    public var firstTimestamp: Int64
+}
+
+/// What is committed (durable and readable) in one segment, and its sparse index.
+/// A value: readers take a copy and read without holding the log's lock.
+public struct SegmentInfo: Sendable {
+    public let segment: Segment
+    /// Bytes committed, header included; readers never look past this.
+    public var size: Int64
+    /// First offset actually stored (≥ the base offset); equals `endOffset` when empty.
+    public var firstOffset: UInt64
+    /// One past the last offset stored.
+    public var endOffset: UInt64
+    public var firstTimestamp: Int64?
+    public var lastTimestamp: Int64?
+    public var index: [IndexEntry] = []
+    var lastIndexedPosition: Int64 = -1
+
+    init(segment: Segment) {
+        self.segment = segment
+        size = segment.headerSize
+        firstOffset = segment.baseOffset
+        endOffset = segment.baseOffset
+    }
+
+    public var isEmpty: Bool { endOffset == firstOffset }
+    public var recordCount: UInt64 { endOffset - firstOffset }
+
+    /// Records a committed frame: extends the offsets and times, adds an index entry when
+    /// the last one is far enough back.
+    mutating func add(_ summary: RecordBatch.Summary, at position: Int64, frameSize: Int64, indexInterval: Int64) {
+        if isEmpty {
+            firstOffset = summary.firstOffset
+            firstTimestamp = summary.firstTimestamp
+        }
+        endOffset = summary.endOffset
+        lastTimestamp = summary.lastTimestamp
+        if index.isEmpty || position - lastIndexedPosition >= indexInterval {
+            index.append(IndexEntry(firstOffset: summary.firstOffset, position: position, firstTimestamp: summary.firstTimestamp))
+            lastIndexedPosition = position
+        }
+        size = position + frameSize
+    }
+
+    /// Where to start scanning for `offset`: the last indexed frame at or before it.
+    func scanStart(forOffset offset: UInt64) -> Int64 {
+        var low = 0, high = index.count
+        while low < high {
+            let mid = (low + high) / 2
+            if index[mid].firstOffset <= offset { low = mid + 1 } else { high = mid }
+        }
+        return low == 0 ? segment.headerSize : index[low - 1].position
+    }
+
+    /// Where to start scanning for the first record at or after `timestamp`.
+    func scanStart(forTimestamp timestamp: Int64) -> Int64 {
+        var low = 0, high = index.count
+        while low < high {
+            let mid = (low + high) / 2
+            if index[mid].firstTimestamp < timestamp { low = mid + 1 } else { high = mid }
+        }
+        return low == 0 ? segment.headerSize : index[low - 1].position
+    }
+}

@@ -1,0 +1,107 @@
+/// Reads a whole segment file and judges it (FORMAT.md, "Recovery"), without changing it.
+/// Recovery acts on the verdict; `sluice verify` only reports it.
+public enum SegmentScanner {
+    /// The verdict on one segment.
+    public enum Problem: Sendable, Equatable {
+        /// Bytes from `position` to the end are an unfinished append.
+        case tornTail(position: Int64, reason: String)
+        /// The segment is damaged at `position` in a way a crash cannot explain.
+        case corrupt(position: Int64, reason: String)
+    }
+
+    public struct Outcome: Sendable {
+        /// What is valid: every frame before the first problem.
+        public var info: SegmentInfo
+        public var frames: Int
+        public var fileSize: Int64
+        public var problem: Problem?
+    }
+
+    /// Scans `file` as a segment.
+    /// - Parameters:
+    ///   - expectedBase: the base offset its file name gives.
+    ///   - isNewest: whether this is the newest segment of its shard (only there can a
+    ///     damaged end be a torn tail).
+    ///   - frameCheck: an extra check on each valid frame body (decryption, with keys).
+    public static func scan(
+        file: any RandomAccessFile,
+        expectedBase: UInt64,
+        isNewest: Bool,
+        indexInterval: Int64 = 64 << 10,
+        frameCheck: ((_ position: Int64, _ body: UnsafeRawBufferPointer) throws -> Void)? = nil
+    ) throws -> Outcome {
+        let fileSize = try file.size()
+        let headerBytes = try file.read(count: Int(min(fileSize, 4096)), at: 0)
+        let header: SegmentHeader
+        do {
+            header = try SegmentHeader.decode(headerBytes)
+        } catch let error as StorageError {
+            let placeholder = Segment(
+                baseOffset: expectedBase, path: file.path,
+                header: SegmentHeader(baseOffset: expectedBase, createdAtMillis: 0), file: file
+            )
+            var info = SegmentInfo(segment: placeholder)
+            info.size = 0
+            // A newest segment whose header never fully reached the disk is an unfinished
+            // roll: nothing in it was ever acknowledged.
+            let unfinished = isNewest && (fileSize < Int64(SegmentHeader.fixedSize + 4)
+                || headerBytes.allSatisfy { $0 == 0 })
+            let problem: Problem = unfinished
+                ? .tornTail(position: 0, reason: error.message)
+                : .corrupt(position: 0, reason: error.message)
+            return Outcome(info: info, frames: 0, fileSize: fileSize, problem: problem)
+        }
+        let segment = Segment(baseOffset: expectedBase, path: file.path, header: header, file: file)
+        var info = SegmentInfo(segment: segment)
+        guard header.baseOffset == expectedBase else {
+            return Outcome(info: info, frames: 0, fileSize: fileSize, problem: .corrupt(
+                position: 0, reason: "header base offset \(header.baseOffset) does not match the file name"))
+        }
+        var reader = FrameReader(file: file, from: segment.headerSize, limit: fileSize)
+        var frames = 0
+        while true {
+            var summaryError: String?
+            let step = try reader.next { position, body in
+                do {
+                    let summary = try RecordBatch.summary(body)
+                    let expected = info.isEmpty ? max(info.endOffset, header.baseOffset) : info.endOffset
+                    if info.isEmpty ? summary.firstOffset < expected : summary.firstOffset != expected {
+                        throw StorageError(.corrupt, "frame offset \(summary.firstOffset) does not follow \(expected)")
+                    }
+                    if let last = info.lastTimestamp, summary.firstTimestamp < last {
+                        throw StorageError(.corrupt, "frame arrival time runs backwards")
+                    }
+                    try frameCheck?(position, body)
+                    info.add(summary, at: position, frameSize: Int64(Frame.headerSize + body.count), indexInterval: indexInterval)
+                } catch let error as StorageError {
+                    summaryError = error.message
+                }
+            }
+            switch step {
+            case .end:
+                return Outcome(info: info, frames: frames, fileSize: fileSize, problem: nil)
+            case .frame(let position, let size):
+                // A frame whose CRC holds but whose content is wrong was written wrong or
+                // altered on purpose: never a torn tail.
+                if let reason = summaryError {
+                    return Outcome(info: info, frames: frames, fileSize: fileSize,
+                                   problem: .corrupt(position: position, reason: reason))
+                }
+                _ = size
+                frames += 1
+            case .truncated(let position):
+                let problem: Problem = isNewest
+                    ? .tornTail(position: position, reason: "incomplete frame at end of file")
+                    : .corrupt(position: position, reason: "incomplete frame at end of a closed segment")
+                return Outcome(info: info, frames: frames, fileSize: fileSize, problem: problem)
+            case .damaged(let position, let reason, let end):
+                let reachesEnd = end.map { $0 >= fileSize } ?? false
+                let torn = isNewest ? (reachesEnd ? true : try reader.isZeroFilled(from: position)) : false
+                let problem: Problem = torn
+                    ? .tornTail(position: position, reason: reason)
+                    : .corrupt(position: position, reason: reason)
+                return Outcome(info: info, frames: frames, fileSize: fileSize, problem: problem)
+            }
+        }
+    }
+}

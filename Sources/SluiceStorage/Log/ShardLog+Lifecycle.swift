@@ -1,0 +1,71 @@
+extension ShardLog {
+    /// Deletes whole segments whose newest record arrived before `cutoffMillis`, oldest
+    /// first; returns how many went. The segment being appended to goes too when all of it
+    /// expired and nothing is in flight; the next append then starts a new one.
+    @discardableResult
+    public func deleteSegments(newestRecordBefore cutoffMillis: Int64) throws -> Int {
+        let doomed = state.withLock { s -> [SegmentInfo] in
+            var doomed: [SegmentInfo] = []
+            while let first = s.segments.first, let newest = first.lastTimestamp, newest < cutoffMillis {
+                let isTail = s.segments.count == 1 && s.lastIsOpen
+                if isTail {
+                    guard s.pending.isEmpty, !s.flushing else { break }
+                    s.lastIsOpen = false
+                    s.tailBase = nil
+                }
+                doomed.append(s.segments.removeFirst())
+            }
+            return doomed
+        }
+        guard !doomed.isEmpty else { return 0 }
+        for info in doomed { try fs.removeFile(info.segment.path) }
+        try fs.syncDirectory(directory)
+        return doomed.count
+    }
+
+    /// Figures for status and metrics.
+    public struct Stats: Sendable, Equatable {
+        public var segments: Int
+        public var bytes: Int64
+        public var records: UInt64
+        public var trimHorizon: UInt64
+        public var endOffset: UInt64
+    }
+
+    public var stats: Stats {
+        let view = snapshot()
+        return Stats(
+            segments: view.segments.count,
+            bytes: view.segments.reduce(0) { $0 + $1.size },
+            records: view.segments.reduce(0) { $0 + $1.recordCount },
+            trimHorizon: view.trimHorizon,
+            endOffset: view.endOffset
+        )
+    }
+
+    /// With the periodic sync policy: fsyncs what was acknowledged since the last sync.
+    public func sync() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            ioQueue.async {
+                let file = self.state.withLock { s -> (any RandomAccessFile)? in
+                    guard s.unsynced else { return nil }
+                    s.unsynced = false
+                    return s.segments.last?.segment.file
+                }
+                do {
+                    try file?.sync()
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    /// Stops accepting appends, waits for the ones in flight, and syncs.
+    public func close() async throws {
+        state.withLock { $0.closed = true }
+        // The I/O queue is serial: this runs after any flush already scheduled.
+        try await sync()
+    }
+}

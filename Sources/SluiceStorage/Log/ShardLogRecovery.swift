@@ -1,0 +1,96 @@
+import Logging
+
+/// Recovery of one shard directory on open (FORMAT.md, "Recovery"): scan every segment,
+/// cut a torn tail, quarantine corrupt segments, rebuild the index.
+struct ShardLogRecovery {
+    let directory: String
+    let fs: any FileSystem
+    let options: LogOptions
+    let logger: Logger
+
+    struct Result {
+        var segments: [SegmentInfo] = []
+        var nextOffset: UInt64 = 0
+        /// Whether the newest segment survived and takes appends.
+        var tailIsOpen = false
+        var report = RecoveryReport()
+    }
+
+    func run() throws -> Result {
+        var result = Result()
+        let names = try fs.listDirectory(directory)
+        for name in names where name.hasSuffix(".tmp") { try fs.removeFile(directory + "/" + name) }
+        let bases = names.compactMap(Segment.baseOffset(fileName:)).sorted()
+        for (k, base) in bases.enumerated() {
+            let isNewest = k == bases.count - 1
+            let path = directory + "/" + Segment.fileName(baseOffset: base)
+            let file = try fs.openFile(path, create: false)
+            var outcome = try SegmentScanner.scan(
+                file: file, expectedBase: base, isNewest: isNewest, indexInterval: options.indexIntervalBytes
+            )
+            if base < result.nextOffset, outcome.problem == nil {
+                outcome.problem = .corrupt(position: 0, reason: "base offset \(base) overlaps the previous segment, which ends at \(result.nextOffset)")
+            }
+            result.report.segments += 1
+            result.report.frames += outcome.frames
+            switch outcome.problem {
+            case nil:
+                result.segments.append(outcome.info)
+                result.nextOffset = max(result.nextOffset, outcome.info.endOffset)
+                result.tailIsOpen = isNewest
+            case .tornTail(let position, let reason):
+                let cut = try cutTornTail(file: file, path: path, at: position, fileSize: outcome.fileSize)
+                result.report.tornTails.append(.init(file: path, position: position, bytes: cut, brokenFile: path + ".broken"))
+                logger.warning("cut a torn tail", metadata: [
+                    "file": "\(path)", "at_byte": "\(position)", "bytes_cut": "\(cut)", "reason": "\(reason)",
+                    "kept_in": "\(path).broken",
+                ])
+                if position > 0 {
+                    result.segments.append(outcome.info)
+                    result.nextOffset = max(result.nextOffset, outcome.info.endOffset)
+                    result.tailIsOpen = true
+                } else {
+                    result.nextOffset = max(result.nextOffset, base)
+                }
+            case .corrupt(let position, let reason):
+                let target = path + ".quarantined"
+                try fs.rename(path, to: target)
+                try fs.syncDirectory(directory)
+                result.report.quarantined.append(.init(file: path, position: position, reason: reason, quarantinedAs: target))
+                logger.error("quarantined a corrupt segment; its records are not served until it is repaired", metadata: [
+                    "file": "\(path)", "at_byte": "\(position)", "reason": "\(reason)", "moved_to": "\(target)",
+                ])
+                // No offset the damaged segment could hold is ever handed out again: each
+                // record takes more than one byte, so base + file size bounds them all.
+                result.nextOffset = max(result.nextOffset, outcome.info.endOffset, base + UInt64(max(outcome.fileSize, 1)))
+                if isNewest { result.tailIsOpen = false }
+            }
+        }
+        return result
+    }
+
+    /// Moves the bytes from `position` to the end into `<path>.broken`, then truncates.
+    /// A cut at 0 (an unfinished header) removes the segment file.
+    private func cutTornTail(file: any RandomAccessFile, path: String, at position: Int64, fileSize: Int64) throws -> Int64 {
+        let cut = fileSize - position
+        let broken = try fs.openFile(path + ".broken", create: true)
+        var at = position
+        var end = try broken.size()
+        while at < fileSize {
+            let chunk = try file.read(count: Int(min(1 << 20, fileSize - at)), at: at)
+            if chunk.isEmpty { break }
+            try broken.write(chunk, at: end)
+            end += Int64(chunk.count)
+            at += Int64(chunk.count)
+        }
+        try broken.sync()
+        if position == 0 {
+            try fs.removeFile(path)
+        } else {
+            try file.truncate(to: position)
+            try file.sync()
+        }
+        try fs.syncDirectory(directory)
+        return cut
+    }
+}

@@ -1,0 +1,43 @@
+/// The one error type of the storage module: what failed, on which file, and what to do.
+public struct StorageError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// What kind of failure this is; callers branch on it, people read `message`.
+    public enum Code: Sendable, Equatable {
+        /// A system call failed; `errno` says why.
+        case io(errno: Int32)
+        /// The disk (or the quota) is full: nothing was acknowledged, nothing stored was lost.
+        case diskFull
+        /// A file does not have the structure FORMAT.md describes.
+        case corrupt
+        /// A record or batch breaks a size rule.
+        case invalidArgument
+        /// The log was closed, or failed earlier and refuses writes until restart.
+        case unavailable
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    /// An error for a failed system call, naming the operation and the path.
+    static func posix(_ operation: String, path: String, errno code: Int32) -> StorageError {
+        if code == ENOSPC || code == EDQUOT {
+            return StorageError(
+                .diskFull,
+                "\(operation) \(path): no space left on device; free disk space (or lower retention) and retry"
+            )
+        }
+        return StorageError(.io(errno: code), "\(operation) \(path): \(String(cString: strerror(code)))")
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
