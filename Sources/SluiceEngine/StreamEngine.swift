@@ -148,3 +148,17 @@ public final class StreamEngine: Sendable {
         }
     }
 }
+
+extension StreamEngine {
+    /// Syncs every shard log (for the periodic sync policy).
+    public func syncAll() async {
+        let handles = streams.withLock { Array($0.values) }
+        for handle in handles {
+            for shard in handle.allShards {
+                do { try await shard.log.sync() } catch {
+                    logger.error("periodic fsync failed", metadata: ["shard": "\(shard.log.directory)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A small Kinesis client: one method per action used by `sluice`, over AWS JSON 1.1.
+/// Errors come back as `KinesisError`, exactly as the server (or AWS) sent them.
+public final class KinesisClient: Sendable {
+    public let endpoint: String
+    let http: HTTPClient
+    let timeout: TimeAmount
+
+    /// - Parameter endpoint: a base URL such as `http://127.0.0.1:4567`.
+    public init(endpoint: String, timeout: TimeAmount = .seconds(30)) {
+        self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+        self.http = HTTPClient(eventLoopGroupProvider: .singleton)
+        self.timeout = timeout
+    }
+
+    public func shutdown() async throws {
+        try await http.shutdown()
+    }
+
+    /// Sends `action` with `input` and decodes the output.
+    public func call<Input: Encodable, Output: Decodable>(_ action: String, _ input: Input, as _: Output.Type = Output.self) async throws -> Output {
+        var request = HTTPClientRequest(url: endpoint + "/")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: KinesisHTTPServer.contentType)
+        request.headers.add(name: "X-Amz-Target", value: KinesisHTTPServer.targetPrefix + action)
+        request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(input)))
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, timeout: timeout)
+        } catch {
+            throw KinesisError(type: "ConnectionError", message: "cannot reach \(endpoint): \(error); is sluiced running and listening there?", status: 0)
+        }
+        let body = try await response.body.collect(upTo: 64 << 20)
+        let data = Data(buffer: body)
+        guard response.status == .ok else {
+            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+            let type = (object?["__type"] as? String).map { $0.split(separator: "#").last.map(String.init) ?? $0 } ?? "HTTP\(response.status.code)"
+            let message = (object?["message"] as? String) ?? (object?["Message"] as? String) ?? String(decoding: data, as: UTF8.self)
+            throw KinesisError(type: type, message: message, status: Int(response.status.code))
+        }
+        do {
+            return try JSONDecoder().decode(Output.self, from: data.isEmpty ? Data("{}".utf8) : data)
+        } catch {
+            throw KinesisError(type: "SerializationException", message: "unexpected \(action) response: \(error)", status: 0)
+        }
+    }
+}
+
+/// Typed calls for the actions `sluice` uses.
+extension KinesisClient {
+    public func createStream(_ name: String, shardCount: Int?, onDemand: Bool = false) async throws {
+        _ = try await call("CreateStream", CreateStreamInput(
+            StreamName: name, ShardCount: shardCount,
+            StreamModeDetails: StreamModeDetailsShape(StreamMode: onDemand ? "ON_DEMAND" : "PROVISIONED")
+        ), as: EmptyShape.self)
+    }
+
+    public func deleteStream(_ name: String) async throws {
+        _ = try await call("DeleteStream", StreamReference(StreamName: name), as: EmptyShape.self)
+    }
+
+    public func listStreams() async throws -> [StreamSummaryShape] {
+        var all: [StreamSummaryShape] = []
+        var token: String?
+        repeat {
+            let page = try await call("ListStreams", ListStreamsInput(NextToken: token), as: ListStreamsOutput.self)
+            all += page.StreamSummaries
+            token = page.HasMoreStreams ? page.NextToken : nil
+        } while token != nil
+        return all
+    }
+
+    public func describeStreamSummary(_ name: String) async throws -> StreamDescriptionSummaryShape {
+        try await call("DescribeStreamSummary", StreamReference(StreamName: name), as: DescribeStreamSummaryOutput.self).StreamDescriptionSummary
+    }
+
+    public func listShards(_ name: String) async throws -> [ShardShape] {
+        var shards: [ShardShape] = []
+        var page = try await call("ListShards", ListShardsInput(StreamName: name), as: ListShardsOutput.self)
+        shards += page.Shards
+        while let token = page.NextToken {
+            page = try await call("ListShards", ListShardsInput(StreamName: nil, NextToken: token), as: ListShardsOutput.self)
+            shards += page.Shards
+        }
+        return shards
+    }
+
+    public func putRecord(_ stream: String, partitionKey: String, data: Data, explicitHashKey: String? = nil) async throws -> PutRecordOutput {
+        try await call("PutRecord", PutRecordInput(StreamName: stream, Data: data, PartitionKey: partitionKey, ExplicitHashKey: explicitHashKey), as: PutRecordOutput.self)
+    }
+
+    public func putRecords(_ stream: String, records: [PutRecordsRequestEntry]) async throws -> PutRecordsOutput {
+        try await call("PutRecords", PutRecordsInput(StreamName: stream, Records: records), as: PutRecordsOutput.self)
+    }
+
+    public func shardIterator(_ stream: String, shardId: String, type: String, sequenceNumber: String? = nil, timestamp: Double? = nil) async throws -> String {
+        try await call("GetShardIterator", GetShardIteratorInput(
+            StreamName: stream, ShardId: shardId, ShardIteratorType: type,
+            StartingSequenceNumber: sequenceNumber, Timestamp: timestamp
+        ), as: GetShardIteratorOutput.self).ShardIterator
+    }
+
+    public func getRecords(_ iterator: String, limit: Int? = nil) async throws -> GetRecordsOutput {
+        try await call("GetRecords", GetRecordsInput(ShardIterator: iterator, Limit: limit), as: GetRecordsOutput.self)
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import SluiceEngine
+
+/// Record actions: put, iterators, get.
+extension KinesisDispatcher {
+    func putRecord(_ input: PutRecordInput) async throws -> PutRecordOutput {
+        let stream = try name(input.StreamName, input.StreamARN)
+        let result = try await engine.putRecord(stream: stream, record: SluiceEngine.PutRecordInput(
+            partitionKey: input.PartitionKey, data: [UInt8](input.Data), explicitHashKey: input.ExplicitHashKey
+        ))
+        return PutRecordOutput(ShardId: result.shardId, SequenceNumber: result.sequenceNumber, EncryptionType: try encryptionType(stream))
+    }
+
+    func putRecords(_ input: PutRecordsInput) async throws -> PutRecordsOutput {
+        let stream = try name(input.StreamName, input.StreamARN)
+        var payload = 0
+        for entry in input.Records { payload += entry.Data.count + entry.PartitionKey.utf8.count }
+        if payload > KinesisLimits.maxPutRecordsPayload {
+            throw KinesisError(type: "InvalidArgumentException", message: "Records size \(payload) bytes exceeds the PutRecords limit of \(KinesisLimits.maxPutRecordsPayload) bytes per request.")
+        }
+        let outcomes = try await engine.putRecords(stream: stream, records: input.Records.map {
+            SluiceEngine.PutRecordInput(partitionKey: $0.PartitionKey, data: [UInt8]($0.Data), explicitHashKey: $0.ExplicitHashKey)
+        })
+        var failed = 0
+        let entries = outcomes.map { outcome -> PutRecordsResultEntry in
+            switch outcome {
+            case .stored(let shard, let sequence):
+                return PutRecordsResultEntry(SequenceNumber: sequence, ShardId: shard)
+            case .failed(let error):
+                failed += 1
+                return PutRecordsResultEntry(ErrorCode: error.kind.rawValue, ErrorMessage: error.message)
+            }
+        }
+        return PutRecordsOutput(FailedRecordCount: failed, Records: entries, EncryptionType: try encryptionType(stream))
+    }
+
+    func encryptionType(_ stream: String) throws -> String {
+        try engine.metadata(of: stream).encryptionType
+    }
+
+    func getShardIterator(_ input: GetShardIteratorInput) throws -> GetShardIteratorOutput {
+        let stream = try name(input.StreamName, input.StreamARN)
+        let start: IteratorStart
+        switch input.ShardIteratorType {
+        case "TRIM_HORIZON": start = .trimHorizon
+        case "LATEST": start = .latest
+        case "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER":
+            guard let sequence = input.StartingSequenceNumber else {
+                throw KinesisError(type: "InvalidArgumentException", message: "Must specify StartingSequenceNumber for \(input.ShardIteratorType) shard iterator type.")
+            }
+            start = input.ShardIteratorType == "AT_SEQUENCE_NUMBER" ? .atSequenceNumber(sequence) : .afterSequenceNumber(sequence)
+        case "AT_TIMESTAMP":
+            guard let timestamp = input.Timestamp else {
+                throw KinesisError(type: "InvalidArgumentException", message: "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP.")
+            }
+            start = .atTimestamp(millis: Int64((timestamp * 1000).rounded(.down)))
+        default:
+            throw KinesisError(type: "ValidationException", message: "1 validation error detected: Value '\(input.ShardIteratorType)' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, AT_SEQUENCE_NUMBER, AT_TIMESTAMP, TRIM_HORIZON, LATEST]")
+        }
+        return GetShardIteratorOutput(ShardIterator: try engine.shardIterator(stream: stream, shardId: input.ShardId, start: start))
+    }
+
+    func getRecords(_ input: GetRecordsInput) throws -> GetRecordsOutput {
+        let result = try engine.getRecords(iterator: input.ShardIterator, limit: input.Limit)
+        return GetRecordsOutput(
+            Records: result.records.map { record in
+                RecordShape(
+                    SequenceNumber: SequenceNumber(shardIndex: result.shardIndex, offset: record.offset).description,
+                    ApproximateArrivalTimestamp: Double(record.timestampMillis) / 1000,
+                    Data: Foundation.Data(record.data), PartitionKey: record.partitionKey, EncryptionType: nil
+                )
+            },
+            NextShardIterator: result.nextShardIterator,
+            MillisBehindLatest: result.millisBehindLatest,
+            ChildShards: result.nextShardIterator == nil ? result.childShards.map { child in
+                ChildShardShape(ShardId: child.shardId, ParentShards: child.parentShards, HashKeyRange: HashKeyRangeShape(
+                    StartingHashKey: String(child.hashKeyRange.lowerBound), EndingHashKey: String(child.hashKeyRange.upperBound)))
+            } : nil
+        )
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import SluiceEngine
+
+/// Stream administration actions.
+extension KinesisDispatcher {
+    func name(_ name: String?, _ arn: String?) throws -> String {
+        try engine.resolveStreamName(name: name, arn: arn)
+    }
+
+    func createStream(_ input: CreateStreamInput) throws -> EmptyShape {
+        let mode = StreamEngine.CapacityMode(rawValue: input.StreamModeDetails?.StreamMode ?? "PROVISIONED")
+        guard let mode else {
+            throw KinesisError(type: "ValidationException", message: "1 validation error detected: Value '\(input.StreamModeDetails?.StreamMode ?? "")' at 'streamModeDetails.streamMode' failed to satisfy constraint: Member must satisfy enum value set: [ON_DEMAND, PROVISIONED]")
+        }
+        try engine.createStream(name: input.StreamName, shardCount: input.ShardCount, mode: mode)
+        if let tags = input.Tags, !tags.isEmpty { try engine.addTags(stream: input.StreamName, tags: tags) }
+        return EmptyShape()
+    }
+
+    func deleteStream(_ input: StreamReference) async throws -> EmptyShape {
+        try await engine.deleteStream(name: try name(input.StreamName, input.StreamARN))
+        return EmptyShape()
+    }
+
+    func shardShape(_ shard: ShardMetadata) -> ShardShape {
+        ShardShape(
+            ShardId: shard.id,
+            ParentShardId: shard.parentIndex.map(ShardID.string),
+            AdjacentParentShardId: shard.adjacentParentIndex.map(ShardID.string),
+            HashKeyRange: HashKeyRangeShape(StartingHashKey: shard.hashKeyStart, EndingHashKey: shard.hashKeyEnd),
+            SequenceNumberRange: SequenceNumberRangeShape(
+                StartingSequenceNumber: shard.startingSequenceNumber.description,
+                EndingSequenceNumber: shard.endingSequenceNumber?.description
+            )
+        )
+    }
+
+    /// Shards after `exclusiveStart` (by id), at most `limit`, and whether more remain.
+    func page(_ shards: [ShardMetadata], after exclusiveStart: String?, limit: Int) -> ([ShardMetadata], Bool) {
+        let startIndex = exclusiveStart.flatMap(ShardID.index) ?? -1
+        let rest = shards.sorted { $0.index < $1.index }.filter { $0.index > startIndex }
+        return (Array(rest.prefix(limit)), rest.count > limit)
+    }
+
+    func describeStream(_ input: DescribeStreamInput) throws -> DescribeStreamOutput {
+        let streamName = try name(input.StreamName, input.StreamARN)
+        let limit = input.Limit ?? 100
+        guard (1...10_000).contains(limit) else {
+            throw KinesisError(type: "ValidationException", message: "1 validation error detected: Value '\(limit)' at 'limit' failed to satisfy constraint: Member must have value between 1 and 10000")
+        }
+        let m = try engine.metadata(of: streamName)
+        let (shards, more) = page(m.shards, after: input.ExclusiveStartShardId, limit: limit)
+        return DescribeStreamOutput(StreamDescription: StreamDescriptionShape(
+            StreamName: m.name, StreamARN: engine.arn(of: m.name), StreamStatus: m.status,
+            StreamModeDetails: StreamModeDetailsShape(StreamMode: m.mode),
+            Shards: shards.map(shardShape), HasMoreShards: more, RetentionPeriodHours: m.retentionHours,
+            StreamCreationTimestamp: Double(m.createdAtMillis) / 1000,
+            EnhancedMonitoring: [EnhancedMetricsShape(ShardLevelMetrics: m.enhancedMetrics)],
+            EncryptionType: m.encryptionType, KeyId: m.keyId
+        ))
+    }
+
+    func describeStreamSummary(_ input: StreamReference) throws -> DescribeStreamSummaryOutput {
+        let m = try engine.metadata(of: try name(input.StreamName, input.StreamARN))
+        return DescribeStreamSummaryOutput(StreamDescriptionSummary: StreamDescriptionSummaryShape(
+            StreamName: m.name, StreamARN: engine.arn(of: m.name), StreamStatus: m.status,
+            StreamModeDetails: StreamModeDetailsShape(StreamMode: m.mode), RetentionPeriodHours: m.retentionHours,
+            StreamCreationTimestamp: Double(m.createdAtMillis) / 1000,
+            EnhancedMonitoring: [EnhancedMetricsShape(ShardLevelMetrics: m.enhancedMetrics)],
+            EncryptionType: m.encryptionType, KeyId: m.keyId, OpenShardCount: m.openShards.count, ConsumerCount: 0
+        ))
+    }
+
+    func listStreams(_ input: ListStreamsInput) throws -> ListStreamsOutput {
+        let limit = input.Limit ?? 100
+        guard (1...10_000).contains(limit) else {
+            throw KinesisError(type: "ValidationException", message: "1 validation error detected: Value '\(limit)' at 'limit' failed to satisfy constraint: Member must have value between 1 and 10000")
+        }
+        let after = input.NextToken.flatMap { Foundation.Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
+            ?? input.ExclusiveStartStreamName
+        let names = engine.streamNames().filter { after == nil || $0 > after! }
+        let page = Array(names.prefix(limit))
+        let more = names.count > limit
+        let summaries = page.compactMap { try? engine.metadata(of: $0) }.map { m in
+            StreamSummaryShape(StreamName: m.name, StreamARN: engine.arn(of: m.name), StreamStatus: m.status,
+                               StreamModeDetails: StreamModeDetailsShape(StreamMode: m.mode),
+                               StreamCreationTimestamp: Double(m.createdAtMillis) / 1000)
+        }
+        return ListStreamsOutput(
+            StreamNames: page, HasMoreStreams: more,
+            NextToken: more ? Foundation.Data(page.last!.utf8).base64EncodedString() : nil,
+            StreamSummaries: summaries
+        )
+    }
+
+    func listShards(_ input: ListShardsInput) throws -> ListShardsOutput {
+        let limit = input.MaxResults ?? 1000
+        guard (1...10_000).contains(limit) else {
+            throw KinesisError(type: "ValidationException", message: "1 validation error detected: Value '\(limit)' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 10000")
+        }
+        var streamName: String
+        var after = input.ExclusiveStartShardId
+        if let token = input.NextToken {
+            guard input.StreamName == nil, input.StreamARN == nil else {
+                throw KinesisError(type: "InvalidArgumentException", message: "NextToken and StreamName cannot be provided together.")
+            }
+            guard let decoded = Foundation.Data(base64Encoded: token).map({ String(decoding: $0, as: UTF8.self) }),
+                  let bar = decoded.lastIndex(of: "|") else {
+                throw KinesisError(type: "InvalidArgumentException", message: "Invalid NextToken.")
+            }
+            streamName = String(decoded[..<bar])
+            after = String(decoded[decoded.index(after: bar)...])
+        } else {
+            streamName = try name(input.StreamName, input.StreamARN)
+        }
+        let m = try engine.metadata(of: streamName)
+        let (shards, more) = page(m.shards, after: after, limit: limit)
+        let next = more ? Foundation.Data("\(streamName)|\(shards.last!.id)".utf8).base64EncodedString() : nil
+        return ListShardsOutput(Shards: shards.map(shardShape), NextToken: next)
+    }
+
+    func setRetention(_ input: RetentionInput, increase: Bool) throws -> EmptyShape {
+        try engine.setRetention(stream: try name(input.StreamName, input.StreamARN), hours: input.RetentionPeriodHours, increase: increase)
+        return EmptyShape()
+    }
+
+    func addTags(_ input: AddTagsInput) throws -> EmptyShape {
+        try engine.addTags(stream: try name(input.StreamName, input.StreamARN), tags: input.Tags)
+        return EmptyShape()
+    }
+
+    func removeTags(_ input: RemoveTagsInput) throws -> EmptyShape {
+        try engine.removeTags(stream: try name(input.StreamName, input.StreamARN), keys: input.TagKeys)
+        return EmptyShape()
+    }
+
+    func listTags(_ input: ListTagsInput) throws -> ListTagsOutput {
+        let m = try engine.metadata(of: try name(input.StreamName, input.StreamARN))
+        let limit = input.Limit ?? 50
+        let keys = m.tags.keys.sorted().filter { input.ExclusiveStartTagKey == nil || $0 > input.ExclusiveStartTagKey! }
+        return ListTagsOutput(
+            Tags: keys.prefix(limit).map { TagShape(Key: $0, Value: m.tags[$0]) },
+            HasMoreTags: keys.count > limit
+        )
+    }
+
+    func describeLimits(_ input: EmptyShape) throws -> DescribeLimitsOutput {
+        DescribeLimitsOutput(
+            ShardLimit: engine.options.shardLimit, OpenShardCount: engine.openShardCount,
+            OnDemandStreamCount: engine.onDemandStreamCount, OnDemandStreamCountLimit: engine.options.onDemandStreamCountLimit
+        )
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import SluiceEngine
+
+/// Turns one Kinesis action (the name after `Kinesis_20131202.` and the JSON body) into
+/// the JSON response, over the engine. No HTTP here, so tests drive it directly.
+public struct KinesisDispatcher: Sendable {
+    public let engine: StreamEngine
+    /// The actions this server answers, by name.
+    static let actions: [String: @Sendable (KinesisDispatcher, Foundation.Data) async throws -> Foundation.Data] = [
+        "CreateStream": { try await $0.run($1, $0.createStream) },
+        "DeleteStream": { try await $0.run($1, $0.deleteStream) },
+        "DescribeStream": { try await $0.run($1, $0.describeStream) },
+        "DescribeStreamSummary": { try await $0.run($1, $0.describeStreamSummary) },
+        "ListStreams": { try await $0.run($1, $0.listStreams) },
+        "ListShards": { try await $0.run($1, $0.listShards) },
+        "PutRecord": { try await $0.run($1, $0.putRecord) },
+        "PutRecords": { try await $0.run($1, $0.putRecords) },
+        "GetShardIterator": { try await $0.run($1, $0.getShardIterator) },
+        "GetRecords": { try await $0.run($1, $0.getRecords) },
+        "IncreaseStreamRetentionPeriod": { d, body in
+            try await d.run(body) { (input: RetentionInput) in try d.setRetention(input, increase: true) }
+        },
+        "DecreaseStreamRetentionPeriod": { d, body in
+            try await d.run(body) { (input: RetentionInput) in try d.setRetention(input, increase: false) }
+        },
+        "AddTagsToStream": { try await $0.run($1, $0.addTags) },
+        "RemoveTagsFromStream": { try await $0.run($1, $0.removeTags) },
+        "ListTagsForStream": { try await $0.run($1, $0.listTags) },
+        "DescribeLimits": { try await $0.run($1, $0.describeLimits) },
+    ]
+
+    public init(engine: StreamEngine) {
+        self.engine = engine
+    }
+
+    public static var supportedActions: [String] { actions.keys.sorted() }
+
+    /// Runs `action` on `body`.
+    /// - Throws: `KinesisError` only, already in its wire shape.
+    public func handle(action: String, body: Foundation.Data) async throws -> Foundation.Data {
+        guard let run = Self.actions[action] else { throw KinesisError.unknownOperation(action) }
+        do {
+            return try await run(self, body)
+        } catch let error as KinesisError {
+            throw error
+        } catch let error as EngineError {
+            throw KinesisError(error)
+        } catch {
+            throw KinesisError(type: "InternalFailure", message: "\(error)", status: 500)
+        }
+    }
+
+    /// Decodes the input, runs the action, encodes the output.
+    private func run<Input: Decodable, Output: Encodable>(
+        _ body: Foundation.Data, _ action: (Input) async throws -> Output
+    ) async throws -> Foundation.Data {
+        let input: Input
+        do {
+            input = try JSONDecoder().decode(Input.self, from: body.isEmpty ? Foundation.Data("{}".utf8) : body)
+        } catch {
+            throw KinesisError.decoding(error)
+        }
+        let output = try await action(input)
+        return try JSONEncoder().encode(output)
+    }
+}

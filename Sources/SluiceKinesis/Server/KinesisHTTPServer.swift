@@ -1,0 +1,61 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import SluiceEngine
+
+/// The Kinesis-compatible HTTP API: AWS JSON 1.1 over HTTP/1.1, `POST /` with
+/// `X-Amz-Target: Kinesis_20131202.<Action>`, plus `GET /health`.
+public enum KinesisHTTPServer {
+    public static let targetPrefix = "Kinesis_20131202."
+    public static let contentType = "application/x-amz-json-1.1"
+    /// PutRecords carries up to 5 MiB of data, base64 inflates it by a third, JSON adds keys.
+    public static let maxRequestBody = 8 << 20
+
+    static let targetHeader = HTTPField.Name("X-Amz-Target")!
+    static let requestIdHeader = HTTPField.Name("x-amzn-RequestId")!
+
+    /// The router with the Kinesis endpoint; callers may add routes (metrics) before
+    /// building the application.
+    public static func router(dispatcher: KinesisDispatcher, logger: Logger) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.post("/") { request, _ -> Response in
+            await respond(to: request, dispatcher: dispatcher, logger: logger)
+        }
+        router.get("/health") { _, _ -> String in "ok\n" }
+        return router
+    }
+
+    static func respond(to request: Request, dispatcher: KinesisDispatcher, logger: Logger) async -> Response {
+        var request = request
+        let requestId = UUID().uuidString
+        do {
+            guard let target = request.headers[targetHeader], target.hasPrefix(targetPrefix) else {
+                throw KinesisError.unknownOperation(request.headers[targetHeader] ?? "(no X-Amz-Target header)")
+            }
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: maxRequestBody)
+            } catch {
+                throw KinesisError(type: "ValidationException", message: "The request body is larger than \(maxRequestBody) bytes; PutRecords accepts at most 500 records and 5 MiB.", status: 413)
+            }
+            let action = String(target.dropFirst(targetPrefix.count))
+            let output = try await dispatcher.handle(action: action, body: Data(buffer: body))
+            return response(status: .ok, body: output, requestId: requestId)
+        } catch {
+            let kinesisError = (error as? KinesisError) ?? KinesisError(type: "InternalFailure", message: "\(error)", status: 500)
+            if kinesisError.status >= 500 {
+                logger.error("request failed", metadata: ["error": "\(kinesisError)", "request_id": "\(requestId)"])
+            }
+            return response(status: HTTPResponse.Status(code: kinesisError.status), body: Data(kinesisError.body), requestId: requestId)
+        }
+    }
+
+    static func response(status: HTTPResponse.Status, body: Data, requestId: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = contentType
+        headers[requestIdHeader] = requestId
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

@@ -1,0 +1,111 @@
+import SluiceEngine
+import SluiceStorage
+import TOMLKit
+
+/// The daemon's configuration (config/sluice.toml documents every key).
+struct SluiceConfig {
+    struct Stream: Equatable {
+        var name: String
+        var shards: Int?
+        var retentionHours: Int
+        var onDemand: Bool
+    }
+
+    var dataDirectory = "/var/lib/sluice"
+    var listenHost = "127.0.0.1"
+    var listenPort = 4567
+    var logLevel = "info"
+    var engine = EngineOptions()
+    var retentionCheckSeconds = 60
+    var syncIntervalMillis = 1000
+    var streams: [Stream] = []
+
+    /// Parses a config file.
+    /// - Throws: `ConfigError` naming the file, the key and what is wrong with it.
+    static func load(path: String) throws -> SluiceConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError("\(path): cannot read the config file (\(error.localizedDescription)); pass an existing file with --config")
+        }
+        return try parse(text, file: path)
+    }
+
+    static func parse(_ text: String, file: String) throws -> SluiceConfig {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError("\(file):\(error.source.begin.line):\(error.source.begin.column): not valid TOML: \(error.description)")
+        }
+        var config = SluiceConfig()
+        let top = TOMLSection(table, path: "", file: file)
+        if let dir = try top.string("data_dir") {
+            guard dir.hasPrefix("/") || dir.hasPrefix(".") else {
+                throw ConfigError("\(file): data_dir: use an absolute path (got \"\(dir)\")")
+            }
+            config.dataDirectory = dir
+        }
+        config.logLevel = try top.choice("log_level", ["trace", "debug", "info", "notice", "warning", "error", "critical"]) ?? "info"
+        if let api = try top.section("api") {
+            if let listen = try api.string("listen") {
+                (config.listenHost, config.listenPort) = try parseListen(listen, file: file)
+            }
+            try api.rejectUnknownKeys()
+        }
+        if let storage = try top.section("storage") {
+            switch try storage.choice("fsync", ["always", "interval"]) {
+            case "interval": config.engine.log.sync = .periodic
+            default: config.engine.log.sync = .always
+            }
+            config.syncIntervalMillis = try storage.int("fsync_interval_ms", range: 1...60_000) ?? config.syncIntervalMillis
+            if let bytes = try storage.int("segment_max_bytes", range: (1 << 20)...(1 << 34)) { config.engine.log.segmentMaxBytes = Int64(bytes) }
+            if let age = try storage.int("segment_max_age_seconds", range: 1...(86_400 * 365)) { config.engine.log.segmentMaxAgeMillis = Int64(age) * 1000 }
+            config.retentionCheckSeconds = try storage.int("retention_check_seconds", range: 1...86_400) ?? config.retentionCheckSeconds
+            try storage.rejectUnknownKeys()
+        }
+        if let engine = try top.section("engine") {
+            config.engine.enforceWriteLimits = try engine.bool("enforce_write_limits") ?? true
+            config.engine.shardWriteBytesPerSecond = try engine.int("shard_write_bytes_per_second", range: 1...(1 << 34)) ?? config.engine.shardWriteBytesPerSecond
+            config.engine.shardWriteRecordsPerSecond = try engine.int("shard_write_records_per_second", range: 1...10_000_000) ?? config.engine.shardWriteRecordsPerSecond
+            config.engine.shardLimit = try engine.int("shard_limit", range: 1...100_000) ?? config.engine.shardLimit
+            config.engine.region = try engine.string("region") ?? config.engine.region
+            config.engine.accountId = try engine.string("account_id") ?? config.engine.accountId
+            try engine.rejectUnknownKeys()
+        }
+        for stream in try top.sections("streams") {
+            guard let name = try stream.string("name") else {
+                throw ConfigError("\(file): \(stream.path): name is required")
+            }
+            let mode = try stream.choice("mode", ["provisioned", "on_demand"]) ?? "provisioned"
+            let shards = try stream.int("shards", range: 1...10_000)
+            if mode == "provisioned" && shards == nil {
+                throw ConfigError("\(file): \(stream.path) (\(name)): shards is required for a provisioned stream")
+            }
+            let retention = try stream.int("retention_hours", range: KinesisLimits.minRetentionHours...KinesisLimits.maxRetentionHours)
+                ?? KinesisLimits.defaultRetentionHours
+            try stream.rejectUnknownKeys()
+            if config.streams.contains(where: { $0.name == name }) {
+                throw ConfigError("\(file): \(stream.path): stream \"\(name)\" is listed twice")
+            }
+            config.streams.append(Stream(name: name, shards: shards, retentionHours: retention, onDemand: mode == "on_demand"))
+        }
+        try top.rejectUnknownKeys(hint: "known keys are data_dir, log_level, [api], [storage], [engine], [[streams]]")
+        return config
+    }
+
+    /// `HOST:PORT`, `[IPv6]:PORT`.
+    static func parseListen(_ text: String, file: String) throws -> (String, Int) {
+        let problem = ConfigError("\(file): [api] listen: expected \"HOST:PORT\" such as \"127.0.0.1:4567\" or \"[::1]:4567\", got \"\(text)\"")
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw problem
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw problem }
+        return (host, port)
+    }
+}
+
+import Foundation

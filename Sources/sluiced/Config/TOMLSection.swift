@@ -1,0 +1,77 @@
+import TOMLKit
+
+/// Reads one TOML table with typed getters that name the key on error, and remembers
+/// which keys were read so that a misspelt key is refused instead of silently ignored.
+final class TOMLSection {
+    let table: TOMLTable
+    /// How the section is named in messages: `[api]`, `[[streams]] #2`, or the top level.
+    let path: String
+    let file: String
+    private var seen: Set<String> = []
+
+    init(_ table: TOMLTable, path: String, file: String) {
+        self.table = table
+        self.path = path
+        self.file = file
+    }
+
+    private func fail(_ key: String, _ problem: String) -> ConfigError {
+        ConfigError("\(file): \(path.isEmpty ? "" : path + " ")\(key): \(problem)")
+    }
+
+    private func value(_ key: String) -> (any TOMLValueConvertible)? {
+        seen.insert(key)
+        return table[key]
+    }
+
+    func string(_ key: String) throws -> String? {
+        guard let value = value(key) else { return nil }
+        guard let string = value.string else { throw fail(key, "expected a string in quotes") }
+        return string
+    }
+
+    func int(_ key: String, range: ClosedRange<Int>? = nil) throws -> Int? {
+        guard let value = value(key) else { return nil }
+        guard let int = value.int else { throw fail(key, "expected a whole number") }
+        if let range, !range.contains(int) {
+            throw fail(key, "\(int) is out of range; use \(range.lowerBound)...\(range.upperBound)")
+        }
+        return int
+    }
+
+    func bool(_ key: String) throws -> Bool? {
+        guard let value = value(key) else { return nil }
+        guard let bool = value.bool else { throw fail(key, "expected true or false") }
+        return bool
+    }
+
+    func choice(_ key: String, _ allowed: [String]) throws -> String? {
+        guard let string = try string(key) else { return nil }
+        guard allowed.contains(string) else {
+            throw fail(key, "\"\(string)\" is not one of \(allowed.map { "\"\($0)\"" }.joined(separator: ", "))")
+        }
+        return string
+    }
+
+    func section(_ key: String) throws -> TOMLSection? {
+        guard let value = value(key) else { return nil }
+        guard let table = value.table else { throw fail(key, "expected a table: [\(key)]") }
+        return TOMLSection(table, path: "[\(key)]", file: file)
+    }
+
+    func sections(_ key: String) throws -> [TOMLSection] {
+        guard let value = value(key) else { return [] }
+        guard let array = value.array else { throw fail(key, "expected an array of tables: [[\(key)]]") }
+        return try array.enumerated().map { k, element in
+            guard let table = element.table else { throw fail(key, "entry \(k + 1) is not a table") }
+            return TOMLSection(table, path: "[[\(key)]] #\(k + 1)", file: file)
+        }
+    }
+
+    /// Refuses keys this section does not know (after all getters ran).
+    func rejectUnknownKeys(hint: String = "") throws {
+        for key in table.keys where !seen.contains(key) {
+            throw fail(key, "unknown key\(hint.isEmpty ? "" : "; " + hint)")
+        }
+    }
+}

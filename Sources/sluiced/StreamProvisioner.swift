@@ -1,0 +1,26 @@
+import Logging
+import SluiceEngine
+
+/// Creates the streams the config lists (when missing) and brings their retention in
+/// line. It never deletes or reshards a stream: that stays an explicit API call.
+struct StreamProvisioner {
+    let engine: StreamEngine
+    let logger: Logger
+
+    func apply(_ streams: [SluiceConfig.Stream]) async throws {
+        for stream in streams {
+            let existing = try? engine.metadata(of: stream.name)
+            if existing == nil {
+                try engine.createStream(name: stream.name, shardCount: stream.shards, mode: stream.onDemand ? .onDemand : .provisioned)
+            } else if let shards = stream.shards, existing!.openShards.count != shards {
+                logger.warning("stream exists with a different shard count; leaving it as it is (reshard with UpdateShardCount)", metadata: [
+                    "stream": "\(stream.name)", "configured": "\(shards)", "open_shards": "\(existing!.openShards.count)",
+                ])
+            }
+            let current = try engine.metadata(of: stream.name).retentionHours
+            if current != stream.retentionHours {
+                try engine.setRetention(stream: stream.name, hours: stream.retentionHours, increase: stream.retentionHours > current)
+            }
+        }
+    }
+}
