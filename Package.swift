@@ -83,11 +83,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SluiceStorageTests", dependencies: ["SluiceStorage"], swiftSettings: swiftSettings),
-        .testTarget(name: "SluiceEngineTests", dependencies: ["SluiceEngine"], swiftSettings: swiftSettings),
+        // Helpers shared by the test targets: temporary directories, damaged files, faults.
+        .target(name: "SluiceTestSupport", dependencies: ["SluiceStorage"], path: "Tests/SluiceTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "SluiceStorageTests", dependencies: ["SluiceStorage", "SluiceTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SluiceEngineTests", dependencies: ["SluiceEngine", "SluiceTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SluiceKinesisTests",
-            dependencies: ["SluiceKinesis", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: ["SluiceKinesis", "SluiceTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: swiftSettings
         ),
     ]

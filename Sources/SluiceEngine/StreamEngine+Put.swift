@@ -78,12 +78,10 @@ extension StreamEngine {
         var admittedGroups: [(shard: ShardHandle, indexes: [Int])] = []
         for (_, group) in groups {
             let admitted = group.shard.limiter.admit(sizes: group.indexes.map { records[$0].data.count + records[$0].partitionKey.utf8.count })
-            var keep: [Int] = []
-            for (k, ok) in zip(group.indexes, admitted) {
-                if ok { keep.append(k) } else {
-                    outcomes[k] = .failed(EngineError(.provisionedThroughputExceeded,
-                        "Rate exceeded for shard \(group.shard.id) in stream \(name) under account \(options.accountId)."))
-                }
+            let keep = Array(group.indexes.prefix(admitted))
+            for k in group.indexes.dropFirst(admitted) {
+                outcomes[k] = .failed(EngineError(.provisionedThroughputExceeded,
+                    "Rate exceeded for shard \(group.shard.id) in stream \(name) under account \(options.accountId)."))
             }
             if !keep.isEmpty { admittedGroups.append((group.shard, keep)) }
         }

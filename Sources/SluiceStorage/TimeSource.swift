@@ -40,11 +40,12 @@ public final class ManualTimeSource: TimeSource {
     public func nowMillis() -> Int64 { state.withLock { $0.wall } }
     public func monotonicNanos() -> UInt64 { state.withLock { $0.mono } }
 
-    /// Moves both clocks forward.
+    /// Moves both clocks forward; a negative step moves only the wall clock back (as an
+    /// NTP correction would), never the monotonic one.
     public func advance(millis: Int64) {
         state.withLock {
             $0.wall += millis
-            $0.mono += UInt64(millis) * 1_000_000
+            if millis > 0 { $0.mono += UInt64(millis) * 1_000_000 }
         }
     }
 }

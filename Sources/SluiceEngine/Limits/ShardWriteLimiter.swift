@@ -17,17 +17,22 @@ public final class ShardWriteLimiter: Sendable {
         ))
     }
 
-    /// Admits each record whose size fits, in order; returns which were admitted.
-    public func admit(sizes: [Int]) -> [Bool] {
-        guard enabled else { return Array(repeating: true, count: sizes.count) }
+    /// Admits records in order while both buckets can pay; returns how many were
+    /// admitted. Once one record is refused so are all after it, so what a shard accepts
+    /// from one request is always a prefix and a producer that resends the rest keeps
+    /// its per-key order.
+    public func admit(sizes: [Int]) -> Int {
+        guard enabled else { return sizes.count }
         let now = clock.monotonicNanos()
         return buckets.withLock { b in
-            sizes.map { size in
-                guard b.records.available(now: now) >= 1, b.bytes.available(now: now) >= Double(size) else { return false }
+            var admitted = 0
+            for size in sizes {
+                guard b.records.available(now: now) >= 1, b.bytes.available(now: now) >= Double(size) else { break }
                 _ = b.records.take(1, now: now)
                 _ = b.bytes.take(Double(size), now: now)
-                return true
+                admitted += 1
             }
+            return admitted
         }
     }
 }

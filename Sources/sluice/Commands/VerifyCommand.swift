@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import SluiceStorage
+
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check every frame of a data directory offline (sluiced may be stopped or running).",
+        discussion: "Exits 0 when every segment is intact, 1 when anything is damaged or quarantined."
+    )
+
+    @Argument(help: "sluiced's data_dir.") var dataDirectory: String
+    @Flag(name: .long, help: "Print the summary as JSON.") var json = false
+
+    func run() async throws {
+        let summary: DataDirectoryVerifier.Summary
+        do {
+            summary = try DataDirectoryVerifier().verify(dataDirectory: dataDirectory)
+        } catch {
+            Output.failure(error)
+        }
+        if json {
+            Output.json([
+                "streams": summary.streams, "shards": summary.shards, "segments": summary.segments,
+                "frames": summary.frames, "records": summary.records, "bytes": summary.bytes, "clean": summary.isClean,
+                "findings": summary.findings.map { finding -> [String: Any] in
+                    var object: [String: Any] = ["severity": finding.severity.rawValue, "file": finding.file, "message": finding.message]
+                    if let position = finding.position { object["position"] = position }
+                    return object
+                },
+            ])
+        } else {
+            print("\(summary.streams) streams, \(summary.shards) shards, \(summary.segments) segments, \(summary.frames) frames, \(summary.records) records, \(summary.bytes) bytes")
+            for finding in summary.findings {
+                print("\(finding.severity.rawValue): \(finding.file)\(finding.position.map { " at byte \($0)" } ?? ""): \(finding.message)")
+            }
+            print(summary.isClean ? "OK" : "DAMAGED")
+        }
+        if !summary.isClean { throw ExitCode(1) }
+    }
+}
