@@ -50,11 +50,12 @@ public struct FrameReader {
             Int64(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
         }
         if length == 0 { return .damaged(position: position, reason: "zero frame length", end: nil) }
+        let frameSize = Int64(Frame.headerSize) + length
+        // A length past the end is an unfinished write whatever its value (etcd's rule).
+        if frameSize > left { return .truncated(position: position) }
         if length > Int64(Frame.maxBodySize) {
             return .damaged(position: position, reason: "frame length \(length) exceeds the maximum", end: nil)
         }
-        let frameSize = Int64(Frame.headerSize) + length
-        if frameSize > left { return .truncated(position: position) }
         try ensure(Int(frameSize))
         let start = Int(position - bufferStart)
         let framePosition = position

@@ -60,10 +60,13 @@ struct ShardLogRecovery {
                 logger.error("quarantined a corrupt segment; its records are not served until it is repaired", metadata: [
                     "file": "\(path)", "at_byte": "\(position)", "reason": "\(reason)", "moved_to": "\(target)",
                 ])
-                // No offset the damaged segment could hold is ever handed out again: each
-                // record takes more than one byte, so base + file size bounds them all.
-                result.nextOffset = max(result.nextOffset, outcome.info.endOffset, base + UInt64(max(outcome.fileSize, 1)))
-                if isNewest { result.tailIsOpen = false }
+                // No offset the damaged segment could hold is ever handed out again. An older
+                // segment is bounded by the next one's base; the newest by base + file size,
+                // since every record takes more than one byte.
+                if isNewest {
+                    result.nextOffset = max(result.nextOffset, base + UInt64(max(outcome.fileSize, 1)))
+                    result.tailIsOpen = false
+                }
             }
         }
         return result
