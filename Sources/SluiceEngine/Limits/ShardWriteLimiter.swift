@@ -27,7 +27,8 @@ public final class ShardWriteLimiter: Sendable {
         return buckets.withLock { b in
             var admitted = 0
             for size in sizes {
-                guard b.records.available(now: now) >= 1, b.bytes.available(now: now) >= Double(size) else { break }
+                guard b.records.available(now: now) + TokenBucket.tolerance >= 1,
+                      b.bytes.available(now: now) + TokenBucket.tolerance >= Double(size) else { break }
                 _ = b.records.take(1, now: now)
                 _ = b.bytes.take(Double(size), now: now)
                 admitted += 1

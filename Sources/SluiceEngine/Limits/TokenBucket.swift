@@ -28,10 +28,14 @@ public struct TokenBucket: Sendable {
         return tokens
     }
 
+    /// Refill sums many small floating-point steps; this much shortfall still counts as
+    /// enough, so that exactly one second's worth is available after exactly one second.
+    static let tolerance = 1e-6
+
     /// Takes `amount` tokens if they are all there; otherwise takes none.
     public mutating func take(_ amount: Double, now: UInt64) -> Bool {
         refill(now)
-        guard tokens >= amount else { return false }
+        guard tokens + Self.tolerance >= amount else { return false }
         tokens -= amount
         return true
     }
@@ -47,6 +51,6 @@ public struct TokenBucket: Sendable {
     public mutating func wait(for amount: Double, now: UInt64) -> UInt64 {
         refill(now)
         let missing = min(amount, capacity) - tokens
-        return missing <= 0 ? 0 : UInt64((missing / rate * 1e9).rounded(.up))
+        return missing <= Self.tolerance ? 0 : UInt64((missing / rate * 1e9).rounded(.up))
     }
 }

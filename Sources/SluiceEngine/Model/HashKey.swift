@@ -21,6 +21,7 @@ public enum HashKey {
     /// each range starts at k · ⌊2^128 / count⌋ and the last one ends at 2^128 − 1.
     public static func evenRanges(count: Int) -> [ClosedRange<UInt128>] {
         precondition(count > 0)
+        if count == 1 { return [0...UInt128.max] }
         let n = UInt128(count)
         let step = UInt128.max / n + (UInt128.max % n + 1 == n ? 1 : 0)
         return (0..<count).map { k in
