@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SluiceEngine
+import SluiceKinesis
+import SluiceStorage
+import Synchronization
+
+/// `sluice-bench`: throughput figures for the engine and the Kinesis API. Run it through
+/// `scripts/bench.sh`, which measures the same disk's `dd` fsync bandwidth as the baseline.
+@main
+struct SluiceBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sluice-bench",
+        abstract: "Measure Sluice's append and PutRecords throughput.",
+        subcommands: [EngineBench.self, PutRecordsBench.self]
+    )
+}
+
+/// Options shared by the benchmarks.
+struct LoadOptions: ParsableArguments {
+    @Option(help: "Concurrent writers.") var writers = 8
+    @Option(help: "Bytes of data per record.") var recordSize = 1024
+    @Option(help: "Records per put (1 = PutRecord).") var batch = 1
+    @Option(help: "Seconds to run.") var seconds = 5.0
+    @Option(help: "Shards in the benchmark stream.") var shards = 4
+    @Option(help: "A label printed with the result.") var label = ""
+}
+
+/// Counts records and bytes across writers.
+final class Tally: Sendable {
+    let counts = Mutex<(records: Int, bytes: Int)>((0, 0))
+    func add(records: Int, bytes: Int) { counts.withLock { $0.records += records; $0.bytes += bytes } }
+}
+
+/// Runs `writers` loops of `body` for `seconds` and prints records/s and MB/s on one line.
+func measure(_ load: LoadOptions, name: String, _ body: @escaping @Sendable (Int, Int) async throws -> Void) async throws {
+    let tally = Tally()
+    let start = ContinuousClock.now
+    let deadline = start + .milliseconds(Int(load.seconds * 1000))
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for writer in 0..<load.writers {
+            group.addTask {
+                var n = 0
+                while ContinuousClock.now < deadline {
+                    try await body(writer, n)
+                    n += 1
+                    tally.add(records: load.batch, bytes: load.batch * load.recordSize)
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
+    let elapsed = (ContinuousClock.now - start) / .seconds(1)
+    let (records, bytes) = tally.counts.withLock { ($0.records, $0.bytes) }
+    let line: [String: Any] = [
+        "bench": name, "label": load.label, "writers": load.writers, "record_size": load.recordSize, "batch": load.batch,
+        "shards": load.shards, "seconds": elapsed, "records_per_second": Double(records) / elapsed,
+        "mb_per_second": Double(bytes) / elapsed / 1e6,
+    ]
+    let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+struct EngineBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "engine",
+        abstract: "Appends through the engine (write limits off), each acknowledged after fsync."
+    )
+    @OptionGroup var load: LoadOptions
+    @Option(help: "A scratch data directory on the disk to measure.") var dir: String
+
+    func run() async throws {
+        var options = EngineOptions()
+        options.enforceWriteLimits = false
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        try? FileManager.default.removeItem(atPath: dir)
+        let engine = try StreamEngine(dataDirectory: dir, options: options, logger: logger)
+        try engine.createStream(name: "bench", shardCount: load.shards)
+        let payload = [UInt8](repeating: 0x61, count: load.recordSize)
+        let batch = load.batch
+        try await measure(load, name: "engine-append") { writer, n in
+            let records = (0..<batch).map { PutRecordInput(partitionKey: "w\(writer)-\((n * batch + $0) % 64)", data: payload) }
+            if batch == 1 {
+                _ = try await engine.putRecord(stream: "bench", record: records[0])
+            } else {
+                _ = try await engine.putRecords(stream: "bench", records: records)
+            }
+        }
+        await engine.close()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+}
+
+struct PutRecordsBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "put-records",
+        abstract: "PutRecords over HTTP to a running sluiced (start it with enforce_write_limits = false)."
+    )
+    @OptionGroup var load: LoadOptions
+    @Option(help: "The Kinesis endpoint.") var endpoint = "http://127.0.0.1:4567"
+
+    func run() async throws {
+        let client = KinesisClient(endpoint: endpoint)
+        _ = try? await client.deleteStream("bench-http")
+        try await client.createStream("bench-http", shardCount: load.shards)
+        let payload = Data(repeating: 0x61, count: load.recordSize)
+        let batch = load.batch
+        try await measure(load, name: "put-records-http") { writer, n in
+            let entries = (0..<batch).map { PutRecordsRequestEntry(Data: payload, PartitionKey: "w\(writer)-\((n * batch + $0) % 64)") }
+            let result = try await client.putRecords("bench-http", records: entries)
+            if result.FailedRecordCount > 0 { throw KinesisError(type: "Failed", message: "\(result.FailedRecordCount) records failed") }
+        }
+        try await client.deleteStream("bench-http")
+        try await client.shutdown()
+    }
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Benchmarks on this machine, each next to a baseline measured in the same run:
+#   - dd to the same disk: 1 MiB blocks with fdatasync (bandwidth) and 1 KiB blocks with
+#     O_DSYNC (one sync per small write, what a naive logger gets);
+#   - engine appends (100 B and 1 KiB records, concurrent writers, each acknowledged after
+#     fsync), write limits off;
+#   - PutRecords over HTTP on loopback to a release sluiced.
+# Prints a Markdown table. BENCH_SECONDS (default 5) sets each run's length.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh >/dev/null
+swift build -c release >/dev/null
+BIN="$(swift build -c release --show-bin-path)"
+WORK="${BENCH_DIR:-$PWD/.build/bench}"
+SECONDS_EACH="${BENCH_SECONDS:-5}"
+rm -rf "$WORK" && mkdir -p "$WORK"
+RESULTS="$WORK/results.jsonl"
+: > "$RESULTS"
+
+dd_rate() { # prints MB/s from dd's summary line
+  dd "$@" 2>&1 | awk '/copied/ { for (i = 1; i <= NF; i++) if ($i == "bytes") b = $(i-1); for (i = 1; i <= NF; i++) if ($i == "s,") s = $(i-1); printf "%.1f\n", b / s / 1e6 }'
+}
+DD_BIG=$(dd_rate if=/dev/zero of="$WORK/dd.bin" bs=1M count=1024 conv=fdatasync)
+DD_SMALL=$(dd_rate if=/dev/zero of="$WORK/dd.bin" bs=1k count=20000 oflag=dsync)
+rm -f "$WORK/dd.bin"
+
+for size in 100 1024; do
+  for writers in 1 16 64; do
+    "$BIN/sluice-bench" engine --dir "$WORK/engine" --writers "$writers" --record-size "$size" --seconds "$SECONDS_EACH" >> "$RESULTS"
+  done
+  "$BIN/sluice-bench" engine --dir "$WORK/engine" --writers 8 --batch 100 --record-size "$size" --seconds "$SECONDS_EACH" >> "$RESULTS"
+done
+
+PORT=45991
+cat > "$WORK/sluice.toml" <<TOML
+data_dir = "$WORK/daemon"
+log_level = "error"
+[api]
+listen = "127.0.0.1:$PORT"
+[engine]
+enforce_write_limits = false
+TOML
+"$BIN/sluiced" --config "$WORK/sluice.toml" & DAEMON=$!
+trap 'kill $DAEMON 2>/dev/null || true' EXIT
+python3 -c "
+import time, urllib.request
+for _ in range(300):
+    try:
+        urllib.request.urlopen('http://127.0.0.1:$PORT/health', timeout=1); break
+    except OSError:
+        time.sleep(0.1)
+"
+for size in 100 1024; do
+  "$BIN/sluice-bench" put-records --endpoint "http://127.0.0.1:$PORT" --writers 8 --batch 500 --record-size "$size" --seconds "$SECONDS_EACH" >> "$RESULTS"
+done
+kill -TERM $DAEMON; wait $DAEMON || true
+
+python3 - "$RESULTS" "$DD_BIG" "$DD_SMALL" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+dd_big, dd_small = float(sys.argv[2]), float(sys.argv[3])
+print(f"Baselines (same disk, same run): dd 1 MiB blocks + fdatasync {dd_big:.0f} MB/s; dd 1 KiB blocks with O_DSYNC {dd_small:.1f} MB/s ({dd_small * 1e6 / 1024:.0f} writes/s)\n")
+print("| what | record | writers | per call | records/s | MB/s | vs dd 1 MiB+fsync | vs dd 1 KiB O_DSYNC |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+for r in rows:
+    print(f"| {r['bench']} | {r['record_size']} B | {r['writers']} | {r['batch']} | {r['records_per_second']:,.0f} | "
+          f"{r['mb_per_second']:.1f} | {r['mb_per_second'] / dd_big:.2f}x | {r['mb_per_second'] / dd_small:.1f}x |")
+PY

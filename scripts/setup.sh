@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing Sluice needs on a fresh Debian 12 machine
+# with the Swift toolchain: Debian packages and the Python test clients. Idempotent.
+set -euo pipefail
+
+# System libraries and tools the build and the tests use.
+APT_PACKAGES=()
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+# Kinesis clients and the test runner for the integration tests.
+python3 - <<'PY' || python3 -m pip install -q boto3 awscli pytest
+import boto3, awscli, pytest  # noqa: F401
+PY
+command -v swift >/dev/null || { echo "setup: the Swift toolchain (swift) is not on PATH" >&2; exit 1; }
