@@ -10,6 +10,7 @@ public struct EngineError: Error, CustomStringConvertible, Sendable, Equatable {
         case limitExceeded = "LimitExceededException"
         case provisionedThroughputExceeded = "ProvisionedThroughputExceededException"
         case expiredIterator = "ExpiredIteratorException"
+        case kmsNotFound = "KMSNotFoundException"
         case internalFailure = "InternalFailure"
     }
 

@@ -13,6 +13,9 @@ public struct EngineOptions: Sendable {
     /// Open shards allowed across all streams (DescribeLimits' ShardLimit).
     public var shardLimit = 500
     public var onDemandStreamCountLimit = 50
+    /// Master keys for encryption at rest; nil when no key file is configured. With keys,
+    /// new streams are encrypted under the default key id.
+    public var keys: (any KeyProvider)?
 
     public init() {}
 }

@@ -40,14 +40,14 @@ extension StreamEngine {
             }
             let metadata = StreamMetadata(
                 name: name, createdAtMillis: now, retentionHours: KinesisLimits.defaultRetentionHours,
-                status: "ACTIVE", mode: mode.rawValue, encryptionType: "NONE", keyId: nil, tags: [:],
-                shards: shards, enhancedMetrics: []
+                status: "ACTIVE", mode: mode.rawValue, encryptionType: options.keys == nil ? "NONE" : "KMS",
+                keyId: options.keys?.defaultKeyId, tags: [:], shards: shards, enhancedMetrics: []
             )
             let directory = streamsDirectory + "/" + name
             // Shard directories first, metadata last: the stream exists once stream.json does.
             try fs.createDirectories(directory)
             var handles: [Int: ShardHandle] = [:]
-            for shard in shards { handles[shard.index] = try openShard(shard, streamDirectory: directory) }
+            for shard in shards { handles[shard.index] = try openShard(shard, of: metadata, streamDirectory: directory) }
             try writeMetadata(metadata, directory: directory)
             try fs.syncDirectory(streamsDirectory)
             all[name] = StreamHandle(directory: directory, metadata: metadata, shards: handles)
@@ -132,6 +132,37 @@ extension StreamEngine {
     public func removeTags(stream name: String, keys: [String]) throws {
         try updateMetadata(name) { m in
             for key in keys { m.tags.removeValue(forKey: key) }
+        }
+    }
+
+    /// StartStreamEncryption: records put from now on are encrypted under master key
+    /// `keyId` of the key file (`alias/aws/kinesis` means its default key).
+    public func startEncryption(stream name: String, keyId requested: String) throws {
+        guard let keys = options.keys else {
+            throw EngineError(.kmsNotFound, "No key file is configured: set [encryption] key_file to encrypt stream \(name).")
+        }
+        let keyId = requested == "alias/aws/kinesis" ? keys.defaultKeyId : requested
+        do { _ = try keys.activeKey(id: keyId) } catch {
+            throw EngineError(.kmsNotFound, "Key \(requested) is not in the key file; known keys can be listed with `sluice keys list`.")
+        }
+        try setEncryption(name, keyId: keyId)
+    }
+
+    /// StopStreamEncryption: records put from now on are stored in clear.
+    public func stopEncryption(stream name: String) throws {
+        try setEncryption(name, keyId: nil)
+    }
+
+    private func setEncryption(_ name: String, keyId: String?) throws {
+        let handle = try stream(name)
+        try updateMetadata(name) { m in
+            m.encryptionType = keyId == nil ? "NONE" : "KMS"
+            m.keyId = keyId
+        }
+        for shard in handle.allShards {
+            do { try shard.log.setEncryption(keyId: keyId) } catch {
+                throw EngineError(.kmsNotFound, "\(error)")
+            }
         }
     }
 

@@ -82,16 +82,21 @@ public final class StreamEngine: Sendable {
         }
         var shards: [Int: ShardHandle] = [:]
         for shard in metadata.shards {
-            shards[shard.index] = try openShard(shard, streamDirectory: directory)
+            shards[shard.index] = try openShard(shard, of: metadata, streamDirectory: directory)
         }
         return StreamHandle(directory: directory, metadata: metadata, shards: shards)
     }
 
-    func openShard(_ shard: ShardMetadata, streamDirectory: String) throws -> ShardHandle {
+    func openShard(_ shard: ShardMetadata, of stream: StreamMetadata, streamDirectory: String) throws -> ShardHandle {
         let log = try ShardLog(
             directory: streamDirectory + "/" + shard.id, options: options.log,
-            fileSystem: fs, clock: clock, logger: logger
+            fileSystem: fs, clock: clock, keys: options.keys, logger: logger
         )
+        do {
+            try log.setEncryption(keyId: stream.encryptionType == "KMS" ? stream.keyId : nil)
+        } catch let error as StorageError {
+            throw EngineError(.kmsNotFound, "stream \(stream.name) is encrypted under key \(stream.keyId ?? "?"): \(error.message)")
+        }
         let limiter = ShardWriteLimiter(
             bytesPerSecond: options.shardWriteBytesPerSecond, recordsPerSecond: options.shardWriteRecordsPerSecond,
             enabled: options.enforceWriteLimits, clock: clock

@@ -12,6 +12,12 @@ public struct StorageError: Error, CustomStringConvertible, Sendable, Equatable 
         case invalidArgument
         /// The log was closed, or failed earlier and refuses writes until restart.
         case unavailable
+        /// A master key (id and version) that stored data needs is not in the key file.
+        case keyUnavailable
+        /// The key file's key does not open stored data: another key file.
+        case wrongKey
+        /// The key file itself is missing, malformed or too widely readable.
+        case keyFile
     }
 
     public let code: Code

@@ -36,10 +36,22 @@ struct Sluiced: AsyncParsableCommand {
         let logger = Logger(label: "sluiced")
         logger.info("starting", metadata: ["config": "\(config)", "data_dir": "\(settings.dataDirectory)"])
 
+        var engineOptions = settings.engine
+        if let keyFile = settings.resolvedKeyFile(environment: ProcessInfo.processInfo.environment) {
+            let keys = try LocalKeyFile.load(path: keyFile)
+            engineOptions.keys = keys.provider
+            logger.info("encryption at rest on", metadata: [
+                "key_file": "\(keyFile)", "default_key": "\(keys.provider.defaultKeyId)",
+                "versions": "\(keys.entries.map { "\($0.id) v\($0.version)" }.joined(separator: ", "))",
+            ])
+        }
         let engine = try StreamEngine(
-            dataDirectory: settings.dataDirectory, options: settings.engine, logger: Logger(label: "sluice.engine")
+            dataDirectory: settings.dataDirectory, options: engineOptions, logger: Logger(label: "sluice.engine")
         )
         try await StreamProvisioner(engine: engine, logger: logger).apply(settings.streams)
+        if engineOptions.keys != nil && settings.encryptAll {
+            try StreamProvisioner(engine: engine, logger: logger).encryptAll()
+        }
 
         let router = KinesisHTTPServer.router(dispatcher: KinesisDispatcher(engine: engine), logger: logger)
         let address = "\(settings.listenHost.contains(":") ? "[\(settings.listenHost)]" : settings.listenHost):\(settings.listenPort)"

@@ -23,4 +23,13 @@ struct StreamProvisioner {
             }
         }
     }
+
+    /// Switches every stream stored in clear to the key file's default key: with
+    /// `encrypt_all_streams`, records put from now on are never stored in clear.
+    func encryptAll() throws {
+        for name in engine.streamNames() where try engine.metadata(of: name).encryptionType != "KMS" {
+            try engine.startEncryption(stream: name, keyId: "alias/aws/kinesis")
+            logger.info("stream encrypted from now on", metadata: ["stream": "\(name)"])
+        }
+    }
 }

@@ -144,6 +144,19 @@ extension KinesisDispatcher {
         )
     }
 
+    func setEncryption(_ input: StreamEncryptionInput, start: Bool) throws -> EmptyShape {
+        guard input.EncryptionType == "KMS" else {
+            throw KinesisError(type: "ValidationException", message: "1 validation error detected: Value '\(input.EncryptionType)' at 'encryptionType' failed to satisfy constraint: Member must satisfy enum value set: [KMS]")
+        }
+        let stream = try name(input.StreamName, input.StreamARN)
+        if start {
+            try engine.startEncryption(stream: stream, keyId: input.KeyId)
+        } else {
+            try engine.stopEncryption(stream: stream)
+        }
+        return EmptyShape()
+    }
+
     func describeLimits(_ input: EmptyShape) throws -> DescribeLimitsOutput {
         DescribeLimitsOutput(
             ShardLimit: engine.options.shardLimit, OpenShardCount: engine.openShardCount,

@@ -27,6 +27,12 @@ public struct KinesisDispatcher: Sendable {
         "RemoveTagsFromStream": { try await $0.run($1, $0.removeTags) },
         "ListTagsForStream": { try await $0.run($1, $0.listTags) },
         "DescribeLimits": { try await $0.run($1, $0.describeLimits) },
+        "StartStreamEncryption": { d, body in
+            try await d.run(body) { (input: StreamEncryptionInput) in try d.setEncryption(input, start: true) }
+        },
+        "StopStreamEncryption": { d, body in
+            try await d.run(body) { (input: StreamEncryptionInput) in try d.setEncryption(input, start: false) }
+        },
     ]
 
     public init(engine: StreamEngine) {

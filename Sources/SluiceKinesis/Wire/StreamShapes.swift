@@ -184,3 +184,10 @@ public struct DescribeLimitsOutput: Codable, Sendable {
 public struct EmptyShape: Codable, Sendable {
     public init() {}
 }
+
+public struct StreamEncryptionInput: Codable, Sendable {
+    public var StreamName: String?
+    public var StreamARN: String?
+    public var EncryptionType: String
+    public var KeyId: String
+}

@@ -68,9 +68,10 @@ extension FileSystem {
         let temporary = path + ".tmp"
         let file = try openFile(temporary, create: true)
         try file.truncate(to: 0)
+        // Permissions before content: a secret is never in a file others may read.
+        try setPermissions(temporary, mode: mode)
         try file.write(bytes, at: 0)
         try file.sync()
-        try setPermissions(temporary, mode: mode)
         try rename(temporary, to: path)
         try syncDirectory(Self.parentDirectory(of: path))
     }
@@ -90,6 +91,13 @@ extension FileSystem {
     }
 
     public static func parentDirectory(of path: String) -> String {
+        FileSystemPath.parent(path)
+    }
+}
+
+/// Path arithmetic on plain strings (no Foundation in the storage module's hot paths).
+public enum FileSystemPath {
+    public static func parent(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         if slash == path.startIndex { return "/" }
         return String(path[..<slash])

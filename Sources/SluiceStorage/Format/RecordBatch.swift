@@ -1,3 +1,5 @@
+import Crypto
+
 /// The body of a frame: one append's records with consecutive offsets (FORMAT.md, "Body").
 public enum RecordBatch {
     public static let plainKind: UInt8 = 1
@@ -25,11 +27,59 @@ public enum RecordBatch {
     ) {
         let start = buffer.count
         buffer.append(contentsOf: repeatElement(0, count: Frame.headerSize))
-        buffer.append(plainKind)
+        appendHeader(to: &buffer, kind: plainKind, firstOffset: firstOffset, count: records.count, timestamp: timestamp)
+        appendRecords(records, timestamp: timestamp, to: &buffer)
+        Frame.seal(&buffer, headerAt: start)
+    }
+
+    /// Appends a frame whose records are sealed with AES-256-GCM under `dataKey`, bound to
+    /// the segment (`context`) and to the frame's position in it (`position`, where the
+    /// frame header will start in the file). `scratch` is reused between calls.
+    public static func appendSealedFrame(
+        to buffer: inout [UInt8], records: [LogRecord], firstOffset: UInt64, timestamp: Int64,
+        dataKey: SymmetricKey, context: SegmentContext, position: Int64, scratch: inout [UInt8]
+    ) throws {
+        let start = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: Frame.headerSize))
+        let headerStart = buffer.count
+        appendHeader(to: &buffer, kind: sealedKind, firstOffset: firstOffset, count: records.count, timestamp: timestamp)
+        scratch.removeAll(keepingCapacity: true)
+        appendRecords(records, timestamp: timestamp, to: &scratch)
+        let aad = buffer.withUnsafeBytes { context.frameAAD(position: position, batchHeader: UnsafeRawBufferPointer(rebasing: $0[headerStart...])) }
+        let box = try AES.GCM.seal(scratch, using: dataKey, authenticating: aad)
+        buffer.append(contentsOf: box.nonce)
+        buffer.append(contentsOf: box.ciphertext)
+        buffer.append(contentsOf: box.tag)
+        Frame.seal(&buffer, headerAt: start)
+    }
+
+    /// Opens a sealed batch body found at frame `position`: returns the records section.
+    /// - Throws: `StorageError.corrupt` ("authentication failed") when any byte of the
+    ///   body, or its place, differs from what was sealed.
+    public static func open(_ body: UnsafeRawBufferPointer, dataKey: SymmetricKey, context: SegmentContext, position: Int64) throws -> [UInt8] {
+        guard body.count >= headerSize + 12 + 16 else { throw StorageError(.corrupt, "sealed batch too short") }
+        let aad = context.frameAAD(position: position, batchHeader: UnsafeRawBufferPointer(rebasing: body[0..<headerSize]))
+        do {
+            let box = try AES.GCM.SealedBox(
+                nonce: AES.GCM.Nonce(data: UnsafeRawBufferPointer(rebasing: body[headerSize..<headerSize + 12])),
+                ciphertext: UnsafeRawBufferPointer(rebasing: body[(headerSize + 12)..<(body.count - 16)]),
+                tag: UnsafeRawBufferPointer(rebasing: body[(body.count - 16)...])
+            )
+            return Array(try AES.GCM.open(box, using: dataKey, authenticating: aad))
+        } catch {
+            throw StorageError(.corrupt, "sealed frame authentication failed (altered, moved or replayed ciphertext)")
+        }
+    }
+
+    private static func appendHeader(to buffer: inout [UInt8], kind: UInt8, firstOffset: UInt64, count: Int, timestamp: Int64) {
+        buffer.append(kind)
         buffer.appendLE(firstOffset)
-        buffer.appendLE(UInt32(records.count))
+        buffer.appendLE(UInt32(count))
         buffer.appendLE(timestamp)
         buffer.appendLE(timestamp)
+    }
+
+    private static func appendRecords(_ records: [LogRecord], timestamp: Int64, to buffer: inout [UInt8]) {
         for record in records {
             buffer.appendLE(timestamp)
             buffer.appendLE(UInt16(record.partitionKey.utf8.count))
@@ -37,7 +87,6 @@ public enum RecordBatch {
             buffer.append(contentsOf: record.partitionKey.utf8)
             buffer.append(contentsOf: record.data)
         }
-        Frame.seal(&buffer, headerAt: start)
     }
 
     /// Reads the clear summary of a batch body.
@@ -61,15 +110,29 @@ public enum RecordBatch {
         return summary
     }
 
-    /// Decodes the records of a plain batch body, calling `body` for each one in order.
+    /// Decodes the records of a batch body in order. A sealed body needs `open`, which
+    /// returns its records section (see `open(_:dataKey:context:position:)`).
     public static func forEachRecord(
-        in body: UnsafeRawBufferPointer, _ visit: (StoredRecord) throws -> Void
+        in body: UnsafeRawBufferPointer,
+        open: ((UnsafeRawBufferPointer) throws -> [UInt8])? = nil,
+        _ visit: (StoredRecord) throws -> Void
     ) throws {
         let summary = try self.summary(body)
-        guard summary.kind == plainKind else {
-            throw StorageError(.unavailable, "record batch is encrypted and no key was given to read it")
+        if summary.kind == plainKind {
+            try parseRecords(UnsafeRawBufferPointer(rebasing: body[headerSize...]), summary, visit)
+            return
         }
-        var reader = ByteReader(body, at: headerSize)
+        guard let open else {
+            throw StorageError(.keyUnavailable, "record batch is encrypted and no key was given to read it")
+        }
+        let section = try open(body)
+        try section.withUnsafeBytes { try parseRecords($0, summary, visit) }
+    }
+
+    private static func parseRecords(
+        _ section: UnsafeRawBufferPointer, _ summary: Summary, _ visit: (StoredRecord) throws -> Void
+    ) throws {
+        var reader = ByteReader(section)
         for k in 0..<UInt64(summary.count) {
             let timestamp = try reader.read(Int64.self)
             let keyLength = Int(try reader.read(UInt16.self))

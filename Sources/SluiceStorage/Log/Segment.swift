@@ -1,3 +1,5 @@
+import Crypto
+
 /// One segment file: its name, header and open file. Immutable; what changes as frames
 /// are committed lives in `SegmentInfo`.
 public final class Segment: Sendable {
@@ -5,12 +7,26 @@ public final class Segment: Sendable {
     public let path: String
     public let header: SegmentHeader
     let file: any RandomAccessFile
+    /// What the segment's ciphertext is bound to.
+    public let context: SegmentContext
+    /// The unwrapped data key of an encrypted segment (never written anywhere in clear).
+    let dataKey: SymmetricKey?
 
-    init(baseOffset: UInt64, path: String, header: SegmentHeader, file: any RandomAccessFile) {
+    init(baseOffset: UInt64, path: String, header: SegmentHeader, file: any RandomAccessFile, dataKey: SymmetricKey? = nil) {
         self.baseOffset = baseOffset
         self.path = path
         self.header = header
         self.file = file
+        self.dataKey = dataKey
+        self.context = SegmentContext(label: SegmentContext.label(forShardDirectory: FileSystemPath.parent(path)), baseOffset: baseOffset)
+    }
+
+    /// Calls `visit` for each record of a batch body found at `position` in this segment,
+    /// opening it first when it is sealed.
+    func forEachRecord(in body: UnsafeRawBufferPointer, at position: Int64, _ visit: (StoredRecord) throws -> Void) throws {
+        try RecordBatch.forEachRecord(in: body, open: dataKey.map { key in
+            { try RecordBatch.open($0, dataKey: key, context: self.context, position: position) }
+        }, visit)
     }
 
     public var headerSize: Int64 { Int64(header.encodedSize) }

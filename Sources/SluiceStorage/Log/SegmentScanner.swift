@@ -1,3 +1,5 @@
+import Crypto
+
 /// Reads a whole segment file and judges it (FORMAT.md, "Recovery"), without changing it.
 /// Recovery acts on the verdict; `sluice verify` only reports it.
 public enum SegmentScanner {
@@ -22,13 +24,17 @@ public enum SegmentScanner {
     ///   - expectedBase: the base offset its file name gives.
     ///   - isNewest: whether this is the newest segment of its shard (only there can a
     ///     damaged end be a torn tail).
-    ///   - frameCheck: an extra check on each valid frame body (decryption, with keys).
+    ///   - keys: master keys; with them an encrypted segment's data key is unwrapped and
+    ///     every sealed frame authenticated, without them only CRCs are checked.
+    /// - Throws: `StorageError` when the file cannot be read, or when `keys` lack the
+    ///   master key version the segment needs or hold a different key (`.keyUnavailable`,
+    ///   `.wrongKey`): a key problem is never mistaken for damage.
     public static func scan(
         file: any RandomAccessFile,
         expectedBase: UInt64,
         isNewest: Bool,
         indexInterval: Int64 = 64 << 10,
-        frameCheck: ((_ position: Int64, _ body: UnsafeRawBufferPointer) throws -> Void)? = nil
+        keys: (any KeyProvider)? = nil
     ) throws -> Outcome {
         let fileSize = try file.size()
         let headerBytes = try file.read(count: Int(min(fileSize, 4096)), at: 0)
@@ -51,7 +57,23 @@ public enum SegmentScanner {
                 : .corrupt(position: 0, reason: error.message)
             return Outcome(info: info, frames: 0, fileSize: fileSize, problem: problem)
         }
-        let segment = Segment(baseOffset: expectedBase, path: file.path, header: header, file: file)
+        var dataKey: SymmetricKey?
+        if header.isEncrypted {
+            let context = SegmentContext(label: SegmentContext.label(forShardDirectory: FileSystemPath.parent(file.path)), baseOffset: expectedBase)
+            guard let envelope = try? DataKeyEnvelope.decode(header.envelope) else {
+                let placeholder = Segment(baseOffset: expectedBase, path: file.path, header: header, file: file)
+                return Outcome(info: SegmentInfo(segment: placeholder), frames: 0, fileSize: fileSize,
+                               problem: .corrupt(position: 0, reason: "malformed data-key envelope in the header"))
+            }
+            if let keys {
+                do {
+                    dataKey = try envelope.unwrap(keys: keys, context: context)
+                } catch let error as StorageError {
+                    throw StorageError(error.code, "\(file.path): \(error.message)")
+                }
+            }
+        }
+        let segment = Segment(baseOffset: expectedBase, path: file.path, header: header, file: file, dataKey: dataKey)
         var info = SegmentInfo(segment: segment)
         guard header.baseOffset == expectedBase else {
             return Outcome(info: info, frames: 0, fileSize: fileSize, problem: .corrupt(
@@ -71,7 +93,12 @@ public enum SegmentScanner {
                     if let last = info.lastTimestamp, summary.firstTimestamp < last {
                         throw StorageError(.corrupt, "frame arrival time runs backwards")
                     }
-                    try frameCheck?(position, body)
+                    guard (summary.kind == RecordBatch.sealedKind) == header.isEncrypted else {
+                        throw StorageError(.corrupt, header.isEncrypted ? "plain frame in an encrypted segment" : "sealed frame in a plain segment")
+                    }
+                    if let dataKey {
+                        _ = try RecordBatch.open(body, dataKey: dataKey, context: segment.context, position: position)
+                    }
                     info.add(summary, at: position, frameSize: Int64(Frame.headerSize + body.count), indexInterval: indexInterval)
                 } catch let error as StorageError {
                     summaryError = error.message
@@ -80,14 +107,13 @@ public enum SegmentScanner {
             switch step {
             case .end:
                 return Outcome(info: info, frames: frames, fileSize: fileSize, problem: nil)
-            case .frame(let position, let size):
+            case .frame(let position, _):
                 // A frame whose CRC holds but whose content is wrong was written wrong or
                 // altered on purpose: never a torn tail.
                 if let reason = summaryError {
                     return Outcome(info: info, frames: frames, fileSize: fileSize,
                                    problem: .corrupt(position: position, reason: reason))
                 }
-                _ = size
                 frames += 1
             case .truncated(let position):
                 let problem: Problem = isNewest

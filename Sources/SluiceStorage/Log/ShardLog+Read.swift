@@ -31,7 +31,7 @@ extension ShardLog {
                 let step = try reader.next { position, body in
                     let summary = try RecordBatch.summary(body)
                     guard summary.endOffset > from else { return }
-                    try RecordBatch.forEachRecord(in: body) { record in
+                    try info.segment.forEachRecord(in: body, at: position) { record in
                         guard !full, record.offset >= from else { return }
                         let size = record.partitionKey.utf8.count + record.data.count
                         if !records.isEmpty && (records.count >= maxRecords || bytes + size > maxBytes) {
@@ -41,7 +41,6 @@ extension ShardLog {
                         records.append(record)
                         bytes += size
                     }
-                    _ = position
                 }
                 switch step {
                 case .frame:
@@ -68,14 +67,14 @@ extension ShardLog {
             var reader = FrameReader(file: info.segment.file, from: info.scanStart(forTimestamp: timestamp), limit: info.size)
             var found: UInt64?
             while found == nil {
-                let step = try reader.next { _, body in
+                let step = try reader.next { position, body in
                     let summary = try RecordBatch.summary(body)
                     guard summary.lastTimestamp >= timestamp else { return }
-                    if summary.firstTimestamp >= timestamp || summary.kind != RecordBatch.plainKind {
+                    if summary.firstTimestamp >= timestamp {
                         found = summary.firstOffset
                         return
                     }
-                    try RecordBatch.forEachRecord(in: body) { record in
+                    try info.segment.forEachRecord(in: body, at: position) { record in
                         if found == nil && record.timestampMillis >= timestamp { found = record.offset }
                     }
                 }

@@ -1,3 +1,4 @@
+import Crypto
 import Dispatch
 import Logging
 import Synchronization
@@ -14,6 +15,8 @@ public final class ShardLog: Sendable {
     let fs: any FileSystem
     let clock: any TimeSource
     let logger: Logger
+    /// Master keys, when encryption at rest is configured.
+    let keys: (any KeyProvider)?
     let ioQueue: DispatchQueue
     let state: Mutex<State>
     /// What recovery found when the log was opened.
@@ -29,6 +32,7 @@ public final class ShardLog: Sendable {
     struct PendingChunk {
         var base: UInt64
         var header: SegmentHeader?
+        var dataKey: SymmetricKey?
         var position: Int64
         var bytes: [UInt8]
         var frames: [(summary: RecordBatch.Summary, position: Int64, size: Int64)] = []
@@ -42,6 +46,13 @@ public final class ShardLog: Sendable {
         var tailBase: UInt64?
         var tailPosition: Int64 = 0
         var tailCreatedAt: Int64 = 0
+        /// The tail's data key (nil: plain) and master key id.
+        var tailDataKey: SymmetricKey?
+        var tailKeyId: String?
+        /// The master key id new segments are encrypted under; nil for plain segments.
+        var encryptionKeyId: String?
+        /// Reused for each sealed frame's plaintext.
+        var scratch: [UInt8] = []
         var nextOffset: UInt64
         var committedOffset: UInt64
         var lastTimestamp: Int64
@@ -63,16 +74,18 @@ public final class ShardLog: Sendable {
         options: LogOptions = LogOptions(),
         fileSystem: any FileSystem = PosixFileSystem(),
         clock: any TimeSource = SystemTimeSource(),
+        keys: (any KeyProvider)? = nil,
         logger: Logger = Logger(label: "sluice.storage")
     ) throws {
         self.directory = directory
         self.options = options
         self.fs = fileSystem
         self.clock = clock
+        self.keys = keys
         self.logger = logger
         self.ioQueue = DispatchQueue(label: "sluice.log.\(directory)")
         try fileSystem.createDirectories(directory)
-        let recovered = try ShardLogRecovery(directory: directory, fs: fileSystem, options: options, logger: logger).run()
+        let recovered = try ShardLogRecovery(directory: directory, fs: fileSystem, options: options, keys: keys, logger: logger).run()
         recoveryReport = recovered.report
         var initial = State(
             segments: recovered.segments,
@@ -85,8 +98,24 @@ public final class ShardLog: Sendable {
             initial.tailBase = last.segment.baseOffset
             initial.tailPosition = last.size
             initial.tailCreatedAt = last.segment.header.createdAtMillis
+            initial.tailDataKey = last.segment.dataKey
+            initial.tailKeyId = try? last.segment.header.isEncrypted ? DataKeyEnvelope.decode(last.segment.header.envelope).keyId : nil
         }
         state = Mutex(initial)
+    }
+
+    /// Encrypts new segments under master key `keyId` (nil: new segments are plain). The
+    /// next append starts a new segment when the current one is sealed differently, so a
+    /// segment is always either wholly encrypted or wholly plain.
+    /// - Throws: `.keyUnavailable` when no key file is configured or it lacks `keyId`.
+    public func setEncryption(keyId: String?) throws {
+        if let keyId {
+            guard let keys else {
+                throw StorageError(.keyUnavailable, "encryption needs a key file; set [encryption] key_file")
+            }
+            _ = try keys.activeKey(id: keyId)
+        }
+        state.withLock { $0.encryptionKeyId = keyId }
     }
 
     // MARK: - Appending
@@ -108,14 +137,32 @@ public final class ShardLog: Sendable {
                 if let failure = s.failure { return .failure(failure) }
                 if s.closed { return .failure(StorageError(.unavailable, "the log in \(directory) is closed")) }
                 let timestamp = max(now, s.lastTimestamp)
-                prepareTail(&s, frameSize: Int64(frameSize), now: now)
+                do {
+                    try prepareTail(&s, frameSize: Int64(frameSize), now: now)
+                } catch {
+                    return .failure((error as? StorageError) ?? StorageError(.io(errno: 0), "\(error)"))
+                }
                 let position = s.tailPosition
                 let last = s.pending.count - 1
                 let before = s.pending[last].bytes.count
-                RecordBatch.appendFrame(to: &s.pending[last].bytes, records: records, firstOffset: s.nextOffset, timestamp: timestamp)
+                if let dataKey = s.tailDataKey {
+                    do {
+                        try RecordBatch.appendSealedFrame(
+                            to: &s.pending[last].bytes, records: records, firstOffset: s.nextOffset, timestamp: timestamp,
+                            dataKey: dataKey, context: SegmentContext(label: contextLabel, baseOffset: s.tailBase!),
+                            position: position, scratch: &s.scratch
+                        )
+                    } catch {
+                        s.pending[last].bytes.removeLast(s.pending[last].bytes.count - before)
+                        return .failure(StorageError(.io(errno: 0), "sealing a frame failed: \(error)"))
+                    }
+                } else {
+                    RecordBatch.appendFrame(to: &s.pending[last].bytes, records: records, firstOffset: s.nextOffset, timestamp: timestamp)
+                }
                 let size = Int64(s.pending[last].bytes.count - before)
                 let summary = RecordBatch.Summary(
-                    kind: RecordBatch.plainKind, firstOffset: s.nextOffset, count: UInt32(records.count),
+                    kind: s.tailDataKey == nil ? RecordBatch.plainKind : RecordBatch.sealedKind,
+                    firstOffset: s.nextOffset, count: UInt32(records.count),
                     firstTimestamp: timestamp, lastTimestamp: timestamp
                 )
                 s.pending[last].frames.append((summary, position, size))
@@ -136,26 +183,41 @@ public final class ShardLog: Sendable {
         }
     }
 
+    /// `stream/shardId-…`: what every data key and frame of this log is bound to.
+    var contextLabel: String { SegmentContext.label(forShardDirectory: directory) }
+
     /// Makes sure the last pending chunk is where the next frame goes, rolling to a new
     /// segment when the tail is full, too old, or missing.
-    private func prepareTail(_ s: inout State, frameSize: Int64, now: Int64) {
-        let headerSize = Int64(SegmentHeader(baseOffset: 0, createdAtMillis: 0).encodedSize)
+    private func prepareTail(_ s: inout State, frameSize: Int64, now: Int64) throws {
         let mustRoll: Bool
-        if s.tailBase == nil {
-            mustRoll = true
+        if let base = s.tailBase {
+            let headerEnd = s.pending.last(where: { $0.base == base })?.header?.encodedSize
+                ?? s.segments.last.map { Int($0.segment.headerSize) } ?? 0
+            let hasFrames = s.tailPosition > Int64(headerEnd)
+            let full = s.tailPosition + frameSize > options.segmentMaxBytes && hasFrames
+            let old = now - s.tailCreatedAt >= options.segmentMaxAgeMillis && hasFrames
+            mustRoll = full || old || s.tailKeyId != s.encryptionKeyId
         } else {
-            let full = s.tailPosition + frameSize > options.segmentMaxBytes && s.tailPosition > headerSize
-            let old = now - s.tailCreatedAt >= options.segmentMaxAgeMillis && s.tailPosition > headerSize
-            mustRoll = full || old
+            mustRoll = true
         }
         if mustRoll {
-            let header = SegmentHeader(baseOffset: s.nextOffset, createdAtMillis: now)
-            s.pending.append(PendingChunk(base: s.nextOffset, header: header, position: 0, bytes: header.encode()))
+            var dataKey: SymmetricKey?
+            var envelope: [UInt8] = []
+            if let keyId = s.encryptionKeyId, let keys {
+                let context = SegmentContext(label: contextLabel, baseOffset: s.nextOffset)
+                let (key, wrapped) = try DataKeyEnvelope.create(master: try keys.activeKey(id: keyId), context: context)
+                dataKey = key
+                envelope = wrapped.encode()
+            }
+            let header = SegmentHeader(baseOffset: s.nextOffset, createdAtMillis: now, envelope: envelope)
+            s.pending.append(PendingChunk(base: s.nextOffset, header: header, dataKey: dataKey, position: 0, bytes: header.encode()))
             s.tailBase = s.nextOffset
             s.tailPosition = Int64(header.encodedSize)
             s.tailCreatedAt = now
+            s.tailDataKey = dataKey
+            s.tailKeyId = s.encryptionKeyId
         } else if s.pending.last?.base != s.tailBase {
-            s.pending.append(PendingChunk(base: s.tailBase!, header: nil, position: s.tailPosition, bytes: []))
+            s.pending.append(PendingChunk(base: s.tailBase!, header: nil, dataKey: s.tailDataKey, position: s.tailPosition, bytes: []))
         }
     }
 
@@ -182,7 +244,7 @@ public final class ShardLog: Sendable {
                         let path = directory + "/" + Segment.fileName(baseOffset: chunk.base)
                         let file = try fs.openFile(path, create: true)
                         try file.truncate(to: 0)
-                        segment = Segment(baseOffset: chunk.base, path: path, header: header, file: file)
+                        segment = Segment(baseOffset: chunk.base, path: path, header: header, file: file, dataKey: chunk.dataKey)
                         created.append(segment)
                     } else {
                         segment = created.last ?? lastCommitted!
@@ -237,6 +299,8 @@ public final class ShardLog: Sendable {
                 s.tailBase = last.segment.baseOffset
                 s.tailPosition = last.size
                 s.tailCreatedAt = last.segment.header.createdAtMillis
+                s.tailDataKey = last.segment.dataKey
+                s.tailKeyId = try? last.segment.header.isEncrypted ? DataKeyEnvelope.decode(last.segment.header.envelope).keyId : nil
             } else {
                 s.tailBase = nil
             }

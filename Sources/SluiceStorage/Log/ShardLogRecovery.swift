@@ -6,6 +6,7 @@ struct ShardLogRecovery {
     let directory: String
     let fs: any FileSystem
     let options: LogOptions
+    let keys: (any KeyProvider)?
     let logger: Logger
 
     struct Result {
@@ -20,14 +21,18 @@ struct ShardLogRecovery {
         var result = Result()
         let names = try fs.listDirectory(directory)
         for name in names where name.hasSuffix(".tmp") { try fs.removeFile(directory + "/" + name) }
+        try SegmentHeaderRewriter(fs: fs).finishInterrupted(in: directory)
         let bases = names.compactMap(Segment.baseOffset(fileName:)).sorted()
         for (k, base) in bases.enumerated() {
             let isNewest = k == bases.count - 1
             let path = directory + "/" + Segment.fileName(baseOffset: base)
             let file = try fs.openFile(path, create: false)
             var outcome = try SegmentScanner.scan(
-                file: file, expectedBase: base, isNewest: isNewest, indexInterval: options.indexIntervalBytes
+                file: file, expectedBase: base, isNewest: isNewest, indexInterval: options.indexIntervalBytes, keys: keys
             )
+            if outcome.info.segment.header.isEncrypted, keys == nil, outcome.problem == nil {
+                throw StorageError(.keyUnavailable, "\(path) is encrypted; configure [encryption] key_file with the key file it was written with")
+            }
             if base < result.nextOffset, outcome.problem == nil {
                 outcome.problem = .corrupt(position: 0, reason: "base offset \(base) overlaps the previous segment, which ends at \(result.nextOffset)")
             }

@@ -22,33 +22,27 @@ public struct DataDirectoryVerifier {
     }
 
     let fs: any FileSystem
-    /// An extra check on each valid frame (authenticity, when keys are given).
-    let frameCheck: (@Sendable (_ segment: String, _ header: SegmentHeader, _ position: Int64, _ body: UnsafeRawBufferPointer) throws -> Void)?
+    /// With keys, encrypted segments are also checked for authenticity, frame by frame.
+    let keys: (any KeyProvider)?
 
-    public init(
-        fileSystem: any FileSystem = PosixFileSystem(),
-        frameCheck: (@Sendable (String, SegmentHeader, Int64, UnsafeRawBufferPointer) throws -> Void)? = nil
-    ) {
+    public init(fileSystem: any FileSystem = PosixFileSystem(), keys: (any KeyProvider)? = nil) {
         self.fs = fileSystem
-        self.frameCheck = frameCheck
+        self.keys = keys
     }
 
     public func verify(dataDirectory: String) throws -> Summary {
         var summary = Summary()
-        let streamsDirectory = dataDirectory + "/streams"
         guard fs.isDirectory(dataDirectory) else {
             throw StorageError(.invalidArgument, "\(dataDirectory) is not a directory; pass sluiced's data_dir")
         }
-        for stream in try fs.listDirectory(streamsDirectory).sorted() {
-            let streamPath = streamsDirectory + "/" + stream
-            guard fs.isDirectory(streamPath) else { continue }
+        for streamPath in try DataDirectoryLayout.streamDirectories(dataDirectory, fs: fs) {
             summary.streams += 1
             if !fs.fileExists(streamPath + "/stream.json") {
                 summary.findings.append(Finding(severity: .damage, file: streamPath + "/stream.json", message: "stream metadata is missing"))
             }
-            for shard in try fs.listDirectory(streamPath).sorted() where shard.hasPrefix("shardId-") {
+            for shard in try DataDirectoryLayout.shardDirectories(ofStream: streamPath, fs: fs) {
                 summary.shards += 1
-                try verifyShard(streamPath + "/" + shard, into: &summary)
+                try verifyShard(shard, into: &summary)
             }
         }
         return summary
@@ -69,11 +63,13 @@ public struct DataDirectoryVerifier {
         for (k, base) in bases.enumerated() {
             let path = directory + "/" + Segment.fileName(baseOffset: base)
             let file = try fs.openForReading(path)
-            let check = frameCheck
-            var header: SegmentHeader?
-            let outcome = try SegmentScanner.scan(file: file, expectedBase: base, isNewest: k == bases.count - 1) { position, body in
-                if header == nil { header = try SegmentHeader.decode(try file.read(count: 4096, at: 0)) }
-                try check?(path, header!, position, body)
+            let outcome: SegmentScanner.Outcome
+            do {
+                outcome = try SegmentScanner.scan(file: file, expectedBase: base, isNewest: k == bases.count - 1, keys: keys)
+            } catch let error as StorageError where error.code == .keyUnavailable || error.code == .wrongKey {
+                summary.segments += 1
+                summary.findings.append(Finding(severity: .damage, file: path, message: error.message))
+                continue
             }
             summary.segments += 1
             summary.frames += outcome.frames

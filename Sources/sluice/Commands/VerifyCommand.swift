@@ -11,11 +11,14 @@ struct VerifyCommand: AsyncParsableCommand {
 
     @Argument(help: "sluiced's data_dir.") var dataDirectory: String
     @Flag(name: .long, help: "Print the summary as JSON.") var json = false
+    @Option(name: .long, help: "The key file: also authenticate every encrypted frame (without it, CRCs only).")
+    var keyFile: String?
 
     func run() async throws {
         let summary: DataDirectoryVerifier.Summary
         do {
-            summary = try DataDirectoryVerifier().verify(dataDirectory: dataDirectory)
+            let keys = try keyFile.map { try LocalKeyFile.load(path: $0).provider }
+            summary = try DataDirectoryVerifier(keys: keys).verify(dataDirectory: dataDirectory)
         } catch {
             Output.failure(error)
         }

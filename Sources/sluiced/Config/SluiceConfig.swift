@@ -19,6 +19,10 @@ struct SluiceConfig {
     var retentionCheckSeconds = 60
     var syncIntervalMillis = 1000
     var streams: [Stream] = []
+    /// The key file, as configured (resolved against $CREDENTIALS_DIRECTORY when relative).
+    var keyFile: String?
+    /// Whether every stream is kept encrypted (StartStreamEncryption at start).
+    var encryptAll = true
 
     /// Parses a config file.
     /// - Throws: `ConfigError` naming the file, the key and what is wrong with it.
@@ -74,6 +78,14 @@ struct SluiceConfig {
             config.engine.accountId = try engine.string("account_id") ?? config.engine.accountId
             try engine.rejectUnknownKeys()
         }
+        if let encryption = try top.section("encryption") {
+            guard let keyFile = try encryption.string("key_file") else {
+                throw ConfigError("\(file): [encryption] key_file is required (remove the section to run without encryption)")
+            }
+            config.keyFile = keyFile
+            config.encryptAll = try encryption.bool("encrypt_all_streams") ?? true
+            try encryption.rejectUnknownKeys()
+        }
         for stream in try top.sections("streams") {
             guard let name = try stream.string("name") else {
                 throw ConfigError("\(file): \(stream.path): name is required")
@@ -91,8 +103,18 @@ struct SluiceConfig {
             }
             config.streams.append(Stream(name: name, shards: shards, retentionHours: retention, onDemand: mode == "on_demand"))
         }
-        try top.rejectUnknownKeys(hint: "known keys are data_dir, log_level, [api], [storage], [engine], [[streams]]")
+        try top.rejectUnknownKeys(hint: "known keys are data_dir, log_level, [api], [storage], [engine], [encryption], [[streams]]")
         return config
+    }
+
+    /// The key file's path: as configured when absolute; under systemd's credentials
+    /// directory (`LoadCredential=`) when relative and $CREDENTIALS_DIRECTORY is set.
+    func resolvedKeyFile(environment: [String: String]) -> String? {
+        guard let keyFile else { return nil }
+        if !keyFile.hasPrefix("/"), let credentials = environment["CREDENTIALS_DIRECTORY"] {
+            return credentials + "/" + keyFile
+        }
+        return keyFile
     }
 
     /// `HOST:PORT`, `[IPv6]:PORT`.
