@@ -47,12 +47,13 @@ class Daemon:
         )
         self.log = self.workdir / "sluiced.log"
         self.proc = None
+        self.env = dict(os.environ)
 
     def start(self, timeout=30):
         self.log_handle = open(self.log, "ab")
         self.proc = subprocess.Popen(
             [str(BIN / "sluiced"), "--config", str(self.config)],
-            stdout=self.log_handle, stderr=subprocess.STDOUT,
+            stdout=self.log_handle, stderr=subprocess.STDOUT, env=self.env,
         )
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -65,6 +66,13 @@ class Daemon:
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError(f"sluiced did not answer within {timeout}s:\n{self.log.read_text()}")
+
+    def start_failing(self, timeout=30):
+        """Starts sluiced expecting it to refuse; returns (exit code, its output)."""
+        result = subprocess.run([str(BIN / "sluiced"), "--config", str(self.config)], capture_output=True,
+                                text=True, timeout=timeout, env=self.env)
+        assert result.returncode != 0, f"sluiced should have refused to start:\n{result.stderr}"
+        return result.returncode, result.stderr
 
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
