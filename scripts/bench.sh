@@ -24,11 +24,13 @@ DD_BIG=$(dd_rate if=/dev/zero of="$WORK/dd.bin" bs=1M count=1024 conv=fdatasync)
 DD_SMALL=$(dd_rate if=/dev/zero of="$WORK/dd.bin" bs=1k count=20000 oflag=dsync)
 rm -f "$WORK/dd.bin"
 
+"$BIN/sluice" keys init --key-file "$WORK/bench.key" >/dev/null
 for size in 100 1024; do
-  for writers in 1 16 64; do
-    "$BIN/sluice-bench" engine --dir "$WORK/engine" --writers "$writers" --record-size "$size" --seconds "$SECONDS_EACH" >> "$RESULTS"
+  for run in "--writers 1" "--writers 16" "--writers 64" "--writers 8 --batch 100"; do
+    # Plain, then encrypted, back to back: the ratio compares like with like.
+    "$BIN/sluice-bench" engine --dir "$WORK/engine" $run --record-size "$size" --seconds "$SECONDS_EACH" >> "$RESULTS"
+    "$BIN/sluice-bench" engine --dir "$WORK/engine" $run --record-size "$size" --seconds "$SECONDS_EACH" --key-file "$WORK/bench.key" >> "$RESULTS"
   done
-  "$BIN/sluice-bench" engine --dir "$WORK/engine" --writers 8 --batch 100 --record-size "$size" --seconds "$SECONDS_EACH" >> "$RESULTS"
 done
 
 PORT=45991
@@ -60,9 +62,16 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 dd_big, dd_small = float(sys.argv[2]), float(sys.argv[3])
 print(f"Baselines (same disk, same run): dd 1 MiB blocks + fdatasync {dd_big:.0f} MB/s; dd 1 KiB blocks with O_DSYNC {dd_small:.1f} MB/s ({dd_small * 1e6 / 1024:.0f} writes/s)\n")
-print("| what | record | writers | per call | records/s | MB/s | vs dd 1 MiB+fsync | vs dd 1 KiB O_DSYNC |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+print("| what | record | writers | per call | records/s | MB/s | vs dd 1 MiB+fsync | vs dd 1 KiB O_DSYNC | encrypted vs plain |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+plain = {}
 for r in rows:
+    shape = (r["record_size"], r["writers"], r["batch"])
+    ratio = ""
+    if r["bench"] == "engine-append":
+        plain[shape] = r["records_per_second"]
+    elif r["bench"] == "engine-append-encrypted" and shape in plain:
+        ratio = f"{r['records_per_second'] / plain[shape]:.2f}"
     print(f"| {r['bench']} | {r['record_size']} B | {r['writers']} | {r['batch']} | {r['records_per_second']:,.0f} | "
-          f"{r['mb_per_second']:.1f} | {r['mb_per_second'] / dd_big:.2f}x | {r['mb_per_second'] / dd_small:.1f}x |")
+          f"{r['mb_per_second']:.1f} | {r['mb_per_second'] / dd_big:.2f}x | {r['mb_per_second'] / dd_small:.1f}x | {ratio} |")
 PY

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # System libraries and tools the build and the tests use.
-APT_PACKAGES=()
+APT_PACKAGES=(pkg-config libsystemd-dev systemd)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -17,7 +17,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Kinesis clients and the test runner for the integration tests.
-python3 - <<'PY' || python3 -m pip install -q boto3 awscli pytest
-import boto3, awscli, pytest  # noqa: F401
+python3 - <<'PY' || python3 -m pip install -q boto3 awscli pytest prometheus-client
+import boto3, awscli, pytest, prometheus_client  # noqa: F401
 PY
 command -v swift >/dev/null || { echo "setup: the Swift toolchain (swift) is not on PATH" >&2; exit 1; }

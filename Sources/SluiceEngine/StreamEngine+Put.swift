@@ -79,6 +79,7 @@ extension StreamEngine {
         for (_, group) in groups {
             let admitted = group.shard.limiter.admit(sizes: group.indexes.map { records[$0].data.count + records[$0].partitionKey.utf8.count })
             let keep = Array(group.indexes.prefix(admitted))
+            if admitted < group.indexes.count { group.shard.metrics.writeThrottled.increment(by: group.indexes.count - admitted) }
             for k in group.indexes.dropFirst(admitted) {
                 outcomes[k] = .failed(EngineError(.provisionedThroughputExceeded,
                     "Rate exceeded for shard \(group.shard.id) in stream \(name) under account \(options.accountId)."))
@@ -91,6 +92,8 @@ extension StreamEngine {
                     let batch = group.indexes.map { LogRecord(partitionKey: records[$0].partitionKey, data: records[$0].data) }
                     do {
                         let result = try await group.shard.log.append(batch)
+                        group.shard.metrics.incomingRecords.increment(by: batch.count)
+                        group.shard.metrics.incomingBytes.increment(by: batch.reduce(0) { $0 + $1.size })
                         return zip(group.indexes, result.offsets).map { k, offset in
                             (k, .stored(shardId: group.shard.id, sequenceNumber: SequenceNumber(shardIndex: group.shard.index, offset: offset).description))
                         }

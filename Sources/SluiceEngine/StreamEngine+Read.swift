@@ -72,6 +72,9 @@ extension StreamEngine {
             throw EngineError(.internalFailure, "\(error)")
         }
         let caughtUp = result.nextOffset >= result.endOffset
+        shard.metrics.outgoingRecords.increment(by: result.records.count)
+        shard.metrics.outgoingBytes.increment(by: result.records.reduce(0) { $0 + $1.partitionKey.utf8.count + $1.data.count })
+        shard.metrics.iteratorAge.record(caughtUp ? 0 : max(0, now - (result.records.first?.timestampMillis ?? now)))
         let behind: Int64 = caughtUp ? 0 : max(0, now - (result.records.last?.timestampMillis ?? now))
         var next: String?
         var children: [ChildShard] = []

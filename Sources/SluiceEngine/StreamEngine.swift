@@ -17,6 +17,20 @@ public final class StreamEngine: Sendable {
     let logger: Logger
     let iteratorKey: SymmetricKey
     let streams: Mutex<[String: StreamHandle]>
+    /// The per-shard write limits in force (changed by a config reload).
+    let writeLimits: Mutex<WriteLimits>
+
+    public struct WriteLimits: Sendable, Equatable {
+        public var enabled: Bool
+        public var bytesPerSecond: Int
+        public var recordsPerSecond: Int
+
+        public init(enabled: Bool, bytesPerSecond: Int, recordsPerSecond: Int) {
+            self.enabled = enabled
+            self.bytesPerSecond = bytesPerSecond
+            self.recordsPerSecond = recordsPerSecond
+        }
+    }
 
     var streamsDirectory: String { dataDirectory + "/streams" }
     var trashDirectory: String { dataDirectory + "/trash" }
@@ -39,6 +53,10 @@ public final class StreamEngine: Sendable {
         try fileSystem.createDirectories(dataDirectory + "/streams")
         iteratorKey = try Self.loadIteratorKey(dataDirectory + "/engine.key", fs: fileSystem)
         streams = Mutex([:])
+        writeLimits = Mutex(WriteLimits(
+            enabled: options.enforceWriteLimits, bytesPerSecond: options.shardWriteBytesPerSecond,
+            recordsPerSecond: options.shardWriteRecordsPerSecond
+        ))
         try removeTrash()
         for name in try fileSystem.listDirectory(streamsDirectory).sorted() {
             let directory = streamsDirectory + "/" + name
@@ -97,11 +115,12 @@ public final class StreamEngine: Sendable {
         } catch let error as StorageError {
             throw EngineError(.kmsNotFound, "stream \(stream.name) is encrypted under key \(stream.keyId ?? "?"): \(error.message)")
         }
+        let limits = writeLimits.withLock { $0 }
         let limiter = ShardWriteLimiter(
-            bytesPerSecond: options.shardWriteBytesPerSecond, recordsPerSecond: options.shardWriteRecordsPerSecond,
-            enabled: options.enforceWriteLimits, clock: clock
+            bytesPerSecond: limits.bytesPerSecond, recordsPerSecond: limits.recordsPerSecond,
+            enabled: limits.enabled, clock: clock
         )
-        return ShardHandle(index: shard.index, hashKeyRange: shard.hashKeyRange, log: log, limiter: limiter)
+        return ShardHandle(index: shard.index, hashKeyRange: shard.hashKeyRange, log: log, limiter: limiter, stream: stream.name)
     }
 
     func writeMetadata(_ metadata: StreamMetadata, directory: String) throws {
@@ -165,5 +184,59 @@ extension StreamEngine {
                 }
             }
         }
+    }
+}
+
+extension StreamEngine {
+    /// Applies new per-shard write limits to every shard, now and for shards created later.
+    public func updateWriteLimits(_ limits: WriteLimits) {
+        writeLimits.withLock { $0 = limits }
+        let handles = streams.withLock { Array($0.values) }
+        for handle in handles {
+            for shard in handle.allShards {
+                shard.limiter.update(bytesPerSecond: limits.bytesPerSecond, recordsPerSecond: limits.recordsPerSecond, enabled: limits.enabled)
+            }
+        }
+    }
+
+    /// What is wrong with the engine right now, for the watchdog and STATUS: shards whose
+    /// log refuses writes, and shards whose I/O queue does not answer within `timeout`
+    /// (a disk that hangs). Empty when healthy.
+    public func healthProblems(timeout: Duration = .seconds(5)) async -> [String] {
+        let handles = streams.withLock { Array($0.values) }
+        var problems: [String] = []
+        for handle in handles {
+            for shard in handle.allShards {
+                if let failure = shard.log.failure {
+                    problems.append("\(handle.name)/\(shard.id): \(failure.message)")
+                } else if await !shard.log.isResponsive(within: timeout) {
+                    problems.append("\(handle.name)/\(shard.id): storage I/O has not answered for \(timeout)")
+                }
+            }
+        }
+        return problems
+    }
+
+    /// Totals for STATUS= and `sluice status`.
+    public struct Totals: Sendable {
+        public var streams = 0
+        public var shards = 0
+        public var records: UInt64 = 0
+        public var bytes: Int64 = 0
+    }
+
+    public var totals: Totals {
+        let handles = streams.withLock { Array($0.values) }
+        var totals = Totals()
+        for handle in handles {
+            totals.streams += 1
+            for shard in handle.allShards {
+                let stats = shard.log.stats
+                totals.shards += 1
+                totals.records += stats.records
+                totals.bytes += stats.bytes
+            }
+        }
+        return totals
     }
 }

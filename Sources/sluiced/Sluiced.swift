@@ -2,10 +2,13 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import SluiceEngine
 import SluiceKinesis
 import SluiceStorage
+import SluiceSystemd
 
 /// `sluiced`: the Sluice daemon.
 @main
@@ -27,17 +30,19 @@ struct Sluiced: AsyncParsableCommand {
             print("\(config): OK")
             return
         }
-        let level = Logger.Level(rawValue: settings.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let environment = ProcessInfo.processInfo.environment
+        let levels = LogSetup.bootstrap(level: Logger.Level(rawValue: settings.logLevel) ?? .info, environment: environment)
+        let registry = PrometheusCollectorRegistry()
+        var metrics = PrometheusMetricsFactory(registry: registry)
+        // CloudWatch names (PutRecords.FailedRecords) with `_` where Prometheus forbids `.`.
+        metrics.nameAndLabelSanitizer = { name, labels in (name.replacingOccurrences(of: ".", with: "_"), labels) }
+        MetricsSystem.bootstrap(metrics)
         let logger = Logger(label: "sluiced")
+        let notifier = SystemdNotifier()
         logger.info("starting", metadata: ["config": "\(config)", "data_dir": "\(settings.dataDirectory)"])
 
         var engineOptions = settings.engine
-        if let keyFile = settings.resolvedKeyFile(environment: ProcessInfo.processInfo.environment) {
+        if let keyFile = settings.resolvedKeyFile(environment: environment) {
             let keys = try LocalKeyFile.load(path: keyFile)
             engineOptions.keys = keys.provider
             logger.info("encryption at rest on", metadata: [
@@ -45,20 +50,29 @@ struct Sluiced: AsyncParsableCommand {
                 "versions": "\(keys.entries.map { "\($0.id) v\($0.version)" }.joined(separator: ", "))",
             ])
         }
+        notifier.status("recovering \(settings.dataDirectory)")
         let engine = try StreamEngine(
             dataDirectory: settings.dataDirectory, options: engineOptions, logger: Logger(label: "sluice.engine")
         )
-        try await StreamProvisioner(engine: engine, logger: logger).apply(settings.streams)
-        if engineOptions.keys != nil && settings.encryptAll {
-            try StreamProvisioner(engine: engine, logger: logger).encryptAll()
-        }
+        let provisioner = StreamProvisioner(engine: engine, logger: logger)
+        try await provisioner.apply(settings.streams)
+        if engineOptions.keys != nil && settings.encryptAll { try provisioner.encryptAll() }
 
         let router = KinesisHTTPServer.router(dispatcher: KinesisDispatcher(engine: engine), logger: logger)
+        router.get("/metrics") { _, _ -> Response in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
         let address = "\(settings.listenHost.contains(":") ? "[\(settings.listenHost)]" : settings.listenHost):\(settings.listenPort)"
+        let (apiReady, apiReadyContinuation) = AsyncStream.makeStream(of: Void.self)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.listenHost, port: settings.listenPort), serverName: "Sluice"),
-            onServerRunning: { _ in logger.info("Kinesis API listening", metadata: ["address": "\(address)"]) },
+            onServerRunning: { _ in
+                logger.info("Kinesis API listening", metadata: ["address": "\(address)"])
+                apiReadyContinuation.yield()
+            },
             logger: Logger(label: "sluice.api")
         )
         let maintenance = EngineMaintenanceService(
@@ -66,8 +80,15 @@ struct Sluiced: AsyncParsableCommand {
             syncEvery: settings.engine.log.sync == .periodic ? .milliseconds(settings.syncIntervalMillis) : nil,
             logger: logger
         )
+        let systemd = SystemdService(
+            engine: engine, notifier: notifier, apiReady: apiReady,
+            health: HealthCheck(engine: engine, failFile: environment["SLUICE_HEALTH_FAIL_FILE"]), logger: logger
+        )
+        let reload = ReloadService(configPath: config, engine: engine, notifier: notifier, current: settings, logLevel: levels, logger: logger)
+        // Started in this order, stopped in reverse: systemd first (STOPPING=1 at once),
+        // then reloads, the API (drains requests), and the engine's maintenance last.
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: maintenance), .init(service: app)],
+            services: [.init(service: maintenance), .init(service: app), .init(service: reload), .init(service: systemd)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

@@ -1,18 +1,21 @@
+import Metrics
 import SluiceStorage
 
-/// A shard at run time: its log and its write limiter. The shard's metadata (range,
-/// parents, open or closed) lives in the stream's metadata.
+/// A shard at run time: its log, its write limiter and its metrics. The shard's metadata
+/// (range, parents, open or closed) lives in the stream's metadata.
 final class ShardHandle: Sendable {
     let index: Int
     let hashKeyRange: ClosedRange<UInt128>
     let log: ShardLog
     let limiter: ShardWriteLimiter
+    let metrics: ShardMetrics
 
-    init(index: Int, hashKeyRange: ClosedRange<UInt128>, log: ShardLog, limiter: ShardWriteLimiter) {
+    init(index: Int, hashKeyRange: ClosedRange<UInt128>, log: ShardLog, limiter: ShardWriteLimiter, stream: String) {
         self.index = index
         self.hashKeyRange = hashKeyRange
         self.log = log
         self.limiter = limiter
+        self.metrics = ShardMetrics(stream: stream, shard: ShardID.string(index))
     }
 
     var id: String { ShardID.string(index) }

@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import SluiceEngine
 
 /// Record actions: put, iterators, get.
@@ -8,6 +9,7 @@ extension KinesisDispatcher {
         let result = try await engine.putRecord(stream: stream, record: SluiceEngine.PutRecordInput(
             partitionKey: input.PartitionKey, data: [UInt8](input.Data), explicitHashKey: input.ExplicitHashKey
         ))
+        Counter(label: "PutRecord.Success", dimensions: [("stream", stream)]).increment()
         return PutRecordOutput(ShardId: result.shardId, SequenceNumber: result.sequenceNumber, EncryptionType: try encryptionType(stream))
     }
 
@@ -31,6 +33,11 @@ extension KinesisDispatcher {
                 return PutRecordsResultEntry(ErrorCode: error.kind.rawValue, ErrorMessage: error.message)
             }
         }
+        let dimensions = [("stream", stream)]
+        Counter(label: "PutRecords.Success", dimensions: dimensions).increment()
+        Counter(label: "PutRecords.TotalRecords", dimensions: dimensions).increment(by: entries.count)
+        Counter(label: "PutRecords.SuccessfulRecords", dimensions: dimensions).increment(by: entries.count - failed)
+        Counter(label: "PutRecords.FailedRecords", dimensions: dimensions).increment(by: failed)
         return PutRecordsOutput(FailedRecordCount: failed, Records: entries, EncryptionType: try encryptionType(stream))
     }
 

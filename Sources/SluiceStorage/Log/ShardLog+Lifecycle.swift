@@ -1,3 +1,4 @@
+import Synchronization
 extension ShardLog {
     /// Deletes whole segments whose newest record arrived before `cutoffMillis`, oldest
     /// first; returns how many went. The segment being appended to goes too when all of it
@@ -60,6 +61,22 @@ extension ShardLog {
                 }
             }
         }
+    }
+
+    /// The error that made the log refuse writes (a failed fsync), if any.
+    public var failure: StorageError? { state.withLock { $0.failure } }
+
+    /// Whether the log's I/O queue runs a no-op within `timeout`: false when a write or
+    /// fsync hangs (a dead disk, a stuck NFS mount).
+    public func isResponsive(within timeout: Duration) async -> Bool {
+        let answered = Mutex(false)
+        ioQueue.async { answered.withLock { $0 = true } }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if answered.withLock({ $0 }) { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return answered.withLock { $0 }
     }
 
     /// Stops accepting appends, waits for the ones in flight, and syncs.
