@@ -7,6 +7,10 @@ public struct EngineOptions: Sendable {
     public var enforceWriteLimits = true
     public var shardWriteBytesPerSecond = KinesisLimits.shardWriteBytesPerSecond
     public var shardWriteRecordsPerSecond = KinesisLimits.shardWriteRecordsPerSecond
+    /// Kinesis' per-shard read limits for polling consumers (GetRecords).
+    public var enforceReadLimits = true
+    public var shardReadCallsPerSecond = KinesisLimits.shardReadCallsPerSecond
+    public var shardReadBytesPerSecond = KinesisLimits.shardReadBytesPerSecond
     /// Used in stream ARNs and error messages, as Kinesis does.
     public var region = "us-east-1"
     public var accountId = "000000000000"

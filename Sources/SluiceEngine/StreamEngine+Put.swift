@@ -88,21 +88,7 @@ extension StreamEngine {
         }
         let stored = await withTaskGroup(of: [(Int, PutRecordOutcome)].self) { tasks in
             for group in admittedGroups {
-                tasks.addTask {
-                    let batch = group.indexes.map { LogRecord(partitionKey: records[$0].partitionKey, data: records[$0].data) }
-                    do {
-                        let result = try await group.shard.log.append(batch)
-                        group.shard.metrics.incomingRecords.increment(by: batch.count)
-                        group.shard.metrics.incomingBytes.increment(by: batch.reduce(0) { $0 + $1.size })
-                        return zip(group.indexes, result.offsets).map { k, offset in
-                            (k, .stored(shardId: group.shard.id, sequenceNumber: SequenceNumber(shardIndex: group.shard.index, offset: offset).description))
-                        }
-                    } catch {
-                        self.logger.error("append failed", metadata: ["shard": "\(group.shard.log.directory)", "error": "\(error)"])
-                        let failure = EngineError(.internalFailure, "\(error)")
-                        return group.indexes.map { ($0, .failed(failure)) }
-                    }
-                }
+                tasks.addTask { await self.append(group.indexes, of: records, hashKeys: hashKeys, to: group.shard, stream: handle) }
             }
             var all: [(Int, PutRecordOutcome)] = []
             for await part in tasks { all.append(contentsOf: part) }
@@ -110,5 +96,38 @@ extension StreamEngine {
         }
         for (k, outcome) in stored { outcomes[k] = outcome }
         return outcomes.map { $0! }
+    }
+
+    /// Appends one shard's records. When resharding closed the shard after these records
+    /// were routed to it, they go to the child that now owns their hash keys instead.
+    private func append(
+        _ indexes: [Int], of records: [PutRecordInput], hashKeys: [UInt128], to shard: ShardHandle, stream: StreamHandle
+    ) async -> [(Int, PutRecordOutcome)] {
+        let batch = indexes.map { LogRecord(partitionKey: records[$0].partitionKey, data: records[$0].data) }
+        do {
+            let result = try await shard.log.append(batch)
+            shard.metrics.incomingRecords.increment(by: batch.count)
+            shard.metrics.incomingBytes.increment(by: batch.reduce(0) { $0 + $1.size })
+            return zip(indexes, result.offsets).map { k, offset in
+                (k, .stored(shardId: shard.id, sequenceNumber: SequenceNumber(shardIndex: shard.index, offset: offset).description))
+            }
+        } catch let error as StorageError where error.code == .closed {
+            var byChild: [Int: (ShardHandle, [Int])] = [:]
+            for k in indexes {
+                guard let child = stream.route(hashKeys[k]) else { continue }
+                byChild[child.index, default: (child, [])].1.append(k)
+            }
+            var outcomes: [(Int, PutRecordOutcome)] = []
+            for (_, (child, childIndexes)) in byChild where child !== shard {
+                outcomes += await append(childIndexes, of: records, hashKeys: hashKeys, to: child, stream: stream)
+            }
+            let failure = EngineError(.internalFailure, "Shard \(shard.id) of stream \(stream.name) closed while the request was in flight; retry it.")
+            let done = Set(outcomes.map(\.0))
+            return outcomes + indexes.filter { !done.contains($0) }.map { ($0, .failed(failure)) }
+        } catch {
+            logger.error("append failed", metadata: ["shard": "\(shard.log.directory)", "error": "\(error)"])
+            let failure = EngineError(.internalFailure, "\(error)")
+            return indexes.map { ($0, .failed(failure)) }
+        }
     }
 }

@@ -65,6 +65,10 @@ extension StreamEngine {
         guard handle.metadata.createdAtMillis == iterator.streamCreatedAt, let (meta, shard) = handle.shard(iterator.shardIndex) else {
             throw EngineError(.resourceNotFound, "Shard \(ShardID.string(iterator.shardIndex)) in stream \(iterator.streamName) under account \(options.accountId) does not exist")
         }
+        guard shard.readLimiter.admitCall() else {
+            shard.metrics.readThrottled.increment()
+            throw EngineError(.provisionedThroughputExceeded, "Rate exceeded for Shard - \(meta.id) in stream \(iterator.streamName) under account \(options.accountId).")
+        }
         let result: ReadResult
         do {
             result = try shard.log.read(from: iterator.offset, maxRecords: limit, maxBytes: KinesisLimits.maxGetRecordsBytes)
@@ -73,7 +77,9 @@ extension StreamEngine {
         }
         let caughtUp = result.nextOffset >= result.endOffset
         shard.metrics.outgoingRecords.increment(by: result.records.count)
-        shard.metrics.outgoingBytes.increment(by: result.records.reduce(0) { $0 + $1.partitionKey.utf8.count + $1.data.count })
+        let bytes = result.records.reduce(0) { $0 + $1.partitionKey.utf8.count + $1.data.count }
+        shard.readLimiter.charge(bytes: bytes)
+        shard.metrics.outgoingBytes.increment(by: bytes)
         shard.metrics.iteratorAge.record(caughtUp ? 0 : max(0, now - (result.records.first?.timestampMillis ?? now)))
         let behind: Int64 = caughtUp ? 0 : max(0, now - (result.records.last?.timestampMillis ?? now))
         var next: String?

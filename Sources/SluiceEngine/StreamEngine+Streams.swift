@@ -184,6 +184,14 @@ extension StreamEngine {
         return deleted
     }
 
+    /// The shards Kinesis would list: open ones, and closed ones until their records are
+    /// past the stream's retention.
+    public func visibleShards(of name: String) throws -> [ShardMetadata] {
+        let m = try metadata(of: name)
+        let cutoff = clock.nowMillis() - Int64(m.retentionHours) * 3_600_000
+        return m.shards.filter { ($0.closedAtMillis ?? .max) >= cutoff }
+    }
+
     /// Open shards in all streams (DescribeLimits' OpenShardCount).
     public var openShardCount: Int {
         streams.withLock { $0.values.reduce(0) { $0 + $1.metadata.openShards.count } }

@@ -68,6 +68,7 @@ public final class StreamEngine: Sendable {
                 continue
             }
             let handle = try openStream(directory: directory)
+            try finishClosingShardsSync(handle)
             streams.withLock { $0[handle.name] = handle }
         }
     }
@@ -120,7 +121,30 @@ public final class StreamEngine: Sendable {
             bytesPerSecond: limits.bytesPerSecond, recordsPerSecond: limits.recordsPerSecond,
             enabled: limits.enabled, clock: clock
         )
-        return ShardHandle(index: shard.index, hashKeyRange: shard.hashKeyRange, log: log, limiter: limiter, stream: stream.name)
+        let readLimiter = ShardReadLimiter(
+            callsPerSecond: options.shardReadCallsPerSecond, bytesPerSecond: options.shardReadBytesPerSecond,
+            enabled: options.enforceReadLimits, clock: clock
+        )
+        return ShardHandle(index: shard.index, hashKeyRange: shard.hashKeyRange, log: log, limiter: limiter, readLimiter: readLimiter, stream: stream.name)
+    }
+
+    /// At start: a reshard that crashed after writing the new map has parents marked
+    /// closed without an end offset; recovery has just made their logs consistent, so their
+    /// end is the end of the log. (Their logs stay open for reads; appends never reach them
+    /// because the map no longer routes to them.)
+    func finishClosingShardsSync(_ handle: StreamHandle) throws {
+        try handle.state.withLock { s in
+            var changed = false
+            for k in s.metadata.shards.indices where !s.metadata.shards[k].isOpen && s.metadata.shards[k].endOffset == nil {
+                s.metadata.shards[k].endOffset = s.shards[s.metadata.shards[k].index]?.log.endOffset ?? 0
+                changed = true
+            }
+            if s.metadata.status == "UPDATING" {
+                s.metadata.status = "ACTIVE"
+                changed = true
+            }
+            if changed { try writeMetadata(s.metadata, directory: handle.directory) }
+        }
     }
 
     func writeMetadata(_ metadata: StreamMetadata, directory: String) throws {

@@ -10,8 +10,10 @@ public struct StorageError: Error, CustomStringConvertible, Sendable, Equatable 
         case corrupt
         /// A record or batch breaks a size rule.
         case invalidArgument
-        /// The log was closed, or failed earlier and refuses writes until restart.
+        /// The log failed earlier and refuses writes until restart.
         case unavailable
+        /// The log was closed (shutdown, or its shard was closed by resharding).
+        case closed
         /// A master key (id and version) that stored data needs is not in the key file.
         case keyUnavailable
         /// The key file's key does not open stored data: another key file.

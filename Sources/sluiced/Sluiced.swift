@@ -42,9 +42,11 @@ struct Sluiced: AsyncParsableCommand {
         logger.info("starting", metadata: ["config": "\(config)", "data_dir": "\(settings.dataDirectory)"])
 
         var engineOptions = settings.engine
+        var keyRing: ReloadableKeyProvider?
         if let keyFile = settings.resolvedKeyFile(environment: environment) {
             let keys = try LocalKeyFile.load(path: keyFile)
-            engineOptions.keys = keys.provider
+            keyRing = ReloadableKeyProvider(keys.provider)
+            engineOptions.keys = keyRing
             logger.info("encryption at rest on", metadata: [
                 "key_file": "\(keyFile)", "default_key": "\(keys.provider.defaultKeyId)",
                 "versions": "\(keys.entries.map { "\($0.id) v\($0.version)" }.joined(separator: ", "))",
@@ -84,7 +86,10 @@ struct Sluiced: AsyncParsableCommand {
             engine: engine, notifier: notifier, apiReady: apiReady,
             health: HealthCheck(engine: engine, failFile: environment["SLUICE_HEALTH_FAIL_FILE"]), logger: logger
         )
-        let reload = ReloadService(configPath: config, engine: engine, notifier: notifier, current: settings, logLevel: levels, logger: logger)
+        let reload = ReloadService(
+            configPath: config, engine: engine, notifier: notifier, current: settings, logLevel: levels,
+            keyRing: keyRing, keyFile: settings.resolvedKeyFile(environment: environment), logger: logger
+        )
         // Started in this order, stopped in reverse: systemd first (STOPPING=1 at once),
         // then reloads, the API (drains requests), and the engine's maintenance last.
         var groupConfiguration = ServiceGroupConfiguration(

@@ -2,7 +2,9 @@
 key-file problems refused at start, rotation without data loss."""
 import os
 import shutil
+import signal
 import subprocess
+import time
 
 from conftest import BIN, Daemon, read_stream
 
@@ -112,17 +114,24 @@ def test_key_file_problems_refuse_to_start_and_say_why(tmp_path):
     daemon.stop()
 
 
-def test_rotate_rewrap_retire_then_restart_reads_everything(tmp_path):
+def test_rotate_reload_rewrap_retire_then_restart_reads_everything(tmp_path):
     daemon, key_file = encrypted_daemon(tmp_path)
     daemon.start()
     daemon.client().create_stream(StreamName="r", ShardCount=2)
     put_marked(daemon.client(), "r", 50)
-    daemon.stop()
 
     assert "version 2" in sluice("keys", "rotate", "--key-file", str(key_file)).stdout
-    daemon.start()  # new segments now use version 2
-    put_marked(daemon.client(), "r", 10)
+    daemon.proc.send_signal(signal.SIGHUP)  # the running daemon picks up version 2
+    deadline = time.time() + 30
+    while "key file reloaded" not in daemon.log.read_text():
+        assert time.time() < deadline, daemon.log.read_text()
+        time.sleep(0.1)
+    daemon.client().create_stream(StreamName="r2", ShardCount=1)  # new segments: version 2
+    put_marked(daemon.client(), "r2", 10)
     daemon.stop()
+    import json
+    versions = {k["version"] for k in json.loads(key_file.read_text())["keys"]}
+    assert versions == {1, 2}
 
     refused = sluice("keys", "retire", "--key-file", str(key_file), "1", "--data-dir", str(daemon.data_dir), check=False)
     assert refused.returncode == 1 and "still need sluice-master version 1" in refused.stderr
@@ -132,7 +141,7 @@ def test_rotate_rewrap_retire_then_restart_reads_everything(tmp_path):
     assert "v2" in listed and "v1" not in listed and "secret" not in listed
 
     daemon.start()
-    stored = [r for shard in read_stream(daemon.client(), "r").values() for r in shard]
+    stored = [r for stream in ("r", "r2") for shard in read_stream(daemon.client(), stream).values() for r in shard]
     assert len(stored) == 120
     daemon.stop()
 

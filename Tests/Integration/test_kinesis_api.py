@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import md5_hash_key, read_shard, read_stream
+from conftest import get_records, md5_hash_key, read_shard, read_stream
 
 
 def shard_for(client, stream, key):
@@ -76,9 +76,9 @@ def test_boto3_every_iterator_type_order_and_routing(daemon):
     assert middle in stamped
 
     latest = kinesis.get_shard_iterator(StreamName="events", ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
-    assert kinesis.get_records(ShardIterator=latest)["Records"] == []
+    assert get_records(kinesis, latest)["Records"] == []
     kinesis.put_record(StreamName="events", PartitionKey=key, Data=b"late")
-    assert [r["Data"] for r in kinesis.get_records(ShardIterator=latest)["Records"]] == [b"late"]
+    assert [r["Data"] for r in get_records(kinesis, latest)["Records"]] == [b"late"]
 
     arn = kinesis.describe_stream_summary(StreamName="events")["StreamDescriptionSummary"]["StreamARN"]
     assert kinesis.put_record(StreamARN=arn, PartitionKey=key, Data=b"by arn")["ShardId"] == shard

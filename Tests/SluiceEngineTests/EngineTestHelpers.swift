@@ -3,11 +3,16 @@ import SluiceStorage
 import SluiceTestSupport
 @testable import SluiceEngine
 
-/// An engine on a temporary directory with a manual clock.
+/// An engine on a temporary directory with a manual clock. Read limits are off (tests
+/// read in tight loops without moving the clock); ReshardingTests turns them on.
 struct EngineFixture {
     let tmp = TemporaryDirectory("sluice-engine")
     let clock = ManualTimeSource()
-    var options = EngineOptions()
+    var options: EngineOptions = {
+        var options = EngineOptions()
+        options.enforceReadLimits = false
+        return options
+    }()
 
     func open() throws -> StreamEngine {
         var logger = Logger(label: "test")

@@ -23,7 +23,7 @@ import SluiceTestSupport
         let walker = FileManager.default.enumerator(atPath: directory)!
         while let name = walker.nextObject() as? String {
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: directory + "/" + name, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(atPath: directory + "/" + name, isDirectory: &isDirectory)
             if !isDirectory.boolValue { bytes += RawFile.read(directory + "/" + name) }
         }
         return bytes

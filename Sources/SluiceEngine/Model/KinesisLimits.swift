@@ -13,6 +13,8 @@ public enum KinesisLimits {
     public static let defaultRetentionHours = 24
     public static let shardWriteBytesPerSecond = 1 << 20
     public static let shardWriteRecordsPerSecond = 1_000
+    public static let shardReadCallsPerSecond = 5
+    public static let shardReadBytesPerSecond = 2 << 20
     public static let maxTagsPerStream = 50
     public static let maxTagsPerCall = 10
     public static let maxStreamNameLength = 128

@@ -23,13 +23,15 @@ public struct ShardMetadata: Codable, Sendable, Equatable {
     public var parentIndex: Int?
     public var adjacentParentIndex: Int?
     public var startingOffset: UInt64
-    /// One past the last offset the shard holds, set when it closes; nil while open.
+    /// One past the last offset the shard holds, set once its last append is durable.
     public var endOffset: UInt64?
     public var createdAtMillis: Int64
+    /// When resharding closed the shard (new records go to its children from then on).
+    public var closedAtMillis: Int64?
 
     public var id: String { ShardID.string(index) }
     public var hashKeyRange: ClosedRange<UInt128> { UInt128(hashKeyStart)!...UInt128(hashKeyEnd)! }
-    public var isOpen: Bool { endOffset == nil }
+    public var isOpen: Bool { closedAtMillis == nil }
     public var startingSequenceNumber: SequenceNumber { SequenceNumber(shardIndex: index, offset: startingOffset) }
     public var endingSequenceNumber: SequenceNumber? {
         endOffset.map { SequenceNumber(shardIndex: index, offset: max($0, startingOffset + 1) - 1) }

@@ -8,13 +8,15 @@ final class ShardHandle: Sendable {
     let hashKeyRange: ClosedRange<UInt128>
     let log: ShardLog
     let limiter: ShardWriteLimiter
+    let readLimiter: ShardReadLimiter
     let metrics: ShardMetrics
 
-    init(index: Int, hashKeyRange: ClosedRange<UInt128>, log: ShardLog, limiter: ShardWriteLimiter, stream: String) {
+    init(index: Int, hashKeyRange: ClosedRange<UInt128>, log: ShardLog, limiter: ShardWriteLimiter, readLimiter: ShardReadLimiter, stream: String) {
         self.index = index
         self.hashKeyRange = hashKeyRange
         self.log = log
         self.limiter = limiter
+        self.readLimiter = readLimiter
         self.metrics = ShardMetrics(stream: stream, shard: ShardID.string(index))
     }
 

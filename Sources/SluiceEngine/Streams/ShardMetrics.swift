@@ -7,6 +7,7 @@ struct ShardMetrics: Sendable {
     let incomingBytes: Counter
     let incomingRecords: Counter
     let writeThrottled: Counter
+    let readThrottled: Counter
     let outgoingBytes: Counter
     let outgoingRecords: Counter
     let iteratorAge: Gauge
@@ -16,6 +17,7 @@ struct ShardMetrics: Sendable {
         incomingBytes = Counter(label: "IncomingBytes", dimensions: dimensions)
         incomingRecords = Counter(label: "IncomingRecords", dimensions: dimensions)
         writeThrottled = Counter(label: "WriteProvisionedThroughputExceeded", dimensions: dimensions)
+        readThrottled = Counter(label: "ReadProvisionedThroughputExceeded", dimensions: dimensions)
         outgoingBytes = Counter(label: "GetRecords.Bytes", dimensions: dimensions)
         outgoingRecords = Counter(label: "GetRecords.Records", dimensions: dimensions)
         iteratorAge = Gauge(label: "GetRecords.IteratorAgeMilliseconds", dimensions: dimensions)

@@ -49,7 +49,7 @@ extension KinesisDispatcher {
             throw KinesisError(type: "ValidationException", message: "1 validation error detected: Value '\(limit)' at 'limit' failed to satisfy constraint: Member must have value between 1 and 10000")
         }
         let m = try engine.metadata(of: streamName)
-        let (shards, more) = page(m.shards, after: input.ExclusiveStartShardId, limit: limit)
+        let (shards, more) = page(try engine.visibleShards(of: streamName), after: input.ExclusiveStartShardId, limit: limit)
         return DescribeStreamOutput(StreamDescription: StreamDescriptionShape(
             StreamName: m.name, StreamARN: engine.arn(of: m.name), StreamStatus: m.status,
             StreamModeDetails: StreamModeDetailsShape(StreamMode: m.mode),
@@ -113,10 +113,65 @@ extension KinesisDispatcher {
         } else {
             streamName = try name(input.StreamName, input.StreamARN)
         }
-        let m = try engine.metadata(of: streamName)
-        let (shards, more) = page(m.shards, after: after, limit: limit)
+        var visible = try engine.visibleShards(of: streamName)
+        if let filter = input.ShardFilter {
+            visible = try self.filter(visible, by: filter)
+        }
+        let (shards, more) = page(visible, after: after, limit: limit)
         let next = more ? Foundation.Data("\(streamName)|\(shards.last!.id)".utf8).base64EncodedString() : nil
         return ListShardsOutput(Shards: shards.map(shardShape), NextToken: next)
+    }
+
+    /// ListShards' ShardFilter, with Kinesis' meanings.
+    func filter(_ shards: [ShardMetadata], by filter: ShardFilterShape) throws -> [ShardMetadata] {
+        let millis = filter.Timestamp.map { Int64(($0 * 1000).rounded(.down)) }
+        func needTimestamp() throws -> Int64 {
+            guard let millis else {
+                throw KinesisError(type: "InvalidArgumentException", message: "Timestamp is required for ShardFilter type \(filter.Type).")
+            }
+            return millis
+        }
+        switch filter.Type {
+        case "AFTER_SHARD_ID":
+            guard let id = filter.ShardId, let index = ShardID.index(id) else {
+                throw KinesisError(type: "InvalidArgumentException", message: "ShardId is required for ShardFilter type AFTER_SHARD_ID.")
+            }
+            return shards.filter { $0.index > index }
+        case "AT_TRIM_HORIZON":
+            let listed = Set(shards.map(\.index))
+            return shards.filter { s in [s.parentIndex, s.adjacentParentIndex].compactMap { $0 }.allSatisfy { !listed.contains($0) } }
+        case "FROM_TRIM_HORIZON":
+            return shards
+        case "AT_LATEST":
+            return shards.filter(\.isOpen)
+        case "AT_TIMESTAMP":
+            let t = try needTimestamp()
+            return shards.filter { $0.createdAtMillis <= t && ($0.closedAtMillis ?? .max) > t }
+        case "FROM_TIMESTAMP":
+            let t = try needTimestamp()
+            return shards.filter { ($0.closedAtMillis ?? .max) > t }
+        default:
+            throw KinesisError(type: "ValidationException", message: "1 validation error detected: Value '\(filter.Type)' at 'shardFilter.type' failed to satisfy constraint: Member must satisfy enum value set: [AFTER_SHARD_ID, AT_TRIM_HORIZON, FROM_TRIM_HORIZON, AT_LATEST, AT_TIMESTAMP, FROM_TIMESTAMP]")
+        }
+    }
+
+    func splitShard(_ input: SplitShardInput) async throws -> EmptyShape {
+        try await engine.splitShard(stream: try name(input.StreamName, input.StreamARN), shardId: input.ShardToSplit, newStartingHashKey: input.NewStartingHashKey)
+        return EmptyShape()
+    }
+
+    func mergeShards(_ input: MergeShardsInput) async throws -> EmptyShape {
+        try await engine.mergeShards(stream: try name(input.StreamName, input.StreamARN), shardToMerge: input.ShardToMerge, adjacentShardToMerge: input.AdjacentShardToMerge)
+        return EmptyShape()
+    }
+
+    func updateShardCount(_ input: UpdateShardCountInput) async throws -> UpdateShardCountOutput {
+        guard input.ScalingType == "UNIFORM_SCALING" else {
+            throw KinesisError(type: "ValidationException", message: "1 validation error detected: Value '\(input.ScalingType)' at 'scalingType' failed to satisfy constraint: Member must satisfy enum value set: [UNIFORM_SCALING]")
+        }
+        let stream = try name(input.StreamName, input.StreamARN)
+        let current = try await engine.updateShardCount(stream: stream, targetShardCount: input.TargetShardCount)
+        return UpdateShardCountOutput(StreamName: stream, StreamARN: engine.arn(of: stream), CurrentShardCount: current, TargetShardCount: input.TargetShardCount)
     }
 
     func setRetention(_ input: RetentionInput, increase: Bool) throws -> EmptyShape {

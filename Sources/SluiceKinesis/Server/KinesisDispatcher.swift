@@ -27,6 +27,9 @@ public struct KinesisDispatcher: Sendable {
         "RemoveTagsFromStream": { try await $0.run($1, $0.removeTags) },
         "ListTagsForStream": { try await $0.run($1, $0.listTags) },
         "DescribeLimits": { try await $0.run($1, $0.describeLimits) },
+        "SplitShard": { try await $0.run($1, $0.splitShard) },
+        "MergeShards": { try await $0.run($1, $0.mergeShards) },
+        "UpdateShardCount": { try await $0.run($1, $0.updateShardCount) },
         "StartStreamEncryption": { d, body in
             try await d.run(body) { (input: StreamEncryptionInput) in try d.setEncryption(input, start: true) }
         },

@@ -120,12 +120,19 @@ public struct ListStreamsOutput: Codable, Sendable {
     public var StreamSummaries: [StreamSummaryShape]
 }
 
+public struct ShardFilterShape: Codable, Sendable {
+    public var `Type`: String
+    public var ShardId: String?
+    public var Timestamp: Double?
+}
+
 public struct ListShardsInput: Codable, Sendable {
     public var StreamName: String?
     public var StreamARN: String?
     public var NextToken: String?
     public var ExclusiveStartShardId: String?
     public var MaxResults: Int?
+    public var ShardFilter: ShardFilterShape?
     public init(StreamName: String?, NextToken: String? = nil, MaxResults: Int? = nil) {
         self.StreamName = StreamName
         self.NextToken = NextToken
@@ -190,4 +197,32 @@ public struct StreamEncryptionInput: Codable, Sendable {
     public var StreamARN: String?
     public var EncryptionType: String
     public var KeyId: String
+}
+
+public struct SplitShardInput: Codable, Sendable {
+    public var StreamName: String?
+    public var StreamARN: String?
+    public var ShardToSplit: String
+    public var NewStartingHashKey: String
+}
+
+public struct MergeShardsInput: Codable, Sendable {
+    public var StreamName: String?
+    public var StreamARN: String?
+    public var ShardToMerge: String
+    public var AdjacentShardToMerge: String
+}
+
+public struct UpdateShardCountInput: Codable, Sendable {
+    public var StreamName: String?
+    public var StreamARN: String?
+    public var TargetShardCount: Int
+    public var ScalingType: String
+}
+
+public struct UpdateShardCountOutput: Codable, Sendable {
+    public var StreamName: String
+    public var StreamARN: String
+    public var CurrentShardCount: Int
+    public var TargetShardCount: Int
 }

@@ -1,4 +1,5 @@
 import Crypto
+import Synchronization
 
 /// One version of a master key from the key file. The secret never leaves this type
 /// except to wrap or unwrap data keys, and `description` does not show it.
@@ -53,4 +54,23 @@ public struct StaticKeyProvider: KeyProvider {
         }
         return key
     }
+}
+
+/// A provider whose keys can be replaced while the daemon runs (a reload after
+/// `sluice keys rotate`): new segments then use the new active version, and segments
+/// already open keep their unwrapped data keys.
+public final class ReloadableKeyProvider: KeyProvider {
+    private let current: Mutex<StaticKeyProvider>
+
+    public init(_ keys: StaticKeyProvider) {
+        current = Mutex(keys)
+    }
+
+    public func replace(with keys: StaticKeyProvider) {
+        current.withLock { $0 = keys }
+    }
+
+    public var defaultKeyId: String { current.withLock { $0.defaultKeyId } }
+    public func activeKey(id: String) throws -> MasterKey { try current.withLock { try $0.activeKey(id: id) } }
+    public func key(id: String, version: UInt32) throws -> MasterKey { try current.withLock { try $0.key(id: id, version: version) } }
 }

@@ -135,7 +135,7 @@ public final class ShardLog: Sendable {
         return try await withCheckedThrowingContinuation { continuation in
             let outcome = state.withLock { s -> Result<Bool, StorageError> in
                 if let failure = s.failure { return .failure(failure) }
-                if s.closed { return .failure(StorageError(.unavailable, "the log in \(directory) is closed")) }
+                if s.closed { return .failure(StorageError(.closed, "the log in \(directory) is closed")) }
                 let timestamp = max(now, s.lastTimestamp)
                 do {
                     try prepareTail(&s, frameSize: Int64(frameSize), now: now)

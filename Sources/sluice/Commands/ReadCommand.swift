@@ -54,7 +54,14 @@ struct ReadCommand: AsyncParsableCommand {
                 var idle = true
                 for id in shards {
                     guard let iterator = iterators[id] else { continue }
-                    let page = try await client.getRecords(iterator)
+                    let page: GetRecordsOutput
+                    do {
+                        page = try await client.getRecords(iterator)
+                    } catch let error as KinesisError where error.type == "ProvisionedThroughputExceededException" {
+                        // The shard's read limit (5 calls/s): wait and try again.
+                        try await Task.sleep(nanoseconds: 250_000_000)
+                        continue
+                    }
                     for record in page.Records {
                         emit(record, shard: id)
                         printed += 1

@@ -73,6 +73,9 @@ struct SluiceConfig {
             config.engine.enforceWriteLimits = try engine.bool("enforce_write_limits") ?? true
             config.engine.shardWriteBytesPerSecond = try engine.int("shard_write_bytes_per_second", range: 1...(1 << 34)) ?? config.engine.shardWriteBytesPerSecond
             config.engine.shardWriteRecordsPerSecond = try engine.int("shard_write_records_per_second", range: 1...10_000_000) ?? config.engine.shardWriteRecordsPerSecond
+            config.engine.enforceReadLimits = try engine.bool("enforce_read_limits") ?? true
+            config.engine.shardReadCallsPerSecond = try engine.int("shard_read_calls_per_second", range: 1...100_000) ?? config.engine.shardReadCallsPerSecond
+            config.engine.shardReadBytesPerSecond = try engine.int("shard_read_bytes_per_second", range: 1...(1 << 34)) ?? config.engine.shardReadBytesPerSecond
             config.engine.shardLimit = try engine.int("shard_limit", range: 1...100_000) ?? config.engine.shardLimit
             config.engine.region = try engine.string("region") ?? config.engine.region
             config.engine.accountId = try engine.string("account_id") ?? config.engine.accountId

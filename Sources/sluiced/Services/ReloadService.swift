@@ -1,11 +1,13 @@
 import Logging
 import ServiceLifecycle
 import SluiceEngine
+import SluiceStorage
 import SluiceSystemd
 import UnixSignals
 
-/// SIGHUP: re-reads the config and applies what can change without a restart (streams
-/// to create, retention, write limits, log level), between RELOADING=1 and READY=1. A bad
+/// SIGHUP: re-reads the config and the key file and applies what can change without a
+/// restart (streams to create, retention, write limits, log level, master-key versions),
+/// between RELOADING=1 and READY=1. A bad
 /// new config is refused with the reason logged and the running config kept.
 struct ReloadService: Service {
     let configPath: String
@@ -13,6 +15,9 @@ struct ReloadService: Service {
     let notifier: SystemdNotifier
     let current: SluiceConfig
     let logLevel: LogLevelSwitch
+    /// The running key ring and its file: a reload picks up versions added by rotate.
+    let keyRing: ReloadableKeyProvider?
+    let keyFile: String?
     let logger: Logger
 
     func run() async throws {
@@ -40,6 +45,11 @@ struct ReloadService: Service {
             ("[storage]", next.engine.log != running.engine.log),
         ] where changed {
             logger.warning("this setting changes only at restart", metadata: ["setting": "\(key)"])
+        }
+        if let keyRing, let keyFile {
+            let keys = try LocalKeyFile.load(path: keyFile)
+            keyRing.replace(with: keys.provider)
+            logger.info("key file reloaded", metadata: ["versions": "\(keys.entries.map { "\($0.id) v\($0.version)" }.joined(separator: ", "))"])
         }
         try await StreamProvisioner(engine: engine, logger: logger).apply(next.streams)
         engine.updateWriteLimits(StreamEngine.WriteLimits(
