@@ -113,9 +113,12 @@ import SluiceTestSupport
             let mine = all.filter { $0.partitionKey == "w\(writer)" }.map { String(decoding: $0.data, as: UTF8.self) }
             #expect(mine == (0..<50).map(String.init))
         }
-        // Fewer frames than appends would show group commit merging writes; each append is
-        // still its own frame, so check the frame count equals the append count.
         #expect(log.stats.records == 400)
+        try await log.close()
+        // Group commit: appends that wait for the same flush share one frame.
+        let reopened = try ShardLog(directory: shardDirectory(tmp))
+        #expect(reopened.recoveryReport.frames <= 400)
+        #expect(try readAll(reopened, page: 1000).count == 400)
     }
 
     @Test func reopenedLogContinuesOffsetsAndKeepsData() async throws {

@@ -8,6 +8,11 @@ public enum RecordBatch {
     public static let headerSize = 29
     /// Per-record overhead: arrival time, key length, data length.
     public static let recordOverhead = 14
+    /// What sealing adds to a batch: nonce and tag.
+    public static let sealOverhead = 12 + 16
+
+    /// Records grouped by arrival time, in offset order: what one frame holds.
+    public typealias Entries = [(timestamp: Int64, records: [LogRecord])]
 
     /// The clear part of every batch: enough to index and expire without reading records.
     public struct Summary: Sendable, Equatable {
@@ -25,10 +30,15 @@ public enum RecordBatch {
     public static func appendFrame(
         to buffer: inout [UInt8], records: [LogRecord], firstOffset: UInt64, timestamp: Int64
     ) {
+        appendFrame(to: &buffer, entries: [(timestamp, records)], firstOffset: firstOffset)
+    }
+
+    /// Appends a complete plain frame holding `entries` to `buffer`.
+    public static func appendFrame(to buffer: inout [UInt8], entries: Entries, firstOffset: UInt64) {
         let start = buffer.count
         buffer.append(contentsOf: repeatElement(0, count: Frame.headerSize))
-        appendHeader(to: &buffer, kind: plainKind, firstOffset: firstOffset, count: records.count, timestamp: timestamp)
-        appendRecords(records, timestamp: timestamp, to: &buffer)
+        appendHeader(to: &buffer, kind: plainKind, firstOffset: firstOffset, entries: entries)
+        for entry in entries { appendRecords(entry.records, timestamp: entry.timestamp, to: &buffer) }
         Frame.seal(&buffer, headerAt: start)
     }
 
@@ -36,15 +46,15 @@ public enum RecordBatch {
     /// the segment (`context`) and to the frame's position in it (`position`, where the
     /// frame header will start in the file). `scratch` is reused between calls.
     public static func appendSealedFrame(
-        to buffer: inout [UInt8], records: [LogRecord], firstOffset: UInt64, timestamp: Int64,
+        to buffer: inout [UInt8], entries: Entries, firstOffset: UInt64,
         dataKey: SymmetricKey, context: SegmentContext, position: Int64, scratch: inout [UInt8]
     ) throws {
         let start = buffer.count
         buffer.append(contentsOf: repeatElement(0, count: Frame.headerSize))
         let headerStart = buffer.count
-        appendHeader(to: &buffer, kind: sealedKind, firstOffset: firstOffset, count: records.count, timestamp: timestamp)
+        appendHeader(to: &buffer, kind: sealedKind, firstOffset: firstOffset, entries: entries)
         scratch.removeAll(keepingCapacity: true)
-        appendRecords(records, timestamp: timestamp, to: &scratch)
+        for entry in entries { appendRecords(entry.records, timestamp: entry.timestamp, to: &scratch) }
         let aad = buffer.withUnsafeBytes { context.frameAAD(position: position, batchHeader: UnsafeRawBufferPointer(rebasing: $0[headerStart...])) }
         let box = try AES.GCM.seal(scratch, using: dataKey, authenticating: aad)
         buffer.append(contentsOf: box.nonce)
@@ -71,12 +81,12 @@ public enum RecordBatch {
         }
     }
 
-    private static func appendHeader(to buffer: inout [UInt8], kind: UInt8, firstOffset: UInt64, count: Int, timestamp: Int64) {
+    private static func appendHeader(to buffer: inout [UInt8], kind: UInt8, firstOffset: UInt64, entries: Entries) {
         buffer.append(kind)
         buffer.appendLE(firstOffset)
-        buffer.appendLE(UInt32(count))
-        buffer.appendLE(timestamp)
-        buffer.appendLE(timestamp)
+        buffer.appendLE(UInt32(entries.reduce(0) { $0 + $1.records.count }))
+        buffer.appendLE(entries.first!.timestamp)
+        buffer.appendLE(entries.last!.timestamp)
     }
 
     private static func appendRecords(_ records: [LogRecord], timestamp: Int64, to buffer: inout [UInt8]) {

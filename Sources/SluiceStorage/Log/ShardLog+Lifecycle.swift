@@ -10,9 +10,9 @@ extension ShardLog {
             while let first = s.segments.first, let newest = first.lastTimestamp, newest < cutoffMillis {
                 let isTail = s.segments.count == 1 && s.lastIsOpen
                 if isTail {
-                    guard s.pending.isEmpty, !s.flushing else { break }
+                    guard s.queue.isEmpty, !s.flushing else { break }
                     s.lastIsOpen = false
-                    s.tailBase = nil
+                    s.tail = Tail()
                 }
                 doomed.append(s.segments.removeFirst())
             }

@@ -5,10 +5,12 @@ import Synchronization
 
 /// The append-only log of one shard: a directory of segment files (FORMAT.md).
 ///
-/// Appends are group-committed: each append encodes its frame under a lock, and one flush
-/// on the log's I/O queue writes and fsyncs everything that has piled up since the last
-/// flush, then acknowledges all of it at once. Only committed (durable) records are
-/// visible to readers, so a reader never sees a record that a crash could take back.
+/// Appends are group-committed: an append only takes its offsets and arrival time under a
+/// lock and queues its records; one flush on the log's I/O queue encodes everything queued
+/// since the last flush into one frame per segment (one CRC, and one AES-GCM seal when
+/// encrypted), writes and fsyncs it, then acknowledges all of it at once. Only committed
+/// (durable) records are visible to readers, so a reader never sees a record that a crash
+/// could take back.
 public final class ShardLog: Sendable {
     public let directory: String
     let options: LogOptions
@@ -27,12 +29,44 @@ public final class ShardLog: Sendable {
         let result: AppendResult
     }
 
-    /// Bytes waiting to be written to one segment; `header` is set when the flush must
-    /// create the segment first.
-    struct PendingChunk {
+    /// An append waiting for the next flush.
+    struct QueuedAppend {
+        let records: [LogRecord]
+        let timestamp: Int64
+        let waiter: Waiter
+    }
+
+    /// The segment appends go to, as the flush sees and moves it.
+    struct Tail {
+        var base: UInt64?
+        var position: Int64 = 0
+        var createdAt: Int64 = 0
+        var dataKey: SymmetricKey?
+        var keyId: String?
+        /// The open file when the tail is already on disk.
+        var segment: Segment?
+        /// Where its frames start (header size), to tell an empty tail from a used one.
+        var headerEnd: Int64 = 0
+
+        init() {}
+
+        init(committed segment: Segment, size: Int64) {
+            base = segment.baseOffset
+            position = size
+            createdAt = segment.header.createdAtMillis
+            dataKey = segment.dataKey
+            keyId = segment.header.isEncrypted ? (try? DataKeyEnvelope.decode(segment.header.envelope))?.keyId : nil
+            self.segment = segment
+            headerEnd = segment.headerSize
+        }
+    }
+
+    /// Bytes one flush writes to one segment; `header` is set when it must create it.
+    struct Chunk {
         var base: UInt64
         var header: SegmentHeader?
         var dataKey: SymmetricKey?
+        var segment: Segment?
         var position: Int64
         var bytes: [UInt8]
         var frames: [(summary: RecordBatch.Summary, position: Int64, size: Int64)] = []
@@ -41,23 +75,15 @@ public final class ShardLog: Sendable {
     struct State {
         /// Committed segments, oldest first.
         var segments: [SegmentInfo]
-        /// Where appends go: `segments.last` when it is open for appends, or a segment
-        /// still pending creation; nil when the next append must create one.
-        var tailBase: UInt64?
-        var tailPosition: Int64 = 0
-        var tailCreatedAt: Int64 = 0
-        /// The tail's data key (nil: plain) and master key id.
-        var tailDataKey: SymmetricKey?
-        var tailKeyId: String?
+        /// Where appends go: the committed `segments.last` when it takes appends, else
+        /// empty (the next flush creates a segment). Changed only by flushes and retention.
+        var tail = Tail()
         /// The master key id new segments are encrypted under; nil for plain segments.
         var encryptionKeyId: String?
-        /// Reused for each sealed frame's plaintext.
-        var scratch: [UInt8] = []
         var nextOffset: UInt64
         var committedOffset: UInt64
         var lastTimestamp: Int64
-        var pending: [PendingChunk] = []
-        var waiters: [Waiter] = []
+        var queue: [QueuedAppend] = []
         var flushing = false
         /// Whether `segments.last` accepts appends (false after its quarantine or expiry).
         var lastIsOpen = false
@@ -95,11 +121,7 @@ public final class ShardLog: Sendable {
         )
         if recovered.tailIsOpen, let last = recovered.segments.last {
             initial.lastIsOpen = true
-            initial.tailBase = last.segment.baseOffset
-            initial.tailPosition = last.size
-            initial.tailCreatedAt = last.segment.header.createdAtMillis
-            initial.tailDataKey = last.segment.dataKey
-            initial.tailKeyId = try? last.segment.header.isEncrypted ? DataKeyEnvelope.decode(last.segment.header.envelope).keyId : nil
+            initial.tail = Tail(committed: last.segment, size: last.size)
         }
         state = Mutex(initial)
     }
@@ -120,13 +142,16 @@ public final class ShardLog: Sendable {
 
     // MARK: - Appending
 
+    /// The largest frame body a flush builds; more queued records go into further frames.
+    static let flushFrameTarget = 4 << 20
+
     /// Appends `records` as one batch and returns once they are durable (per the sync
     /// policy). Records keep their order and get consecutive offsets.
     /// - Throws: `StorageError` with `.diskFull` or `.io` when the write failed; then
     ///   nothing of this append is stored and everything committed before is intact.
     public func append(_ records: [LogRecord]) async throws -> AppendResult {
         precondition(!records.isEmpty, "append needs at least one record")
-        let frameSize = Frame.headerSize + RecordBatch.headerSize
+        let frameSize = Frame.headerSize + RecordBatch.headerSize + RecordBatch.sealOverhead
             + records.reduce(0) { $0 + RecordBatch.recordOverhead + $1.size }
         guard frameSize <= Frame.maxBodySize else {
             throw StorageError(.invalidArgument, "a batch of \(frameSize) bytes is over the \(Frame.maxBodySize)-byte frame limit")
@@ -137,40 +162,10 @@ public final class ShardLog: Sendable {
                 if let failure = s.failure { return .failure(failure) }
                 if s.closed { return .failure(StorageError(.closed, "the log in \(directory) is closed")) }
                 let timestamp = max(now, s.lastTimestamp)
-                do {
-                    try prepareTail(&s, frameSize: Int64(frameSize), now: now)
-                } catch {
-                    return .failure((error as? StorageError) ?? StorageError(.io(errno: 0), "\(error)"))
-                }
-                let position = s.tailPosition
-                let last = s.pending.count - 1
-                let before = s.pending[last].bytes.count
-                if let dataKey = s.tailDataKey {
-                    do {
-                        try RecordBatch.appendSealedFrame(
-                            to: &s.pending[last].bytes, records: records, firstOffset: s.nextOffset, timestamp: timestamp,
-                            dataKey: dataKey, context: SegmentContext(label: contextLabel, baseOffset: s.tailBase!),
-                            position: position, scratch: &s.scratch
-                        )
-                    } catch {
-                        s.pending[last].bytes.removeLast(s.pending[last].bytes.count - before)
-                        return .failure(StorageError(.io(errno: 0), "sealing a frame failed: \(error)"))
-                    }
-                } else {
-                    RecordBatch.appendFrame(to: &s.pending[last].bytes, records: records, firstOffset: s.nextOffset, timestamp: timestamp)
-                }
-                let size = Int64(s.pending[last].bytes.count - before)
-                let summary = RecordBatch.Summary(
-                    kind: s.tailDataKey == nil ? RecordBatch.plainKind : RecordBatch.sealedKind,
-                    firstOffset: s.nextOffset, count: UInt32(records.count),
-                    firstTimestamp: timestamp, lastTimestamp: timestamp
-                )
-                s.pending[last].frames.append((summary, position, size))
-                s.tailPosition += size
                 let result = AppendResult(firstOffset: s.nextOffset, count: records.count, timestampMillis: timestamp)
+                s.queue.append(QueuedAppend(records: records, timestamp: timestamp, waiter: Waiter(continuation: continuation, result: result)))
                 s.nextOffset += UInt64(records.count)
                 s.lastTimestamp = timestamp
-                s.waiters.append(Waiter(continuation: continuation, result: result))
                 if s.flushing { return .success(false) }
                 s.flushing = true
                 return .success(true)
@@ -186,58 +181,25 @@ public final class ShardLog: Sendable {
     /// `stream/shardId-…`: what every data key and frame of this log is bound to.
     var contextLabel: String { SegmentContext.label(forShardDirectory: directory) }
 
-    /// Makes sure the last pending chunk is where the next frame goes, rolling to a new
-    /// segment when the tail is full, too old, or missing.
-    private func prepareTail(_ s: inout State, frameSize: Int64, now: Int64) throws {
-        let mustRoll: Bool
-        if let base = s.tailBase {
-            let headerEnd = s.pending.last(where: { $0.base == base })?.header?.encodedSize
-                ?? s.segments.last.map { Int($0.segment.headerSize) } ?? 0
-            let hasFrames = s.tailPosition > Int64(headerEnd)
-            let full = s.tailPosition + frameSize > options.segmentMaxBytes && hasFrames
-            let old = now - s.tailCreatedAt >= options.segmentMaxAgeMillis && hasFrames
-            mustRoll = full || old || s.tailKeyId != s.encryptionKeyId
-        } else {
-            mustRoll = true
-        }
-        if mustRoll {
-            var dataKey: SymmetricKey?
-            var envelope: [UInt8] = []
-            if let keyId = s.encryptionKeyId, let keys {
-                let context = SegmentContext(label: contextLabel, baseOffset: s.nextOffset)
-                let (key, wrapped) = try DataKeyEnvelope.create(master: try keys.activeKey(id: keyId), context: context)
-                dataKey = key
-                envelope = wrapped.encode()
-            }
-            let header = SegmentHeader(baseOffset: s.nextOffset, createdAtMillis: now, envelope: envelope)
-            s.pending.append(PendingChunk(base: s.nextOffset, header: header, dataKey: dataKey, position: 0, bytes: header.encode()))
-            s.tailBase = s.nextOffset
-            s.tailPosition = Int64(header.encodedSize)
-            s.tailCreatedAt = now
-            s.tailDataKey = dataKey
-            s.tailKeyId = s.encryptionKeyId
-        } else if s.pending.last?.base != s.tailBase {
-            s.pending.append(PendingChunk(base: s.tailBase!, header: nil, dataKey: s.tailDataKey, position: s.tailPosition, bytes: []))
-        }
-    }
-
-    /// Runs on the I/O queue until nothing is pending: write, fsync, commit, acknowledge.
+    /// Runs on the I/O queue until nothing is queued: encode, write, fsync, commit,
+    /// acknowledge.
     private func flushLoop() {
         while true {
-            let batch = state.withLock { s -> ([PendingChunk], [Waiter], Segment?)? in
-                if s.pending.isEmpty {
+            let work = state.withLock { s -> (appends: [QueuedAppend], tail: Tail, keyId: String?)? in
+                if s.queue.isEmpty {
                     s.flushing = false
                     return nil
                 }
-                defer {
-                    s.pending = []
-                    s.waiters = []
-                }
-                return (s.pending, s.waiters, s.segments.last?.segment)
+                defer { s.queue = [] }
+                return (s.queue, s.tail, s.encryptionKeyId)
             }
-            guard let (chunks, waiters, lastCommitted) = batch else { return }
+            guard let work else { return }
+            let waiters = work.appends.map(\.waiter)
+            var chunks: [Chunk] = []
+            var tail = work.tail
             var created: [Segment] = []
             do {
+                chunks = try encode(work.appends, tail: &tail, keyId: work.keyId)
                 for (k, chunk) in chunks.enumerated() {
                     let segment: Segment
                     if let header = chunk.header {
@@ -246,8 +208,9 @@ public final class ShardLog: Sendable {
                         try file.truncate(to: 0)
                         segment = Segment(baseOffset: chunk.base, path: path, header: header, file: file, dataKey: chunk.dataKey)
                         created.append(segment)
+                        if chunk.base == tail.base { tail.segment = segment }
                     } else {
-                        segment = created.last ?? lastCommitted!
+                        segment = chunk.segment!
                     }
                     try segment.file.write(chunk.bytes, at: chunk.position)
                     // A segment is complete on disk before the next one exists, so only the
@@ -256,54 +219,127 @@ public final class ShardLog: Sendable {
                 }
                 if !created.isEmpty { try fs.syncDirectory(directory) }
             } catch {
-                fail(chunks: chunks, created: created, lastCommitted: lastCommitted, waiters: waiters, error: error)
+                fail(chunks: chunks, created: created, committedTail: work.tail, waiters: waiters, error: error)
                 continue
             }
             state.withLock { s in
                 var createdIterator = created.makeIterator()
                 for chunk in chunks {
-                    if chunk.header != nil {
-                        s.segments.append(SegmentInfo(segment: createdIterator.next()!))
-                        s.lastIsOpen = true
-                    }
+                    if chunk.header != nil { s.segments.append(SegmentInfo(segment: createdIterator.next()!)) }
                     let last = s.segments.count - 1
                     for frame in chunk.frames {
                         s.segments[last].add(frame.summary, at: frame.position, frameSize: frame.size, indexInterval: options.indexIntervalBytes)
                         s.committedOffset = frame.summary.endOffset
                     }
                 }
+                s.tail = tail
+                s.lastIsOpen = tail.base != nil
                 if options.sync == .periodic { s.unsynced = true }
             }
             for waiter in waiters { waiter.continuation.resume(returning: waiter.result) }
         }
     }
 
-    /// A write or fsync failed: take back everything not committed (truncate the files to
-    /// their committed size, remove segments this flush created) and fail every append
-    /// that was waiting, including those queued behind the failed flush.
-    private func fail(chunks: [PendingChunk], created: [Segment], lastCommitted: Segment?, waiters: [Waiter], error: any Error) {
+    /// Encodes queued appends into frames, rolling to new segments where the tail is
+    /// full, too old, missing, or encrypted differently from what is asked now.
+    private func encode(_ appends: [QueuedAppend], tail: inout Tail, keyId: String?) throws -> [Chunk] {
+        let now = clock.nowMillis()
+        var chunks: [Chunk] = []
+        var frame: [(timestamp: Int64, records: [LogRecord])] = []
+        var frameBytes = 0
+        var scratch: [UInt8] = []
+
+        func emitFrame() throws {
+            guard !frame.isEmpty else { return }
+            if chunks.last?.base != tail.base {
+                chunks.append(Chunk(base: tail.base!, header: nil, dataKey: tail.dataKey, segment: tail.segment, position: tail.position, bytes: []))
+            }
+            let k = chunks.count - 1
+            let before = chunks[k].bytes.count
+            let firstOffset = frameFirstOffset
+            if let dataKey = tail.dataKey {
+                try RecordBatch.appendSealedFrame(
+                    to: &chunks[k].bytes, entries: frame, firstOffset: firstOffset, dataKey: dataKey,
+                    context: SegmentContext(label: contextLabel, baseOffset: tail.base!), position: tail.position, scratch: &scratch
+                )
+            } else {
+                RecordBatch.appendFrame(to: &chunks[k].bytes, entries: frame, firstOffset: firstOffset)
+            }
+            let size = Int64(chunks[k].bytes.count - before)
+            let count = frame.reduce(0) { $0 + $1.records.count }
+            let summary = RecordBatch.Summary(
+                kind: tail.dataKey == nil ? RecordBatch.plainKind : RecordBatch.sealedKind, firstOffset: firstOffset,
+                count: UInt32(count), firstTimestamp: frame.first!.timestamp, lastTimestamp: frame.last!.timestamp
+            )
+            chunks[k].frames.append((summary, tail.position, size))
+            tail.position += size
+            frameFirstOffset += UInt64(count)
+            frame = []
+            frameBytes = 0
+        }
+
+        func roll() throws {
+            var dataKey: SymmetricKey?
+            var envelope: [UInt8] = []
+            if let keyId, let keys {
+                let context = SegmentContext(label: contextLabel, baseOffset: frameFirstOffset)
+                let (key, wrapped) = try DataKeyEnvelope.create(master: try keys.activeKey(id: keyId), context: context)
+                dataKey = key
+                envelope = wrapped.encode()
+            }
+            let header = SegmentHeader(baseOffset: frameFirstOffset, createdAtMillis: now, envelope: envelope)
+            chunks.append(Chunk(base: frameFirstOffset, header: header, dataKey: dataKey, segment: nil, position: 0, bytes: header.encode()))
+            tail = Tail()
+            tail.base = frameFirstOffset
+            tail.position = Int64(header.encodedSize)
+            tail.headerEnd = tail.position
+            tail.createdAt = now
+            tail.dataKey = dataKey
+            tail.keyId = keyId
+        }
+
+        var frameFirstOffset = appends[0].waiter.result.firstOffset
+        for append in appends {
+            let size = RecordBatch.recordOverhead * append.records.count + append.records.reduce(0) { $0 + $1.size }
+            let used = tail.position + Int64(frameBytes) > tail.headerEnd
+            let projected = tail.position + Int64(Frame.headerSize + RecordBatch.headerSize + RecordBatch.sealOverhead + frameBytes + size)
+            let mustRoll = tail.base == nil || tail.keyId != keyId
+                || (used && projected > options.segmentMaxBytes)
+                || (used && now - tail.createdAt >= options.segmentMaxAgeMillis)
+            if mustRoll {
+                try emitFrame()
+                try roll()
+            } else if frameBytes + size > Self.flushFrameTarget {
+                try emitFrame()
+            }
+            if frame.last?.timestamp == append.timestamp {
+                frame[frame.count - 1].records += append.records
+            } else {
+                frame.append((append.timestamp, append.records))
+            }
+            frameBytes += size
+        }
+        try emitFrame()
+        return chunks
+    }
+
+    /// A write or fsync failed: take back everything not committed (truncate the tail to
+    /// its committed size, remove segments this flush created) and fail every append that
+    /// was waiting, including those queued behind the failed flush.
+    private func fail(chunks: [Chunk], created: [Segment], committedTail: Tail, waiters: [Waiter], error: any Error) {
         var cleanup: StorageError?
         for segment in created {
             do { try fs.removeFile(segment.path) } catch { cleanup = error as? StorageError }
         }
-        if let first = chunks.first, first.header == nil, let segment = lastCommitted {
+        if let first = chunks.first, first.header == nil, let segment = first.segment {
             do { try segment.file.truncate(to: first.position) } catch { cleanup = error as? StorageError }
         }
         let storageError = (error as? StorageError) ?? StorageError(.io(errno: 0), "\(error)")
         let queued = state.withLock { s -> [Waiter] in
-            let queued = s.waiters
-            s.waiters = []
-            s.pending = []
+            let queued = s.queue.map(\.waiter)
+            s.queue = []
             s.nextOffset = s.committedOffset
-            if s.lastIsOpen, let last = s.segments.last {
-                s.tailBase = last.segment.baseOffset
-                s.tailPosition = last.size
-                s.tailCreatedAt = last.segment.header.createdAtMillis
-                s.tailDataKey = last.segment.dataKey
-                s.tailKeyId = try? last.segment.header.isEncrypted ? DataKeyEnvelope.decode(last.segment.header.envelope).keyId : nil
-            } else {
-                s.tailBase = nil
-            }
+            s.tail = committedTail
             // After a failed fsync the kernel may have dropped the dirty pages: nothing
             // written since the last good fsync can be trusted until recovery re-reads it.
             if case .io = storageError.code {
