@@ -41,7 +41,7 @@ extension StreamEngine {
             let metadata = StreamMetadata(
                 name: name, createdAtMillis: now, retentionHours: KinesisLimits.defaultRetentionHours,
                 status: "ACTIVE", mode: mode.rawValue, encryptionType: options.keys == nil ? "NONE" : "KMS",
-                keyId: options.keys?.defaultKeyId, tags: [:], shards: shards, enhancedMetrics: []
+                keyId: options.keys?.defaultKeyId, tags: [:], shards: shards, enhancedMetrics: [], consumers: []
             )
             let directory = streamsDirectory + "/" + name
             // Shard directories first, metadata last: the stream exists once stream.json does.

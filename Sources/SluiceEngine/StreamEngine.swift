@@ -19,6 +19,8 @@ public final class StreamEngine: Sendable {
     let streams: Mutex<[String: StreamHandle]>
     /// The per-shard write limits in force (changed by a config reload).
     let writeLimits: Mutex<WriteLimits>
+    /// `stream|consumer|shard` of every open enhanced fan-out subscription.
+    let activeSubscriptions = Mutex<Set<String>>([])
 
     public struct WriteLimits: Sendable, Equatable {
         public var enabled: Bool

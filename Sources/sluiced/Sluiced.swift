@@ -60,7 +60,9 @@ struct Sluiced: AsyncParsableCommand {
         try await provisioner.apply(settings.streams)
         if engineOptions.keys != nil && settings.encryptAll { try provisioner.encryptAll() }
 
-        let router = KinesisHTTPServer.router(dispatcher: KinesisDispatcher(engine: engine), logger: logger)
+        let router = KinesisHTTPServer.router(
+            dispatcher: KinesisDispatcher(engine: engine, subscriptionDuration: .seconds(settings.subscriptionSeconds)), logger: logger
+        )
         router.get("/metrics") { _, _ -> Response in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"

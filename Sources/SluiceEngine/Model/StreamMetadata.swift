@@ -11,6 +11,8 @@ public struct StreamMetadata: Codable, Sendable, Equatable {
     public var tags: [String: String]
     public var shards: [ShardMetadata]
     public var enhancedMetrics: [String]
+    /// Enhanced fan-out consumers (absent in metadata written before they existed).
+    public var consumers: [ConsumerMetadata]?
 
     public var openShards: [ShardMetadata] { shards.filter(\.isOpen) }
 }
@@ -36,4 +38,10 @@ public struct ShardMetadata: Codable, Sendable, Equatable {
     public var endingSequenceNumber: SequenceNumber? {
         endOffset.map { SequenceNumber(shardIndex: index, offset: max($0, startingOffset + 1) - 1) }
     }
+}
+
+/// A registered enhanced fan-out consumer.
+public struct ConsumerMetadata: Codable, Sendable, Equatable {
+    public var name: String
+    public var createdAtMillis: Int64
 }

@@ -70,19 +70,10 @@ extension KinesisDispatcher {
     func getRecords(_ input: GetRecordsInput) throws -> GetRecordsOutput {
         let result = try engine.getRecords(iterator: input.ShardIterator, limit: input.Limit)
         return GetRecordsOutput(
-            Records: result.records.map { record in
-                RecordShape(
-                    SequenceNumber: SequenceNumber(shardIndex: result.shardIndex, offset: record.offset).description,
-                    ApproximateArrivalTimestamp: Double(record.timestampMillis) / 1000,
-                    Data: Foundation.Data(record.data), PartitionKey: record.partitionKey, EncryptionType: nil
-                )
-            },
+            Records: result.records.map { recordShape(StoredRecordView(shardIndex: result.shardIndex, record: $0)) },
             NextShardIterator: result.nextShardIterator,
             MillisBehindLatest: result.millisBehindLatest,
-            ChildShards: result.nextShardIterator == nil ? result.childShards.map { child in
-                ChildShardShape(ShardId: child.shardId, ParentShards: child.parentShards, HashKeyRange: HashKeyRangeShape(
-                    StartingHashKey: String(child.hashKeyRange.lowerBound), EndingHashKey: String(child.hashKeyRange.upperBound)))
-            } : nil
+            ChildShards: result.nextShardIterator == nil ? childShardShapes(result.childShards) : nil
         )
     }
 }

@@ -67,7 +67,7 @@ extension KinesisDispatcher {
             StreamModeDetails: StreamModeDetailsShape(StreamMode: m.mode), RetentionPeriodHours: m.retentionHours,
             StreamCreationTimestamp: Double(m.createdAtMillis) / 1000,
             EnhancedMonitoring: [EnhancedMetricsShape(ShardLevelMetrics: m.enhancedMetrics)],
-            EncryptionType: m.encryptionType, KeyId: m.keyId, OpenShardCount: m.openShards.count, ConsumerCount: 0
+            EncryptionType: m.encryptionType, KeyId: m.keyId, OpenShardCount: m.openShards.count, ConsumerCount: m.consumers?.count ?? 0
         ))
     }
 

@@ -5,6 +5,8 @@ import SluiceEngine
 /// the JSON response, over the engine. No HTTP here, so tests drive it directly.
 public struct KinesisDispatcher: Sendable {
     public let engine: StreamEngine
+    /// How long a SubscribeToShard lasts before the client must subscribe again.
+    public let subscriptionDuration: Duration
     /// The actions this server answers, by name.
     static let actions: [String: @Sendable (KinesisDispatcher, Foundation.Data) async throws -> Foundation.Data] = [
         "CreateStream": { try await $0.run($1, $0.createStream) },
@@ -28,6 +30,10 @@ public struct KinesisDispatcher: Sendable {
         "ListTagsForStream": { try await $0.run($1, $0.listTags) },
         "DescribeLimits": { try await $0.run($1, $0.describeLimits) },
         "SplitShard": { try await $0.run($1, $0.splitShard) },
+        "RegisterStreamConsumer": { try await $0.run($1, $0.registerConsumer) },
+        "DeregisterStreamConsumer": { try await $0.run($1, $0.deregisterConsumer) },
+        "DescribeStreamConsumer": { try await $0.run($1, $0.describeConsumer) },
+        "ListStreamConsumers": { try await $0.run($1, $0.listConsumers) },
         "MergeShards": { try await $0.run($1, $0.mergeShards) },
         "UpdateShardCount": { try await $0.run($1, $0.updateShardCount) },
         "StartStreamEncryption": { d, body in
@@ -38,8 +44,9 @@ public struct KinesisDispatcher: Sendable {
         },
     ]
 
-    public init(engine: StreamEngine) {
+    public init(engine: StreamEngine, subscriptionDuration: Duration = .seconds(300)) {
         self.engine = engine
+        self.subscriptionDuration = subscriptionDuration
     }
 
     public static var supportedActions: [String] { actions.keys.sorted() }

@@ -41,6 +41,9 @@ public enum KinesisHTTPServer {
                 throw KinesisError(type: "ValidationException", message: "The request body is larger than \(maxRequestBody) bytes; PutRecords accepts at most 500 records and 5 MiB.", status: 413)
             }
             let action = String(target.dropFirst(targetPrefix.count))
+            if action == "SubscribeToShard" {
+                return try subscribe(body: Data(buffer: body), dispatcher: dispatcher, requestId: requestId)
+            }
             let output = try await dispatcher.handle(action: action, body: Data(buffer: body))
             return response(status: .ok, body: output, requestId: requestId)
         } catch {
@@ -50,6 +53,20 @@ public enum KinesisHTTPServer {
             }
             return response(status: HTTPResponse.Status(code: kinesisError.status), body: Data(kinesisError.body), requestId: requestId)
         }
+    }
+
+    /// SubscribeToShard: errors before the stream starts are ordinary error responses;
+    /// after that, events go out as event-stream messages over a chunked response.
+    static func subscribe(body: Data, dispatcher: KinesisDispatcher, requestId: String) throws -> Response {
+        let subscription = try dispatcher.openSubscription(body)
+        let stream = SubscriptionStream(dispatcher: dispatcher, subscription: subscription, duration: dispatcher.subscriptionDuration)
+        var headers = HTTPFields()
+        headers[.contentType] = EventStreamMessage.contentType
+        headers[requestIdHeader] = requestId
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            try await stream.run { message in try await writer.write(ByteBuffer(bytes: message)) }
+            try await writer.finish(nil)
+        })
     }
 
     static func response(status: HTTPResponse.Status, body: Data, requestId: String) -> Response {

@@ -122,3 +122,61 @@ public struct GetRecordsOutput: Codable, Sendable {
     public var MillisBehindLatest: Int64?
     public var ChildShards: [ChildShardShape]?
 }
+
+public struct ConsumerShape: Codable, Sendable {
+    public var ConsumerName: String
+    public var ConsumerARN: String
+    public var ConsumerStatus: String
+    public var ConsumerCreationTimestamp: Double
+    public var StreamARN: String?
+}
+
+public struct RegisterStreamConsumerInput: Codable, Sendable {
+    public var StreamARN: String
+    public var ConsumerName: String
+}
+
+public struct RegisterStreamConsumerOutput: Codable, Sendable {
+    public var Consumer: ConsumerShape
+}
+
+/// DeregisterStreamConsumer and DescribeStreamConsumer name a consumer either way.
+public struct ConsumerReference: Codable, Sendable {
+    public var StreamARN: String?
+    public var ConsumerName: String?
+    public var ConsumerARN: String?
+}
+
+public struct DescribeStreamConsumerOutput: Codable, Sendable {
+    public var ConsumerDescription: ConsumerShape
+}
+
+public struct ListStreamConsumersInput: Codable, Sendable {
+    public var StreamARN: String
+    public var NextToken: String?
+    public var MaxResults: Int?
+}
+
+public struct ListStreamConsumersOutput: Codable, Sendable {
+    public var Consumers: [ConsumerShape]
+    public var NextToken: String?
+}
+
+public struct StartingPositionShape: Codable, Sendable {
+    public var `Type`: String
+    public var SequenceNumber: String?
+    public var Timestamp: Double?
+}
+
+public struct SubscribeToShardInput: Codable, Sendable {
+    public var ConsumerARN: String
+    public var ShardId: String
+    public var StartingPosition: StartingPositionShape
+}
+
+public struct SubscribeToShardEventShape: Codable, Sendable {
+    public var Records: [RecordShape]
+    public var ContinuationSequenceNumber: String?
+    public var MillisBehindLatest: Int64
+    public var ChildShards: [ChildShardShape]?
+}

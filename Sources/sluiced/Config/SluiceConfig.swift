@@ -14,6 +14,8 @@ struct SluiceConfig {
     var dataDirectory = "/var/lib/sluice"
     var listenHost = "127.0.0.1"
     var listenPort = 4567
+    /// How long one SubscribeToShard lasts (Kinesis: 5 minutes).
+    var subscriptionSeconds = 300
     var logLevel = "info"
     var engine = EngineOptions()
     var retentionCheckSeconds = 60
@@ -56,6 +58,7 @@ struct SluiceConfig {
             if let listen = try api.string("listen") {
                 (config.listenHost, config.listenPort) = try parseListen(listen, file: file)
             }
+            config.subscriptionSeconds = try api.int("subscription_seconds", range: 1...3600) ?? config.subscriptionSeconds
             try api.rejectUnknownKeys()
         }
         if let storage = try top.section("storage") {

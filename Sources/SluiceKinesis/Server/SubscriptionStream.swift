@@ -1,0 +1,52 @@
+import Foundation
+import SluiceEngine
+
+/// Drives one SubscribeToShard: the initial-response event, then a SubscribeToShardEvent
+/// whenever records arrive (and at least every `heartbeat` while idle), until `duration`
+/// has passed (Kinesis: 5 minutes) or a closed shard has been delivered to its end.
+public struct SubscriptionStream: Sendable {
+    let dispatcher: KinesisDispatcher
+    let subscription: ShardSubscription
+    let duration: Duration
+    let heartbeat: Duration = .seconds(2)
+    let pollInterval: Duration = .milliseconds(100)
+
+    public init(dispatcher: KinesisDispatcher, subscription: ShardSubscription, duration: Duration) {
+        self.dispatcher = dispatcher
+        self.subscription = subscription
+        self.duration = duration
+    }
+
+    /// Calls `send` with each event-stream message, in order.
+    public func run(_ send: (ByteBufferBytes) async throws -> Void) async throws {
+        defer { subscription.close() }
+        try await send(EventStreamMessage.event("initial-response", payload: Array("{}".utf8)))
+        let end = ContinuousClock.now + duration
+        var lastSent = ContinuousClock.now
+        while ContinuousClock.now < end && !Task.isCancelled {
+            let batch: ShardSubscription.Batch
+            do {
+                batch = try subscription.next()
+            } catch let error as EngineError {
+                try await send(EventStreamMessage.exception(error.kind.rawValue, message: error.message))
+                return
+            }
+            let done = batch.childShards != nil
+            let idleTooLong = ContinuousClock.now - lastSent >= heartbeat
+            if !batch.records.isEmpty || done || (idleTooLong && batch.continuationSequenceNumber != nil) {
+                let event = SubscribeToShardEventShape(
+                    Records: batch.records.map { dispatcher.recordShape(StoredRecordView(shardIndex: subscription.shardIndex, record: $0)) },
+                    ContinuationSequenceNumber: batch.continuationSequenceNumber,
+                    MillisBehindLatest: batch.millisBehindLatest,
+                    ChildShards: batch.childShards.map(dispatcher.childShardShapes)
+                )
+                try await send(EventStreamMessage.event("SubscribeToShardEvent", payload: Array(try JSONEncoder().encode(event))))
+                lastSent = .now
+            }
+            if done { return }
+            if batch.records.isEmpty { try await Task.sleep(for: pollInterval) }
+        }
+    }
+}
+
+public typealias ByteBufferBytes = [UInt8]
