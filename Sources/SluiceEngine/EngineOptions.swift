@@ -11,6 +11,11 @@ public struct EngineOptions: Sendable {
     public var enforceReadLimits = true
     public var shardReadCallsPerSecond = KinesisLimits.shardReadCallsPerSecond
     public var shardReadBytesPerSecond = KinesisLimits.shardReadBytesPerSecond
+    /// ON_DEMAND streams: a shard whose write rate crosses this share of its limit (or
+    /// that throttled anything) is split; adjacent shards under a tenth of it for
+    /// `onDemandQuietMillis` are merged back, down to the initial four.
+    public var onDemandSplitShare = 0.8
+    public var onDemandQuietMillis: Int64 = 600_000
     /// Used in stream ARNs and error messages, as Kinesis does.
     public var region = "us-east-1"
     public var accountId = "000000000000"

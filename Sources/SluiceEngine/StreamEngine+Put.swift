@@ -79,7 +79,10 @@ extension StreamEngine {
         for (_, group) in groups {
             let admitted = group.shard.limiter.admit(sizes: group.indexes.map { records[$0].data.count + records[$0].partitionKey.utf8.count })
             let keep = Array(group.indexes.prefix(admitted))
-            if admitted < group.indexes.count { group.shard.metrics.writeThrottled.increment(by: group.indexes.count - admitted) }
+            if admitted < group.indexes.count {
+                group.shard.metrics.writeThrottled.increment(by: group.indexes.count - admitted)
+                group.shard.window.add(bytes: 0, records: 0, throttled: group.indexes.count - admitted)
+            }
             for k in group.indexes.dropFirst(admitted) {
                 outcomes[k] = .failed(EngineError(.provisionedThroughputExceeded,
                     "Rate exceeded for shard \(group.shard.id) in stream \(name) under account \(options.accountId)."))
@@ -106,8 +109,10 @@ extension StreamEngine {
         let batch = indexes.map { LogRecord(partitionKey: records[$0].partitionKey, data: records[$0].data) }
         do {
             let result = try await shard.log.append(batch)
+            let bytes = batch.reduce(0) { $0 + $1.size }
             shard.metrics.incomingRecords.increment(by: batch.count)
-            shard.metrics.incomingBytes.increment(by: batch.reduce(0) { $0 + $1.size })
+            shard.metrics.incomingBytes.increment(by: bytes)
+            shard.window.add(bytes: bytes, records: batch.count, throttled: 0)
             return zip(indexes, result.offsets).map { k, offset in
                 (k, .stored(shardId: shard.id, sequenceNumber: SequenceNumber(shardIndex: shard.index, offset: offset).description))
             }

@@ -127,7 +127,7 @@ public final class StreamEngine: Sendable {
             callsPerSecond: options.shardReadCallsPerSecond, bytesPerSecond: options.shardReadBytesPerSecond,
             enabled: options.enforceReadLimits, clock: clock
         )
-        return ShardHandle(index: shard.index, hashKeyRange: shard.hashKeyRange, log: log, limiter: limiter, readLimiter: readLimiter, stream: stream.name)
+        return ShardHandle(index: shard.index, hashKeyRange: shard.hashKeyRange, log: log, limiter: limiter, readLimiter: readLimiter, stream: stream.name, now: clock.monotonicNanos())
     }
 
     /// At start: a reshard that crashed after writing the new map has parents marked

@@ -13,7 +13,7 @@ struct SluiceBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice-bench",
         abstract: "Measure Sluice's append and PutRecords throughput.",
-        subcommands: [EngineBench.self, PutRecordsBench.self]
+        subcommands: [EngineBench.self, PutRecordsBench.self, OnDemandBench.self]
     )
 }
 
@@ -116,5 +116,50 @@ struct PutRecordsBench: AsyncParsableCommand {
         }
         try await client.deleteStream("bench-http")
         try await client.shutdown()
+    }
+}
+
+struct OnDemandBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "on-demand",
+        abstract: "Hammers one shard's key range of an ON_DEMAND stream and prints, second by second, shards, accepted and throttled records."
+    )
+    @Option(help: "A scratch data directory.") var dir: String
+    @Option(help: "Records offered per second (the shard limit is 1,000).") var rate = 2500
+    @Option(help: "Seconds to run.") var seconds = 15
+    @Option(help: "Seconds between autoscaler checks.") var check = 2
+
+    func run() async throws {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        try? FileManager.default.removeItem(atPath: dir)
+        let engine = try StreamEngine(dataDirectory: dir, logger: logger)
+        try engine.createStream(name: "od", shardCount: nil, mode: .onDemand)
+        let quarter = UInt128.max / 4
+        let keys = (0..<20_000).map { "key-\($0)" }.filter { HashKey.of(partitionKey: $0) <= quarter }
+        let payload = [UInt8](repeating: 0x61, count: 100)
+        print("second  open_shards  accepted  throttled")
+        var n = 0
+        for second in 0..<seconds {
+            var accepted = 0, throttled = 0
+            let start = ContinuousClock.now
+            for slice in 0..<10 {
+                let batch = (0..<(rate / 10)).map { _ -> SluiceEngine.PutRecordInput in
+                    n += 1
+                    return SluiceEngine.PutRecordInput(partitionKey: keys[n % keys.count], data: payload)
+                }
+                for chunk in stride(from: 0, to: batch.count, by: 500) {
+                    for outcome in try await engine.putRecords(stream: "od", records: Array(batch[chunk..<min(chunk + 500, batch.count)])) {
+                        if case .stored = outcome { accepted += 1 } else { throttled += 1 }
+                    }
+                }
+                try await Task.sleep(until: start + .milliseconds(100 * (slice + 1)), clock: .continuous)
+            }
+            if (second + 1) % check == 0 { await engine.autoscaleOnDemandStreams() }
+            let open = try engine.metadata(of: "od").openShards.count
+            print(String(format: "%6d  %11d  %8d  %9d", second + 1, open, accepted, throttled))
+        }
+        await engine.close()
+        try? FileManager.default.removeItem(atPath: dir)
     }
 }

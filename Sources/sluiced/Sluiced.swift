@@ -82,6 +82,7 @@ struct Sluiced: AsyncParsableCommand {
         let maintenance = EngineMaintenanceService(
             engine: engine, retentionEvery: .seconds(settings.retentionCheckSeconds),
             syncEvery: settings.engine.log.sync == .periodic ? .milliseconds(settings.syncIntervalMillis) : nil,
+            autoscaleEvery: .seconds(settings.onDemandCheckSeconds),
             logger: logger
         )
         let systemd = SystemdService(

@@ -116,3 +116,18 @@ def test_polling_faster_than_five_calls_a_second_is_throttled(daemon):
     for _ in range(12):  # 4 calls a second: within the limit, never throttled
         kinesis.get_records(ShardIterator=it)
         time.sleep(0.25)
+
+
+def test_stream_mode_and_enhanced_monitoring(daemon):
+    kinesis = daemon.client()
+    kinesis.create_stream(StreamName="od", StreamModeDetails={"StreamMode": "ON_DEMAND"})
+    summary = kinesis.describe_stream_summary(StreamName="od")["StreamDescriptionSummary"]
+    assert summary["StreamModeDetails"]["StreamMode"] == "ON_DEMAND" and summary["OpenShardCount"] == 4
+    kinesis.update_stream_mode(StreamARN=summary["StreamARN"], StreamModeDetails={"StreamMode": "PROVISIONED"})
+    assert kinesis.describe_stream_summary(StreamName="od")["StreamDescriptionSummary"]["StreamModeDetails"]["StreamMode"] == "PROVISIONED"
+    enabled = kinesis.enable_enhanced_monitoring(StreamName="od", ShardLevelMetrics=["IncomingBytes", "IteratorAgeMilliseconds"])
+    assert enabled["DesiredShardLevelMetrics"] == ["IncomingBytes", "IteratorAgeMilliseconds"]
+    described = kinesis.describe_stream(StreamName="od")["StreamDescription"]["EnhancedMonitoring"][0]["ShardLevelMetrics"]
+    assert described == ["IncomingBytes", "IteratorAgeMilliseconds"]
+    disabled = kinesis.disable_enhanced_monitoring(StreamName="od", ShardLevelMetrics=["ALL"])
+    assert disabled["DesiredShardLevelMetrics"] == []

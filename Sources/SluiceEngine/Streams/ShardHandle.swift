@@ -10,15 +10,18 @@ final class ShardHandle: Sendable {
     let limiter: ShardWriteLimiter
     let readLimiter: ShardReadLimiter
     let metrics: ShardMetrics
+    let window: WriteWindow
 
-    init(index: Int, hashKeyRange: ClosedRange<UInt128>, log: ShardLog, limiter: ShardWriteLimiter, readLimiter: ShardReadLimiter, stream: String) {
+    init(index: Int, hashKeyRange: ClosedRange<UInt128>, log: ShardLog, limiter: ShardWriteLimiter, readLimiter: ShardReadLimiter, stream: String, now: UInt64) {
         self.index = index
         self.hashKeyRange = hashKeyRange
         self.log = log
         self.limiter = limiter
         self.readLimiter = readLimiter
         self.metrics = ShardMetrics(stream: stream, shard: ShardID.string(index))
+        self.window = WriteWindow(now: now)
     }
 
     var id: String { ShardID.string(index) }
 }
+

@@ -155,6 +155,20 @@ extension KinesisDispatcher {
         }
     }
 
+    func updateStreamMode(_ input: UpdateStreamModeInput) throws -> EmptyShape {
+        guard let mode = StreamEngine.CapacityMode(rawValue: input.StreamModeDetails.StreamMode) else {
+            throw KinesisError(type: "ValidationException", message: "1 validation error detected: Value '\(input.StreamModeDetails.StreamMode)' at 'streamModeDetails.streamMode' failed to satisfy constraint: Member must satisfy enum value set: [ON_DEMAND, PROVISIONED]")
+        }
+        try engine.updateStreamMode(stream: try engine.resolveStreamName(name: nil, arn: input.StreamARN), mode: mode)
+        return EmptyShape()
+    }
+
+    func enhancedMonitoring(_ input: EnhancedMonitoringInput, enable: Bool) throws -> EnhancedMonitoringOutput {
+        let stream = try name(input.StreamName, input.StreamARN)
+        let (before, after) = try engine.setEnhancedMonitoring(stream: stream, metrics: input.ShardLevelMetrics, enable: enable)
+        return EnhancedMonitoringOutput(StreamName: stream, StreamARN: engine.arn(of: stream), CurrentShardLevelMetrics: before, DesiredShardLevelMetrics: after)
+    }
+
     func splitShard(_ input: SplitShardInput) async throws -> EmptyShape {
         try await engine.splitShard(stream: try name(input.StreamName, input.StreamARN), shardId: input.ShardToSplit, newStartingHashKey: input.NewStartingHashKey)
         return EmptyShape()

@@ -30,6 +30,13 @@ public struct KinesisDispatcher: Sendable {
         "ListTagsForStream": { try await $0.run($1, $0.listTags) },
         "DescribeLimits": { try await $0.run($1, $0.describeLimits) },
         "SplitShard": { try await $0.run($1, $0.splitShard) },
+        "UpdateStreamMode": { try await $0.run($1, $0.updateStreamMode) },
+        "EnableEnhancedMonitoring": { d, body in
+            try await d.run(body) { (input: EnhancedMonitoringInput) in try d.enhancedMonitoring(input, enable: true) }
+        },
+        "DisableEnhancedMonitoring": { d, body in
+            try await d.run(body) { (input: EnhancedMonitoringInput) in try d.enhancedMonitoring(input, enable: false) }
+        },
         "RegisterStreamConsumer": { try await $0.run($1, $0.registerConsumer) },
         "DeregisterStreamConsumer": { try await $0.run($1, $0.deregisterConsumer) },
         "DescribeStreamConsumer": { try await $0.run($1, $0.describeConsumer) },

@@ -226,3 +226,21 @@ public struct UpdateShardCountOutput: Codable, Sendable {
     public var CurrentShardCount: Int
     public var TargetShardCount: Int
 }
+
+public struct UpdateStreamModeInput: Codable, Sendable {
+    public var StreamARN: String
+    public var StreamModeDetails: StreamModeDetailsShape
+}
+
+public struct EnhancedMonitoringInput: Codable, Sendable {
+    public var StreamName: String?
+    public var StreamARN: String?
+    public var ShardLevelMetrics: [String]
+}
+
+public struct EnhancedMonitoringOutput: Codable, Sendable {
+    public var StreamName: String
+    public var StreamARN: String
+    public var CurrentShardLevelMetrics: [String]
+    public var DesiredShardLevelMetrics: [String]
+}

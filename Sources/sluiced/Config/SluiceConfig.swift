@@ -20,6 +20,7 @@ struct SluiceConfig {
     var engine = EngineOptions()
     var retentionCheckSeconds = 60
     var syncIntervalMillis = 1000
+    var onDemandCheckSeconds = 10
     var streams: [Stream] = []
     /// The key file, as configured (resolved against $CREDENTIALS_DIRECTORY when relative).
     var keyFile: String?
@@ -80,6 +81,9 @@ struct SluiceConfig {
             config.engine.shardReadCallsPerSecond = try engine.int("shard_read_calls_per_second", range: 1...100_000) ?? config.engine.shardReadCallsPerSecond
             config.engine.shardReadBytesPerSecond = try engine.int("shard_read_bytes_per_second", range: 1...(1 << 34)) ?? config.engine.shardReadBytesPerSecond
             config.engine.shardLimit = try engine.int("shard_limit", range: 1...100_000) ?? config.engine.shardLimit
+            config.onDemandCheckSeconds = try engine.int("on_demand_check_seconds", range: 1...3600) ?? config.onDemandCheckSeconds
+            if let share = try engine.int("on_demand_split_percent", range: 10...100) { config.engine.onDemandSplitShare = Double(share) / 100 }
+            if let quiet = try engine.int("on_demand_merge_quiet_seconds", range: 1...86_400) { config.engine.onDemandQuietMillis = Int64(quiet) * 1000 }
             config.engine.region = try engine.string("region") ?? config.engine.region
             config.engine.accountId = try engine.string("account_id") ?? config.engine.accountId
             try engine.rejectUnknownKeys()

@@ -2,18 +2,21 @@ import Logging
 import ServiceLifecycle
 import SluiceEngine
 
-/// The engine's background work: deleting segments past retention, and with
-/// `fsync = "interval"` syncing what was acknowledged since the last sync.
+/// The engine's background work: deleting segments past retention, resizing ON_DEMAND
+/// streams, and with `fsync = "interval"` syncing what was acknowledged since the last sync.
 struct EngineMaintenanceService: Service {
     let engine: StreamEngine
     let retentionEvery: Duration
     /// nil when every append is already synced before it is acknowledged.
     let syncEvery: Duration?
+    /// How often ON_DEMAND streams are checked for hot and cold shards.
+    let autoscaleEvery: Duration
     let logger: Logger
 
     func run() async throws {
         var sinceRetention = Duration.zero
-        let tick = syncEvery.map { min($0, retentionEvery) } ?? retentionEvery
+        var sinceAutoscale = Duration.zero
+        let tick = min(syncEvery ?? retentionEvery, retentionEvery, autoscaleEvery)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 try await gracefulShutdown(after: tick)
@@ -21,6 +24,11 @@ struct EngineMaintenanceService: Service {
                 break
             }
             if syncEvery != nil { await engine.syncAll() }
+            sinceAutoscale += tick
+            if sinceAutoscale >= autoscaleEvery {
+                sinceAutoscale = .zero
+                await engine.autoscaleOnDemandStreams()
+            }
             sinceRetention += tick
             if sinceRetention >= retentionEvery {
                 sinceRetention = .zero
