@@ -5,7 +5,8 @@
 #   - engine appends (100 B and 1 KiB records, concurrent writers, each acknowledged after
 #     fsync), write limits off;
 #   - PutRecords over HTTP on loopback to a release sluiced.
-# Prints a Markdown table. BENCH_SECONDS (default 5) sets each run's length.
+# Prints a Markdown table of medians over BENCH_RUNS runs (default 3), with the spread.
+# BENCH_SECONDS (default 5) sets each run's length.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
@@ -13,6 +14,7 @@ swift build -c release >/dev/null
 BIN="$(swift build -c release --show-bin-path)"
 WORK="${BENCH_DIR:-$PWD/.build/bench}"
 SECONDS_EACH="${BENCH_SECONDS:-5}"
+RUNS="${BENCH_RUNS:-3}"
 rm -rf "$WORK" && mkdir -p "$WORK"
 RESULTS="$WORK/results.jsonl"
 : > "$RESULTS"
@@ -27,9 +29,11 @@ rm -f "$WORK/dd.bin"
 "$BIN/sluice" keys init --key-file "$WORK/bench.key" >/dev/null
 for size in 100 1024; do
   for run in "--writers 1" "--writers 16" "--writers 64" "--writers 8 --batch 100"; do
-    # Plain, then encrypted, back to back: the ratio compares like with like.
-    "$BIN/sluice-bench" engine --dir "$WORK/engine" $run --record-size "$size" --seconds "$SECONDS_EACH" >> "$RESULTS"
-    "$BIN/sluice-bench" engine --dir "$WORK/engine" $run --record-size "$size" --seconds "$SECONDS_EACH" --key-file "$WORK/bench.key" >> "$RESULTS"
+    for _ in $(seq "$RUNS"); do
+      # Plain, then encrypted, back to back: the ratio compares like with like.
+      "$BIN/sluice-bench" engine --dir "$WORK/engine" $run --record-size "$size" --seconds "$SECONDS_EACH" >> "$RESULTS"
+      "$BIN/sluice-bench" engine --dir "$WORK/engine" $run --record-size "$size" --seconds "$SECONDS_EACH" --key-file "$WORK/bench.key" >> "$RESULTS"
+    done
   done
 done
 
@@ -53,25 +57,35 @@ for _ in range(300):
         time.sleep(0.1)
 "
 for size in 100 1024; do
-  "$BIN/sluice-bench" put-records --endpoint "http://127.0.0.1:$PORT" --writers 8 --batch 500 --record-size "$size" --seconds "$SECONDS_EACH" >> "$RESULTS"
+  for _ in $(seq "$RUNS"); do "$BIN/sluice-bench" put-records --endpoint "http://127.0.0.1:$PORT" --writers 8 --batch 500 --record-size "$size" --seconds "$SECONDS_EACH" >> "$RESULTS"; done
 done
 kill -TERM $DAEMON; wait $DAEMON || true
+echo "On-demand timeline (one shard's key range offered 2,500 records/s; limit 1,000/s per shard):" > "$WORK/on-demand.txt"
+"$BIN/sluice-bench" on-demand --dir "$WORK/od" --seconds 12 >> "$WORK/on-demand.txt"
 
-python3 - "$RESULTS" "$DD_BIG" "$DD_SMALL" <<'PY'
-import json, sys
+python3 - "$RESULTS" "$DD_BIG" "$DD_SMALL" "$RUNS" <<'PY'
+import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-dd_big, dd_small = float(sys.argv[2]), float(sys.argv[3])
-print(f"Baselines (same disk, same run): dd 1 MiB blocks + fdatasync {dd_big:.0f} MB/s; dd 1 KiB blocks with O_DSYNC {dd_small:.1f} MB/s ({dd_small * 1e6 / 1024:.0f} writes/s)\n")
-print("| what | record | writers | per call | records/s | MB/s | vs dd 1 MiB+fsync | vs dd 1 KiB O_DSYNC | encrypted vs plain |")
+dd_big, dd_small, runs = float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+groups = {}
+for r in rows:
+    groups.setdefault((r["bench"], r["record_size"], r["writers"], r["batch"]), []).append(r)
+print(f"Baselines (same disk, same run): dd 1 MiB blocks + fdatasync {dd_big:.0f} MB/s; dd 1 KiB blocks with O_DSYNC {dd_small:.1f} MB/s ({dd_small * 1e6 / 1024:.0f} writes/s)")
+print(f"Medians of {runs} runs; the spread is the lowest and highest run.\n")
+print("| what | record | writers | per call | records/s (spread) | MB/s | vs dd 1 MiB+fsync | vs dd 1 KiB O_DSYNC | encrypted vs plain |")
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 plain = {}
-for r in rows:
-    shape = (r["record_size"], r["writers"], r["batch"])
+for (bench, size, writers, batch), group in groups.items():
+    rps = statistics.median(r["records_per_second"] for r in group)
+    mbps = statistics.median(r["mb_per_second"] for r in group)
+    low, high = min(r["records_per_second"] for r in group), max(r["records_per_second"] for r in group)
     ratio = ""
-    if r["bench"] == "engine-append":
-        plain[shape] = r["records_per_second"]
-    elif r["bench"] == "engine-append-encrypted" and shape in plain:
-        ratio = f"{r['records_per_second'] / plain[shape]:.2f}"
-    print(f"| {r['bench']} | {r['record_size']} B | {r['writers']} | {r['batch']} | {r['records_per_second']:,.0f} | "
-          f"{r['mb_per_second']:.1f} | {r['mb_per_second'] / dd_big:.2f}x | {r['mb_per_second'] / dd_small:.1f}x | {ratio} |")
+    if bench == "engine-append":
+        plain[(size, writers, batch)] = rps
+    elif bench == "engine-append-encrypted" and (size, writers, batch) in plain:
+        ratio = f"{rps / plain[(size, writers, batch)]:.2f}"
+    print(f"| {bench} | {size} B | {writers} | {batch} | {rps:,.0f} ({low:,.0f}–{high:,.0f}) | {mbps:.1f} | "
+          f"{mbps / dd_big:.2f}x | {mbps / dd_small:.1f}x | {ratio} |")
 PY
+echo
+cat "$WORK/on-demand.txt"

@@ -107,7 +107,7 @@ public final class ShardSubscription: Sendable {
             let available = s.bucket.available(now: now)
             return (s.offset, available <= 0 ? 0 : Int(available))
         }
-        var result = ReadResult(records: [], nextOffset: offset, endOffset: offset, newestTimestamp: nil)
+        var result = ReadResult(records: [], nextOffset: offset, endOffset: offset)
         if allowance > 0 {
             do {
                 result = try shard.log.read(from: offset, maxRecords: maxRecords, maxBytes: allowance)

@@ -201,14 +201,6 @@ extension StreamEngine {
         streams.withLock { $0.values.filter { $0.metadata.mode == CapacityMode.onDemand.rawValue }.count }
     }
 
-    /// Storage figures of one shard.
-    public func shardStats(stream name: String, shardIndex: Int) throws -> ShardLog.Stats {
-        guard let (_, handle) = try stream(name).shard(shardIndex) else {
-            throw EngineError(.resourceNotFound, "Shard \(ShardID.string(shardIndex)) in stream \(name) under account \(options.accountId) does not exist")
-        }
-        return handle.log.stats
-    }
-
     /// Kinesis stream names: 1–128 characters from [a-zA-Z0-9_.-].
     static func validateStreamName(_ name: String) throws {
         guard !name.isEmpty else { throw EngineError.length(field: "streamName", value: name, min: 1) }

@@ -186,28 +186,25 @@ public final class StreamEngine: Sendable {
         return name
     }
 
+    /// Every shard of every stream, with its stream.
+    var everyShard: [(stream: StreamHandle, shard: ShardHandle)] {
+        streams.withLock { Array($0.values) }.flatMap { stream in stream.allShards.map { (stream, $0) } }
+    }
+
     /// Flushes and closes every shard log.
     public func close() async {
-        let handles = streams.withLock { Array($0.values) }
-        for handle in handles {
-            for shard in handle.allShards {
-                do { try await shard.log.close() } catch {
-                    logger.error("closing a shard log failed", metadata: ["shard": "\(shard.log.directory)", "error": "\(error)"])
-                }
+        for (_, shard) in everyShard {
+            do { try await shard.log.close() } catch {
+                logger.error("closing a shard log failed", metadata: ["shard": "\(shard.log.directory)", "error": "\(error)"])
             }
         }
     }
-}
 
-extension StreamEngine {
     /// Syncs every shard log (for the periodic sync policy).
     public func syncAll() async {
-        let handles = streams.withLock { Array($0.values) }
-        for handle in handles {
-            for shard in handle.allShards {
-                do { try await shard.log.sync() } catch {
-                    logger.error("periodic fsync failed", metadata: ["shard": "\(shard.log.directory)", "error": "\(error)"])
-                }
+        for (_, shard) in everyShard {
+            do { try await shard.log.sync() } catch {
+                logger.error("periodic fsync failed", metadata: ["shard": "\(shard.log.directory)", "error": "\(error)"])
             }
         }
     }
@@ -217,11 +214,8 @@ extension StreamEngine {
     /// Applies new per-shard write limits to every shard, now and for shards created later.
     public func updateWriteLimits(_ limits: WriteLimits) {
         writeLimits.withLock { $0 = limits }
-        let handles = streams.withLock { Array($0.values) }
-        for handle in handles {
-            for shard in handle.allShards {
-                shard.limiter.update(bytesPerSecond: limits.bytesPerSecond, recordsPerSecond: limits.recordsPerSecond, enabled: limits.enabled)
-            }
+        for (_, shard) in everyShard {
+            shard.limiter.update(bytesPerSecond: limits.bytesPerSecond, recordsPerSecond: limits.recordsPerSecond, enabled: limits.enabled)
         }
     }
 
@@ -229,15 +223,12 @@ extension StreamEngine {
     /// log refuses writes, and shards whose I/O queue does not answer within `timeout`
     /// (a disk that hangs). Empty when healthy.
     public func healthProblems(timeout: Duration = .seconds(5)) async -> [String] {
-        let handles = streams.withLock { Array($0.values) }
         var problems: [String] = []
-        for handle in handles {
-            for shard in handle.allShards {
-                if let failure = shard.log.failure {
-                    problems.append("\(handle.name)/\(shard.id): \(failure.message)")
-                } else if await !shard.log.isResponsive(within: timeout) {
-                    problems.append("\(handle.name)/\(shard.id): storage I/O has not answered for \(timeout)")
-                }
+        for (stream, shard) in everyShard {
+            if let failure = shard.log.failure {
+                problems.append("\(stream.name)/\(shard.id): \(failure.message)")
+            } else if await !shard.log.isResponsive(within: timeout) {
+                problems.append("\(stream.name)/\(shard.id): storage I/O has not answered for \(timeout)")
             }
         }
         return problems
@@ -252,16 +243,13 @@ extension StreamEngine {
     }
 
     public var totals: Totals {
-        let handles = streams.withLock { Array($0.values) }
         var totals = Totals()
-        for handle in handles {
-            totals.streams += 1
-            for shard in handle.allShards {
-                let stats = shard.log.stats
-                totals.shards += 1
-                totals.records += stats.records
-                totals.bytes += stats.bytes
-            }
+        totals.streams = streams.withLock { $0.count }
+        for (_, shard) in everyShard {
+            let stats = shard.log.stats
+            totals.shards += 1
+            totals.records += stats.records
+            totals.bytes += stats.bytes
         }
         return totals
     }

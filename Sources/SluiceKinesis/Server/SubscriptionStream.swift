@@ -18,7 +18,7 @@ public struct SubscriptionStream: Sendable {
     }
 
     /// Calls `send` with each event-stream message, in order.
-    public func run(_ send: (ByteBufferBytes) async throws -> Void) async throws {
+    public func run(_ send: ([UInt8]) async throws -> Void) async throws {
         defer { subscription.close() }
         try await send(EventStreamMessage.event("initial-response", payload: Array("{}".utf8)))
         let end = ContinuousClock.now + duration
@@ -48,5 +48,3 @@ public struct SubscriptionStream: Sendable {
         }
     }
 }
-
-public typealias ByteBufferBytes = [UInt8]

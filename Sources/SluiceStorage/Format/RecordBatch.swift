@@ -25,14 +25,6 @@ public enum RecordBatch {
         public var endOffset: UInt64 { firstOffset + UInt64(count) }
     }
 
-    /// Appends a complete frame (header and body) holding `records` to `buffer`.
-    /// All records share `timestamp` as their arrival time.
-    public static func appendFrame(
-        to buffer: inout [UInt8], records: [LogRecord], firstOffset: UInt64, timestamp: Int64
-    ) {
-        appendFrame(to: &buffer, entries: [(timestamp, records)], firstOffset: firstOffset)
-    }
-
     /// Appends a complete plain frame holding `entries` to `buffer`.
     public static func appendFrame(to buffer: inout [UInt8], entries: Entries, firstOffset: UInt64) {
         let start = buffer.count
@@ -57,9 +49,10 @@ public enum RecordBatch {
         for entry in entries { appendRecords(entry.records, timestamp: entry.timestamp, to: &scratch) }
         let aad = buffer.withUnsafeBytes { context.frameAAD(position: position, batchHeader: UnsafeRawBufferPointer(rebasing: $0[headerStart...])) }
         let box = try AES.GCM.seal(scratch, using: dataKey, authenticating: aad)
-        buffer.append(contentsOf: box.nonce)
-        buffer.append(contentsOf: box.ciphertext)
-        buffer.append(contentsOf: box.tag)
+        // Through raw buffers: appending `Data` element by element costs more than the AES.
+        box.nonce.withUnsafeBytes { buffer.append(contentsOf: $0) }
+        box.ciphertext.withUnsafeBytes { buffer.append(contentsOf: $0) }
+        box.tag.withUnsafeBytes { buffer.append(contentsOf: $0) }
         Frame.seal(&buffer, headerAt: start)
     }
 

@@ -15,13 +15,10 @@ public struct ReadResult: Sendable {
     public var nextOffset: UInt64
     /// The end of the log when the read began (one past the newest committed offset).
     public var endOffset: UInt64
-    /// Arrival time of the newest committed record, if any.
-    public var newestTimestamp: Int64?
 
-    public init(records: [StoredRecord], nextOffset: UInt64, endOffset: UInt64, newestTimestamp: Int64?) {
+    public init(records: [StoredRecord], nextOffset: UInt64, endOffset: UInt64) {
         self.records = records
         self.nextOffset = nextOffset
         self.endOffset = endOffset
-        self.newestTimestamp = newestTimestamp
     }
 }

@@ -54,8 +54,7 @@ extension ShardLog {
             if full { break }
         }
         let next = full ? records.last!.offset + 1 : max(start, view.endOffset)
-        let newest = view.segments.last(where: { !$0.isEmpty })?.lastTimestamp
-        return ReadResult(records: records, nextOffset: next, endOffset: view.endOffset, newestTimestamp: newest)
+        return ReadResult(records: records, nextOffset: next, endOffset: view.endOffset)
     }
 
     /// The offset of the first record that arrived at or after `timestamp` (the end of the
