@@ -11,14 +11,21 @@ final class LogLevelSwitch: Sendable {
     func set(_ new: Logger.Level) { level.withLock { $0 = new } }
 }
 
-/// Wraps a handler so its level follows the switch.
+/// Wraps a handler so its level follows the switch, unless this one logger's level was
+/// set explicitly (which must not change every other logger's).
 struct SwitchedLogHandler: LogHandler {
     var inner: any LogHandler
     let levels: LogLevelSwitch
+    var override: Logger.Level?
+
+    init(inner: any LogHandler, levels: LogLevelSwitch) {
+        self.inner = inner
+        self.levels = levels
+    }
 
     var logLevel: Logger.Level {
-        get { levels.current }
-        set { levels.set(newValue) }
+        get { override ?? levels.current }
+        set { override = newValue }
     }
 
     var metadata: Logger.Metadata {
