@@ -60,6 +60,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // glibc's mallopt, for the executables' allocator tuning (see its shim.h).
+        .systemLibrary(name: "CMallocTuning"),
         // libsystemd, imported by SluiceSystemd only.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(
@@ -70,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "sluiced",
             dependencies: [
-                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceSystemd",
+                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceSystemd", "CMallocTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -92,7 +94,8 @@ let package = Package(
         .executableTarget(
             name: "sluice-bench",
             dependencies: [
-                "SluiceStorage", "SluiceEngine", "SluiceKinesis",
+                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "CMallocTuning",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -1,4 +1,6 @@
 import ArgumentParser
+import CMallocTuning
+import Crypto
 import Foundation
 import Logging
 import SluiceEngine
@@ -10,10 +12,25 @@ import Synchronization
 /// `scripts/bench.sh`, which measures the same disk's `dd` fsync bandwidth as the baseline.
 @main
 struct SluiceBench: AsyncParsableCommand {
+    /// The same allocator tuning as sluiced, so the figures are the daemon's.
+    static func main() async {
+        sluice_tune_malloc()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "sluice-bench",
         abstract: "Measure Sluice's append and PutRecords throughput.",
-        subcommands: [EngineBench.self, PutRecordsBench.self, OnDemandBench.self]
+        subcommands: [EngineBench.self, PutRecordsBench.self, OnDemandBench.self, SealBench.self]
     )
 }
 
@@ -161,5 +178,37 @@ struct OnDemandBench: AsyncParsableCommand {
         }
         await engine.close()
         try? FileManager.default.removeItem(atPath: dir)
+    }
+}
+
+struct SealBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seal",
+        abstract: "The CPU ceiling of frame encoding: plain (encode + CRC32C) and sealed (AES-256-GCM) frames, in MB/s."
+    )
+    @Option(help: "Frame size in bytes.") var size = 100 * 1024
+    @Option(help: "Seconds per measurement.") var seconds = 2.0
+
+    func run() async throws {
+        let key = SymmetricKey(size: .bits256)
+        let context = SegmentContext(label: "bench/shardId-000000000000", baseOffset: 0)
+        let records = [LogRecord(partitionKey: "k", data: [UInt8](repeating: 0x61, count: size))]
+        var buffer: [UInt8] = []
+        var scratch: [UInt8] = []
+        func rate(_ encode: () throws -> Void) rethrows -> Double {
+            var bytes = 0
+            let start = ContinuousClock.now
+            while ContinuousClock.now - start < .milliseconds(Int(seconds * 1000)) {
+                buffer.removeAll(keepingCapacity: true)
+                try encode()
+                bytes += size
+            }
+            return Double(bytes) / ((ContinuousClock.now - start) / .seconds(1)) / 1e6
+        }
+        let sealed = try rate {
+            try RecordBatch.appendSealedFrame(to: &buffer, entries: [(0, records)], firstOffset: 0, dataKey: key, context: context, position: 64, scratch: &scratch)
+        }
+        let plain = rate { RecordBatch.appendFrame(to: &buffer, entries: [(0, records)], firstOffset: 0) }
+        print(String(format: "frame %d B: sealed %.0f MB/s, plain %.0f MB/s", size, sealed, plain))
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMallocTuning
 import Foundation
 import Hummingbird
 import Logging
@@ -30,6 +31,7 @@ struct Sluiced: AsyncParsableCommand {
             print("\(config): OK")
             return
         }
+        sluice_tune_malloc()
         let environment = ProcessInfo.processInfo.environment
         let levels = LogSetup.bootstrap(level: Logger.Level(rawValue: settings.logLevel) ?? .info, environment: environment)
         let registry = PrometheusCollectorRegistry()
