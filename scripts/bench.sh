@@ -60,6 +60,8 @@ for size in 100 1024; do
   for _ in $(seq "$RUNS"); do "$BIN/sluice-bench" put-records --endpoint "http://127.0.0.1:$PORT" --writers 8 --batch 500 --record-size "$size" --seconds "$SECONDS_EACH" >> "$RESULTS"; done
 done
 kill -TERM $DAEMON; wait $DAEMON || true
+echo "CPU ceiling of frame encoding on this machine (sluice-bench seal):" > "$WORK/seal.txt"
+for size in 1024 102400 1048576; do "$BIN/sluice-bench" seal --size "$size" >> "$WORK/seal.txt"; done
 echo "On-demand timeline (one shard's key range offered 2,500 records/s; limit 1,000/s per shard):" > "$WORK/on-demand.txt"
 "$BIN/sluice-bench" on-demand --dir "$WORK/od" --seconds 12 >> "$WORK/on-demand.txt"
 
@@ -87,5 +89,7 @@ for (bench, size, writers, batch), group in groups.items():
     print(f"| {bench} | {size} B | {writers} | {batch} | {rps:,.0f} ({low:,.0f}–{high:,.0f}) | {mbps:.1f} | "
           f"{mbps / dd_big:.2f}x | {mbps / dd_small:.1f}x | {ratio} |")
 PY
+echo
+cat "$WORK/seal.txt"
 echo
 cat "$WORK/on-demand.txt"
