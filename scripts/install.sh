@@ -15,6 +15,7 @@ BIN="$(swift build -c release --show-bin-path)"
 install -m 0755 "$BIN/sluiced" "$BIN/sluice" /usr/local/bin/
 install -D -m 0644 systemd/sluiced.service /etc/systemd/system/sluiced.service
 install -D -m 0644 systemd/sluice.sysusers /usr/lib/sysusers.d/sluice.conf
+install -D -m 0644 README.md /usr/local/share/doc/sluice/README.md
 install -d -m 0750 /etc/sluice
 if [ ! -e /etc/sluice/sluice.toml ]; then
   # Under systemd the key arrives as a credential named master.key.
