@@ -59,21 +59,17 @@ public struct FrameReader {
         try ensure(Int(frameSize))
         let start = Int(position - bufferStart)
         let framePosition = position
-        let scan = buffer.withUnsafeBytes { raw in
-            Frame.scan(UnsafeRawBufferPointer(rebasing: raw[start..<start + Int(frameSize)]), at: 0)
+        let intact = buffer.withUnsafeBytes { raw in
+            Frame.crcMatches(UnsafeRawBufferPointer(rebasing: raw[start..<start + Int(frameSize)]))
         }
-        switch scan {
-        case .valid(let bodyRange, _):
-            try buffer.withUnsafeBytes { raw in
-                try visit(framePosition, UnsafeRawBufferPointer(rebasing: raw[(start + bodyRange.lowerBound)..<(start + bodyRange.upperBound)]))
-            }
-            position += frameSize
-            return .frame(position: framePosition, size: frameSize)
-        case .truncated:
-            return .truncated(position: framePosition)
-        case .damaged(let reason, _):
-            return .damaged(position: framePosition, reason: reason, end: framePosition + frameSize)
+        guard intact else {
+            return .damaged(position: framePosition, reason: "CRC mismatch", end: framePosition + frameSize)
         }
+        try buffer.withUnsafeBytes { raw in
+            try visit(framePosition, UnsafeRawBufferPointer(rebasing: raw[(start + Frame.headerSize)..<(start + Int(frameSize))]))
+        }
+        position += frameSize
+        return .frame(position: framePosition, size: frameSize)
     }
 
     /// True when every byte from `from` to the limit is zero (a preallocated or

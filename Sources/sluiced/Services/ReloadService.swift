@@ -7,8 +7,8 @@ import UnixSignals
 
 /// SIGHUP: re-reads the config and the key file and applies what can change without a
 /// restart (streams to create, retention, write limits, log level, master-key versions),
-/// between RELOADING=1 and READY=1. A bad
-/// new config is refused with the reason logged and the running config kept.
+/// between RELOADING=1 and READY=1. A bad new config is refused with the reason logged
+/// and the running config kept.
 struct ReloadService: Service {
     let configPath: String
     let engine: StreamEngine
