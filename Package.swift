@@ -60,6 +60,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "SluiceGateway",
+            dependencies: [
+                "SluiceStorage", "SluiceEngine",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["Spool/SPOOL.md"],
+            swiftSettings: swiftSettings
+        ),
         // glibc's mallopt, for the executables' allocator tuning (see its shim.h).
         .systemLibrary(name: "CMallocTuning"),
         // libsystemd, imported by SluiceSystemd only.
@@ -72,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "sluiced",
             dependencies: [
-                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceSystemd", "CMallocTuning",
+                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceGateway", "SluiceSystemd", "CMallocTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -86,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "SluiceStorage", "SluiceKinesis",
+                "SluiceStorage", "SluiceKinesis", "SluiceGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -104,6 +115,7 @@ let package = Package(
         .target(name: "SluiceTestSupport", dependencies: ["SluiceStorage"], path: "Tests/SluiceTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "SluiceStorageTests", dependencies: ["SluiceStorage", "SluiceTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SluiceEngineTests", dependencies: ["SluiceEngine", "SluiceTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SluiceGatewayTests", dependencies: ["SluiceGateway", "SluiceTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SluiceSystemdTests", dependencies: ["SluiceSystemd", "SluiceTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SluiceKinesisTests",

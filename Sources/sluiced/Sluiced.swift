@@ -7,6 +7,7 @@ import Metrics
 import Prometheus
 import ServiceLifecycle
 import SluiceEngine
+import SluiceGateway
 import SluiceKinesis
 import SluiceStorage
 import SluiceSystemd
@@ -62,6 +63,29 @@ struct Sluiced: AsyncParsableCommand {
         try await provisioner.apply(settings.streams)
         if engineOptions.keys != nil && settings.encryptAll { try provisioner.encryptAll() }
 
+        // The gateway: sources -> partition keys -> per-shard meter -> engine or spool.
+        let gateway = Gateway(
+            sink: EmbeddedSink(engine: engine), dataDirectory: settings.dataDirectory, settings: settings.limits.gatewaySettings,
+            keys: keyRing, keyId: keyRing?.defaultKeyId, logger: Logger(label: "sluice.gateway")
+        )
+        let host = ProcessInfo.processInfo.hostName
+        var fileSources: [FileSource] = []
+        for source in settings.fileSources {
+            guard (try? engine.metadata(of: source.stream)) != nil else {
+                throw ConfigError("\(source.location) stream: stream \"\(source.stream)\" does not exist; add it to [[streams]] (or create it) first")
+            }
+            if let errorStream = source.parseErrorStream, (try? engine.metadata(of: errorStream)) == nil {
+                throw ConfigError("\(source.location) parse_error_stream: stream \"\(errorStream)\" does not exist; add it to [[streams]]")
+            }
+            fileSources.append(try FileSource(
+                settings: source.settings(host: host), gateway: gateway,
+                checkpointDirectory: settings.dataDirectory + "/checkpoints", logger: Logger(label: "sluice.source.file")
+            ))
+        }
+        let gatewayService = GatewayService(
+            gateway: gateway, streams: settings.fileSources.flatMap { [$0.stream] + ($0.parseErrorStream.map { [$0] } ?? []) }
+        )
+
         let router = KinesisHTTPServer.router(
             dispatcher: KinesisDispatcher(engine: engine, subscriptionDuration: .seconds(settings.subscriptionSeconds)), logger: logger
         )
@@ -69,6 +93,16 @@ struct Sluiced: AsyncParsableCommand {
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
+        let tailers = fileSources
+        router.get("/status") { _, _ -> Response in
+            let (streams, spool) = gateway.status()
+            let status = GatewayStatus(streams: streams, spool: spool, sources: tailers.map(\.status))
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(status))))
         }
         let address = "\(settings.listenHost.contains(":") ? "[\(settings.listenHost)]" : settings.listenHost):\(settings.listenPort)"
         let (apiReady, apiReadyContinuation) = AsyncStream.makeStream(of: Void.self)
@@ -96,9 +130,13 @@ struct Sluiced: AsyncParsableCommand {
             keyRing: keyRing, keyFile: settings.resolvedKeyFile(environment: environment), logger: logger
         )
         // Started in this order, stopped in reverse: systemd first (STOPPING=1 at once),
-        // then reloads, the API (drains requests), and the engine's maintenance last.
+        // then reloads, the API (drains requests), the sources (finish and checkpoint their
+        // batch), the gateway (writes spool cursors), and the engine's maintenance last.
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: maintenance), .init(service: gatewayService)]
+            + fileSources.map { .init(service: $0) }
+            + [.init(service: app), .init(service: reload), .init(service: systemd)]
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: maintenance), .init(service: app), .init(service: reload), .init(service: systemd)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

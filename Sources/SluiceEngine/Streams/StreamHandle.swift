@@ -6,9 +6,17 @@ final class StreamHandle: Sendable {
     let state: Mutex<State>
 
     struct State {
-        var metadata: StreamMetadata
+        var metadata: StreamMetadata {
+            didSet { mapVersion = StreamHandle.nextVersion() }
+        }
         var shards: [Int: ShardHandle]
+        /// Changes with every metadata change, unique across streams and process lifetime,
+        /// so a cached `ShardMap` knows when it is stale.
+        var mapVersion = StreamHandle.nextVersion()
     }
+
+    private static let versions = Atomic<UInt64>(0)
+    static func nextVersion() -> UInt64 { versions.add(1, ordering: .relaxed).newValue }
 
     init(directory: String, metadata: StreamMetadata, shards: [Int: ShardHandle]) {
         self.directory = directory
@@ -34,6 +42,13 @@ final class StreamHandle: Sendable {
             return (meta, handle)
         }
     }
+
+    /// The open shards and their hash-key ranges, as `route` sees them now.
+    var shardMap: ShardMap {
+        state.withLock { ShardMap(stream: $0.metadata.name, version: $0.mapVersion, shards: $0.metadata.shards) }
+    }
+
+    var mapVersion: UInt64 { state.withLock { $0.mapVersion } }
 
     var allShards: [ShardHandle] { state.withLock { Array($0.shards.values).sorted { $0.index < $1.index } } }
 }

@@ -50,6 +50,25 @@ public final class KinesisClient: Sendable {
     }
 }
 
+extension KinesisClient {
+    /// GETs one of sluiced's own pages beside the API (`/status`, `/health`).
+    public func get(_ path: String) async throws -> Data {
+        var request = HTTPClientRequest(url: endpoint + path)
+        request.method = .GET
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, timeout: timeout)
+        } catch {
+            throw KinesisError(type: "ConnectionError", message: "cannot reach \(endpoint): \(error); is sluiced running and listening there?", status: 0)
+        }
+        let body = Data(buffer: try await response.body.collect(upTo: 64 << 20))
+        guard response.status == .ok else {
+            throw KinesisError(type: "HTTP\(response.status.code)", message: String(decoding: body, as: UTF8.self), status: Int(response.status.code))
+        }
+        return body
+    }
+}
+
 /// Typed calls for the actions `sluice` uses.
 extension KinesisClient {
     public func createStream(_ name: String, shardCount: Int?, onDemand: Bool = false) async throws {

@@ -5,9 +5,22 @@ extension ShardLog {
     /// expired and nothing is in flight; the next append then starts a new one.
     @discardableResult
     public func deleteSegments(newestRecordBefore cutoffMillis: Int64) throws -> Int {
+        try deleteLeadingSegments { info in info.lastTimestamp.map { $0 < cutoffMillis } ?? false }
+    }
+
+    /// Deletes whole segments, oldest first, whose every record lies before `offset`: what a
+    /// spool does once its records are stored elsewhere. Returns how many went.
+    @discardableResult
+    public func deleteSegments(before offset: UInt64) throws -> Int {
+        try deleteLeadingSegments { info in info.endOffset <= offset }
+    }
+
+    /// Removes segments from the front while `doomed` says so; metadata first, then files,
+    /// then the directory is fsynced.
+    private func deleteLeadingSegments(while isDoomed: (SegmentInfo) -> Bool) throws -> Int {
         let doomed = state.withLock { s -> [SegmentInfo] in
             var doomed: [SegmentInfo] = []
-            while let first = s.segments.first, let newest = first.lastTimestamp, newest < cutoffMillis {
+            while let first = s.segments.first, isDoomed(first) {
                 let isTail = s.segments.count == 1 && s.lastIsOpen
                 if isTail {
                     guard s.queue.isEmpty, !s.flushing else { break }
@@ -22,6 +35,11 @@ extension ShardLog {
         for info in doomed { try fs.removeFile(info.segment.path) }
         try fs.syncDirectory(directory)
         return doomed.count
+    }
+
+    /// Where each committed segment's records start and end, oldest first.
+    public var segmentRanges: [Range<UInt64>] {
+        state.withLock { $0.segments.map { $0.firstOffset..<$0.endOffset } }
     }
 
     /// Figures for status and metrics.

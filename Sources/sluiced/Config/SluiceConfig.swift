@@ -26,6 +26,8 @@ struct SluiceConfig {
     var keyFile: String?
     /// Whether every stream is kept encrypted (StartStreamEncryption at start).
     var encryptAll = true
+    var limits = LimitsConfig()
+    var fileSources: [FileSourceConfig] = []
 
     /// Parses a config file.
     /// - Throws: `ConfigError` naming the file, the key and what is wrong with it.
@@ -113,7 +115,18 @@ struct SluiceConfig {
             }
             config.streams.append(Stream(name: name, shards: shards, retentionHours: retention, onDemand: mode == "on_demand"))
         }
-        try top.rejectUnknownKeys(hint: "known keys are data_dir, log_level, [api], [storage], [engine], [encryption], [[streams]]")
+        if let limits = try top.section("limits") { config.limits = try LimitsConfig.parse(limits) }
+        if let sources = try top.section("sources") {
+            for entry in try sources.sections("file") {
+                let source = try FileSourceConfig.parse(entry, file: file)
+                if config.fileSources.contains(where: { $0.name == source.name }) {
+                    throw ConfigError("\(file): \(entry.path): two file sources share the name \"\(source.name)\"; give each a distinct name")
+                }
+                config.fileSources.append(source)
+            }
+            try sources.rejectUnknownKeys(hint: "sources are [[sources.file]]")
+        }
+        try top.rejectUnknownKeys(hint: "known keys are data_dir, log_level, [api], [storage], [engine], [encryption], [limits], [[streams]], [[sources.file]]")
         return config
     }
 

@@ -45,6 +45,18 @@ final class TOMLSection {
         return bool
     }
 
+    /// An array of strings; `nonEmpty` refuses `[]`.
+    func strings(_ key: String, nonEmpty: Bool = false) throws -> [String]? {
+        guard let value = value(key) else { return nil }
+        guard let array = value.array else { throw fail(key, "expected an array of strings, e.g. [\"a\", \"b\"]") }
+        let strings = try array.map { element -> String in
+            guard let string = element.string else { throw fail(key, "expected an array of strings, e.g. [\"a\", \"b\"]") }
+            return string
+        }
+        if nonEmpty && strings.isEmpty { throw fail(key, "must list at least one entry") }
+        return strings
+    }
+
     func choice(_ key: String, _ allowed: [String]) throws -> String? {
         guard let string = try string(key) else { return nil }
         guard allowed.contains(string) else {
@@ -56,7 +68,12 @@ final class TOMLSection {
     func section(_ key: String) throws -> TOMLSection? {
         guard let value = value(key) else { return nil }
         guard let table = value.table else { throw fail(key, "expected a table: [\(key)]") }
-        return TOMLSection(table, path: "[\(key)]", file: file)
+        return TOMLSection(table, path: "[\(qualified(key))]", file: file)
+    }
+
+    /// `sources.file` for key `file` inside `[sources]`.
+    private func qualified(_ key: String) -> String {
+        path.hasPrefix("[") && !path.hasPrefix("[[") ? path.dropFirst().dropLast() + "." + key : key
     }
 
     func sections(_ key: String) throws -> [TOMLSection] {
@@ -64,7 +81,7 @@ final class TOMLSection {
         guard let array = value.array else { throw fail(key, "expected an array of tables: [[\(key)]]") }
         return try array.enumerated().map { k, element in
             guard let table = element.table else { throw fail(key, "entry \(k + 1) is not a table") }
-            return TOMLSection(table, path: "[[\(key)]] #\(k + 1)", file: file)
+            return TOMLSection(table, path: "[[\(qualified(key))]] #\(k + 1)", file: file)
         }
     }
 

@@ -1,0 +1,232 @@
+import Logging
+import SluiceEngine
+import SluiceStorage
+import Synchronization
+
+/// The gateway's core: sources hand it keyed records; it routes them with the sink's own
+/// shard map, meters each shard, and makes every record durable in the sink or in that
+/// shard's spool before `submit` returns, which is when a source may checkpoint.
+public final class Gateway: Sendable {
+    public struct Settings: Sendable {
+        public var rates = ShardRateLimiter.Rates()
+        public var spoolMaxBytes: Int64 = 1 << 30
+        public var onFull = SpoolFullPolicy.block
+        /// Hot-key threshold: share of one shard's limit.
+        public var hotKeySharePercent: Double = 50
+
+        public init() {}
+
+        /// Spool segments: small enough that draining and `drop_oldest` free space in
+        /// steps of a sixteenth of the bound, at most 64 MiB.
+        var spoolSegmentBytes: Int64 { min(64 << 20, max(1 << 20, spoolMaxBytes / 16)) }
+    }
+
+    let sink: any GatewaySink
+    public let settings: Settings
+    let spoolDirectory: String
+    let keys: (any KeyProvider)?
+    let keyId: String?
+    let logger: Logger
+    let budget: SpoolBudget
+
+    private struct StreamLanes {
+        var map: ShardMap
+        var open: [Int: ShardLane]
+        var closed: [Int: ShardLane]
+        let detector: HotKeyDetector
+    }
+
+    private let streams = Mutex<[String: StreamLanes]>([:])
+    /// Serializes map refreshes, so one spool directory is never opened twice.
+    private let refreshLock = AsyncLock()
+    let newLanes: AsyncStream<ShardLane>
+    private let newLanesContinuation: AsyncStream<ShardLane>.Continuation
+
+    /// - Parameters:
+    ///   - dataDirectory: spools live in `dataDirectory/spool` (SPOOL.md).
+    ///   - keys, keyId: when set, spool segments are encrypted under master key `keyId`.
+    public init(sink: any GatewaySink, dataDirectory: String, settings: Settings, keys: (any KeyProvider)?, keyId: String?, logger: Logger) {
+        self.sink = sink
+        self.settings = settings
+        self.spoolDirectory = dataDirectory + "/spool"
+        self.keys = keys
+        self.keyId = keyId
+        self.logger = logger
+        budget = SpoolBudget(maxBytes: settings.spoolMaxBytes, policy: settings.onFull, logger: logger)
+        (newLanes, newLanesContinuation) = AsyncStream.makeStream(of: ShardLane.self)
+    }
+
+    /// Makes `records` (all of one stream) durable in the sink or the spool, each shard's
+    /// in order. Under `block` with a full spool it waits, which is how sources pause.
+    /// - Throws: when the stream does not exist or a spool cannot store; records of this
+    ///   call may then be partly stored, so the caller must not checkpoint past any of them.
+    public func submit(stream: String, records: [PutRecordInput]) async throws {
+        var pending = records
+        while !pending.isEmpty {
+            let (map, lanes, detector) = try await lanes(of: stream)
+            var groups: [Int: [PutRecordInput]] = [:]
+            var order: [Int] = []
+            var keyUsage: [String: (shard: Int, bytes: Int, records: Int)] = [:]
+            for record in pending {
+                guard let entry = map.route(partitionKey: record.partitionKey, explicitHashKey: record.explicitHashKey) else {
+                    throw EngineError(.internalFailure, "No open shard of stream \(stream) owns the hash key of partition key \(record.partitionKey).")
+                }
+                if groups[entry.index] == nil { order.append(entry.index) }
+                groups[entry.index, default: []].append(record)
+                keyUsage[record.partitionKey, default: (entry.index, 0, 0)].bytes += record.gatewaySize
+                keyUsage[record.partitionKey, default: (entry.index, 0, 0)].records += 1
+            }
+            for (key, usage) in keyUsage {
+                detector.observe(key: key, shard: usage.shard, bytes: usage.bytes, records: usage.records, openShards: map.open.count)
+            }
+            let work = order.compactMap { index in lanes[index].map { ($0, groups[index]!) } }
+            pending = try await withThrowingTaskGroup(of: [PutRecordInput].self) { group in
+                for (lane, records) in work {
+                    group.addTask { try await lane.offer(records) }
+                }
+                var rerouted: [PutRecordInput] = []
+                for try await leftover in group { rerouted += leftover }
+                return rerouted
+            }
+        }
+    }
+
+    /// Opens the lanes of `streams` now, so spools left from a previous run start draining
+    /// before any new record arrives.
+    public func prepare(streams names: [String]) async {
+        for name in Set(names).sorted() {
+            do { _ = try await lanes(of: name) } catch {
+                logger.error("gateway: cannot open the lanes of a stream; its sources retry", metadata: ["stream": "\(name)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Looks at every known stream's shard map and follows any resharding, even when no
+    /// records arrive to notice it.
+    func refreshAll() async {
+        let names = streams.withLock { Array($0.keys) }
+        for name in names { _ = try? await lanes(of: name) }
+    }
+
+    /// The stream's current map and lanes, following the sink's map when it changed:
+    /// lanes of shards that closed stop taking records (their spools keep draining), lanes
+    /// of new shards open.
+    private func lanes(of stream: String) async throws -> (ShardMap, [Int: ShardLane], HotKeyDetector) {
+        let version = try await sink.shardMapVersion(stream: stream)
+        if let current = streams.withLock({ $0[stream] }), current.map.version == version {
+            return (current.map, current.open, current.detector)
+        }
+        return try await refreshLock.withLock {
+            let map = try await sink.shardMap(stream: stream)
+            if let current = streams.withLock({ $0[stream] }), current.map.version == map.version {
+                return (current.map, current.open, current.detector)
+            }
+            var lanes = streams.withLock { $0[stream] } ?? StreamLanes(
+                map: map, open: [:], closed: [:],
+                detector: HotKeyDetector(stream: stream, rates: settings.rates,
+                                         settings: .init(hotSharePercent: settings.hotKeySharePercent), logger: logger)
+            )
+            let openIndexes = Set(map.open.map(\.index))
+            var created: [ShardLane] = []
+            for (index, lane) in lanes.open where !openIndexes.contains(index) {
+                lane.close()
+                lanes.open[index] = nil
+                lanes.closed[index] = lane
+                logger.info("gateway: shard closed by resharding; its spool drains to the shards that own its keys now", metadata: [
+                    "stream": "\(stream)", "shard": "\(lane.shardId)", "spooled": "\(lane.spool.pendingRecords)",
+                ])
+            }
+            let isFirstLook = lanes.open.isEmpty && lanes.closed.isEmpty
+            for entry in map.open where lanes.open[entry.index] == nil {
+                let lane = try openLane(stream: stream, shardId: entry.shardId, index: entry.index)
+                lanes.open[entry.index] = lane
+                created.append(lane)
+            }
+            if isFirstLook {
+                for (shardId, index) in try spooledShards(of: stream) where !openIndexes.contains(index) {
+                    let lane = try openLane(stream: stream, shardId: shardId, index: index)
+                    guard !lane.spool.isEmpty else {
+                        try? await lane.spool.close()
+                        continue
+                    }
+                    lane.close()
+                    lanes.closed[index] = lane
+                    created.append(lane)
+                    logger.info("gateway: draining the spool of a shard closed since the last run", metadata: [
+                        "stream": "\(stream)", "shard": "\(shardId)", "spooled": "\(lane.spool.pendingRecords)",
+                    ])
+                }
+            }
+            lanes.map = map
+            let updated = lanes
+            streams.withLock { $0[stream] = updated }
+            for lane in created {
+                budget.register(lane)
+                newLanesContinuation.yield(lane)
+            }
+            return (updated.map, updated.open, updated.detector)
+        }
+    }
+
+    private func openLane(stream: String, shardId: String, index: Int) throws -> ShardLane {
+        let spool = try ShardSpool(
+            directory: spoolDirectory + "/" + stream + "/spool-" + shardId, segmentMaxBytes: settings.spoolSegmentBytes,
+            keys: keys, keyId: keyId, logger: logger
+        )
+        return ShardLane(
+            stream: stream, shardId: shardId, index: index, rates: settings.rates, spool: spool, sink: sink, budget: budget,
+            mustWait: { [weak self] in self?.closedShardsSpool(stream) ?? false }, logger: logger
+        )
+    }
+
+    /// Spool directories left on disk for `stream`: (shard id, index).
+    private func spooledShards(of stream: String) throws -> [(String, Int)] {
+        let fs = PosixFileSystem()
+        let directory = spoolDirectory + "/" + stream
+        guard fs.isDirectory(directory) else { return [] }
+        return try fs.listDirectory(directory).compactMap { name in
+            guard name.hasPrefix("spool-shardId-"), let index = Int(name.dropFirst("spool-shardId-".count)) else { return nil }
+            return (String(name.dropFirst("spool-".count)), index)
+        }
+    }
+
+    /// Whether a closed shard of `stream` still spools records (which go before anything
+    /// new for the keys it owned).
+    private func closedShardsSpool(_ stream: String) -> Bool {
+        let closed = streams.withLock { $0[stream].map { Array($0.closed.values) } ?? [] }
+        return closed.contains { !$0.spool.isEmpty }
+    }
+
+    /// A closed lane whose spool is empty is done.
+    func retire(_ lane: ShardLane) async {
+        guard lane.isClosed, lane.spool.isEmpty else { return }
+        streams.withLock { s in
+            if s[lane.stream]?.closed[lane.index] === lane { s[lane.stream]?.closed[lane.index] = nil }
+        }
+        budget.unregister(lane)
+        await lane.shutdown()
+    }
+
+    /// Writes every spool's cursor and closes the spools (shutdown).
+    func shutdown() async {
+        newLanesContinuation.finish()
+        let all = streams.withLock { s in s.values.flatMap { Array($0.open.values) + Array($0.closed.values) } }
+        for lane in all { await lane.shutdown() }
+    }
+
+    public func status(nowMillis: Int64 = SystemTimeSource().nowMillis()) -> (streams: [GatewayStatus.Stream], spool: GatewayStatus.Spool) {
+        let snapshot = streams.withLock { $0 }
+        let streams = snapshot.keys.sorted().map { name -> GatewayStatus.Stream in
+            let lanes = snapshot[name]!
+            let shards = (Array(lanes.open.values) + Array(lanes.closed.values)).sorted { $0.index < $1.index }
+            return GatewayStatus.Stream(
+                name: name, shards: shards.map { $0.status(nowMillis: nowMillis) },
+                hotKeys: lanes.detector.hotKeys, distinctKeys: lanes.detector.distinctKeys
+            )
+        }
+        let spool = GatewayStatus.Spool(
+            usedBytes: budget.usedBytes, maxBytes: settings.spoolMaxBytes, onFull: settings.onFull.rawValue, droppedRecords: budget.droppedRecords
+        )
+        return (streams, spool)
+    }
+}

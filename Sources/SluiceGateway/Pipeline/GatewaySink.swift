@@ -1,0 +1,24 @@
+import SluiceEngine
+
+/// Where the gateway stores records, and whose shard map its limiter meters against.
+/// The embedded engine is one; the remote Kinesis sink (a later issue) is the other.
+public protocol GatewaySink: Sendable {
+    func shardMap(stream: String) async throws -> ShardMap
+    /// Cheap staleness check for a cached map.
+    func shardMapVersion(stream: String) async throws -> UInt64
+    /// Stores records of one stream and says per record what happened (in order).
+    func put(stream: String, records: [PutRecordInput]) async throws -> [PutRecordOutcome]
+}
+
+/// The default sink: the embedded stream engine in the same process.
+public struct EmbeddedSink: GatewaySink {
+    let engine: StreamEngine
+
+    public init(engine: StreamEngine) { self.engine = engine }
+
+    public func shardMap(stream: String) throws -> ShardMap { try engine.shardMap(stream: stream) }
+    public func shardMapVersion(stream: String) throws -> UInt64 { try engine.shardMapVersion(stream: stream) }
+    public func put(stream: String, records: [PutRecordInput]) async throws -> [PutRecordOutcome] {
+        try await engine.putRecords(stream: stream, records: records)
+    }
+}

@@ -1,0 +1,301 @@
+import Logging
+import Metrics
+import SluiceEngine
+import SluiceStorage
+import Synchronization
+
+/// One shard's way into the sink: its meter, its spool and the lock that keeps them in
+/// order.
+///
+/// A record goes straight to the sink only when the shard's spool is empty (and no
+/// closed shard of the stream still spools records that must go first) and the meter
+/// admits it; otherwise it is appended to the spool, behind everything spooled before.
+/// The drain sends the spool's head at the shard's rate. Both paths hold the lane's lock,
+/// so a record can never overtake one accepted before it.
+final class ShardLane: Sendable {
+    let stream: String
+    let shardId: String
+    let index: Int
+    let limiter: ShardRateLimiter
+    let spool: ShardSpool
+    private let sink: any GatewaySink
+    private let budget: SpoolBudget
+    private let lock = AsyncLock()
+    private let wake = WakeSignal()
+    /// True while an older shard of the stream still has spooled records: those go first.
+    private let mustWait: @Sendable () -> Bool
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let metrics: LaneMetrics
+
+    struct State {
+        /// Set when resharding closed the shard: new records are routed elsewhere, the
+        /// spool still drains (the sink routes its records to the children).
+        var closed = false
+        var direct: UInt64 = 0
+        var spooled: UInt64 = 0
+        var drained: UInt64 = 0
+        var dropped: UInt64 = 0
+        var sinkFailures: UInt64 = 0
+        var stored = RateWindow()
+    }
+
+    /// Records a shard's put may carry (Kinesis' PutRecords bounds).
+    static let maxBatchRecords = 500
+    static let maxBatchBytes = 5 << 20
+
+    init(
+        stream: String, shardId: String, index: Int, rates: ShardRateLimiter.Rates, spool: ShardSpool,
+        sink: any GatewaySink, budget: SpoolBudget, mustWait: @escaping @Sendable () -> Bool, logger: Logger
+    ) {
+        self.stream = stream
+        self.shardId = shardId
+        self.index = index
+        self.limiter = ShardRateLimiter(rates: rates)
+        self.spool = spool
+        self.sink = sink
+        self.budget = budget
+        self.mustWait = mustWait
+        self.logger = logger
+        self.metrics = LaneMetrics(stream: stream, shardId: shardId)
+        metrics.update(spool)
+    }
+
+    var isClosed: Bool { state.withLock { $0.closed } }
+    func close() {
+        state.withLock { $0.closed = true }
+        wake.signal()
+    }
+
+    /// Makes `records` durable in the sink or the spool, in order. Returns the records it
+    /// did not take because the shard closed meanwhile: the caller routes them again.
+    /// - Throws: when the spool cannot store them (disk full, I/O error); nothing of what
+    ///   was not yet stored counts as accepted.
+    func offer(_ records: [PutRecordInput]) async throws -> [PutRecordInput] {
+        var pending = records
+        var force = false
+        while true {
+            await lock.lock()
+            if isClosed {
+                lock.unlock()
+                return pending
+            }
+            if spool.isEmpty, !mustWait() {
+                let admitted = limiter.admit(sizes: pending.lazy.map(\.gatewaySize))
+                if admitted > 0 {
+                    let sent = Array(pending.prefix(admitted))
+                    let stored = await store(sent)
+                    record(stored: zip(sent, stored).filter { $0.1 }.map(\.0), direct: true)
+                    pending = zip(sent, stored).filter { !$0.1 }.map(\.0) + pending.dropFirst(admitted)
+                }
+            }
+            if pending.isEmpty {
+                lock.unlock()
+                return []
+            }
+            let bytes = pending.reduce(0) { $0 + $1.gatewaySize }
+            if force || budget.hasRoom(for: bytes) {
+                do {
+                    try await spool.append(pending.map { LogRecord(partitionKey: $0.partitionKey, data: $0.data) })
+                } catch {
+                    lock.unlock()
+                    throw error
+                }
+                state.withLock { $0.spooled += UInt64(pending.count) }
+                metrics.spooled.increment(by: pending.count)
+                metrics.update(spool)
+                lock.unlock()
+                wake.signal()
+                return []
+            }
+            lock.unlock()
+            switch budget.policy {
+            case .block:
+                await budget.waitForRoom(for: bytes)
+                if Task.isCancelled { throw CancellationError() }
+            case .dropOldest:
+                await budget.dropUntilRoom(for: bytes)
+                force = true
+            }
+        }
+    }
+
+    /// Sends records to the sink in Kinesis-sized batches; says per record whether it is
+    /// stored. A batch the sink refuses as a whole counts as not stored.
+    private func store(_ records: [PutRecordInput]) async -> [Bool] {
+        var stored: [Bool] = []
+        stored.reserveCapacity(records.count)
+        var start = 0
+        while start < records.count {
+            var end = start
+            var bytes = 0
+            while end < records.count, end - start < Self.maxBatchRecords, end == start || bytes + records[end].gatewaySize <= Self.maxBatchBytes {
+                bytes += records[end].gatewaySize
+                end += 1
+            }
+            let batch = Array(records[start..<end])
+            do {
+                let outcomes = try await sink.put(stream: stream, records: batch)
+                for outcome in outcomes {
+                    if case .stored = outcome { stored.append(true) } else { stored.append(false) }
+                }
+                let failed = outcomes.count - outcomes.lazy.filter { if case .stored = $0 { true } else { false } }.count
+                if failed > 0 { noteSinkFailure(count: failed, outcomes.first { if case .failed = $0 { true } else { false } }) }
+            } catch {
+                stored += Array(repeating: false, count: batch.count)
+                noteSinkFailure(count: batch.count, .failed(EngineError(.internalFailure, "\(error)")))
+            }
+            start = end
+        }
+        return stored
+    }
+
+    private func noteSinkFailure(count: Int, _ example: PutRecordOutcome?) {
+        let first = state.withLock { s -> Bool in
+            defer { s.sinkFailures += UInt64(count) }
+            return s.sinkFailures == 0
+        }
+        metrics.sinkFailures.increment(by: count)
+        // Throttling is expected (another producer shares the shard): counted, not logged.
+        if case .failed(let error) = example, error.kind != .provisionedThroughputExceeded, first || logger.logLevel <= .debug {
+            logger.warning("sink refused records; they stay spooled and are retried", metadata: [
+                "stream": "\(stream)", "shard": "\(shardId)", "records": "\(count)", "error": "\(error.message)",
+            ])
+        }
+    }
+
+    private func record(stored records: [PutRecordInput], direct: Bool) {
+        guard !records.isEmpty else { return }
+        let bytes = records.reduce(0) { $0 + $1.gatewaySize }
+        let now = SystemTimeSource().nowMillis()
+        state.withLock { s in
+            if direct { s.direct += UInt64(records.count) } else { s.drained += UInt64(records.count) }
+            s.stored.add(records: records.count, bytes: bytes, nowMillis: now)
+        }
+        metrics.storedRecords.increment(by: records.count)
+        metrics.storedBytes.increment(by: bytes)
+    }
+
+    // MARK: - Draining
+
+    /// Drains the spool at the shard's rate until cancelled, or until the shard is closed
+    /// and its spool empty.
+    func runDrain() async {
+        var backoff = Duration.milliseconds(50)
+        while !Task.isCancelled {
+            if spool.isEmpty {
+                if isClosed { return }
+                await wake.wait(timeout: .seconds(1))
+                continue
+            }
+            if mustWait() && !isClosed {
+                await wake.wait(timeout: .milliseconds(100))
+                continue
+            }
+            do {
+                guard let first = try spool.peek(maxRecords: 1, maxBytes: 0).first else { continue }
+                let delay = limiter.delay(forSize: first.data.count + first.partitionKey.utf8.count)
+                if delay > .zero { try await Task.sleep(for: delay) }
+                let progress = try await drainStep()
+                if progress.sent > 0, progress.stored < progress.sent {
+                    try await Task.sleep(for: backoff)
+                    backoff = min(backoff * 2, .seconds(5))
+                } else if progress.stored > 0 {
+                    backoff = .milliseconds(50)
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.error("spool drain failed; retrying", metadata: ["stream": "\(stream)", "shard": "\(shardId)", "error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// Sends what the meter admits from the spool's head; advances past the leading
+    /// records the sink stored.
+    private func drainStep() async throws -> (sent: Int, stored: Int) {
+        await lock.lock()
+        defer { lock.unlock() }
+        let batch = try spool.peek(maxRecords: Self.maxBatchRecords, maxBytes: max(1, limiter.availableBytes))
+        let admitted = limiter.admit(sizes: batch.lazy.map { $0.data.count + $0.partitionKey.utf8.count })
+        guard admitted > 0 else { return (0, 0) }
+        let sent = batch.prefix(admitted)
+        let stored = await store(sent.map { PutRecordInput(partitionKey: $0.partitionKey, data: $0.data) })
+        let leading = stored.firstIndex(of: false) ?? stored.count
+        if leading > 0 {
+            try spool.advance(to: sent[sent.startIndex + leading - 1].offset + 1)
+            record(stored: sent.prefix(leading).map { PutRecordInput(partitionKey: $0.partitionKey, data: $0.data) }, direct: false)
+            metrics.update(spool)
+        }
+        return (admitted, leading)
+    }
+
+    /// Drops the spool's oldest segment (`drop_oldest`); returns how many records went.
+    func dropOldest() async -> UInt64 {
+        await lock.lock()
+        defer { lock.unlock() }
+        do {
+            let dropped = try spool.dropOldestSegment()
+            state.withLock { $0.dropped += dropped }
+            metrics.dropped.increment(by: Int(dropped))
+            metrics.update(spool)
+            return dropped
+        } catch {
+            logger.error("could not drop from the spool", metadata: ["stream": "\(stream)", "shard": "\(shardId)", "error": "\(error)"])
+            return 0
+        }
+    }
+
+    /// Waits for whatever holds the lock, then writes the cursor and closes the spool.
+    func shutdown() async {
+        await lock.lock()
+        defer { lock.unlock() }
+        do { try await spool.close() } catch {
+            logger.error("closing the spool failed", metadata: ["stream": "\(stream)", "shard": "\(shardId)", "error": "\(error)"])
+        }
+    }
+
+    func status(nowMillis: Int64) -> GatewayStatus.Shard {
+        let s = state.withLock { $0 }
+        let rates = s.stored.rates(nowMillis: nowMillis)
+        return GatewayStatus.Shard(
+            shardId: shardId, open: !s.closed, recordsPerSecond: rates.records, bytesPerSecond: rates.bytes,
+            spoolRecords: spool.pendingRecords, spoolBytes: spool.diskBytes,
+            directRecords: s.direct, spooledRecords: s.spooled, drainedRecords: s.drained, droppedRecords: s.dropped,
+            sinkFailures: s.sinkFailures
+        )
+    }
+}
+
+extension PutRecordInput {
+    /// What a record counts against a shard's byte limit: data plus partition key.
+    var gatewaySize: Int { data.count + partitionKey.utf8.count }
+}
+
+/// A lane's metrics, labelled by stream and shard.
+struct LaneMetrics: Sendable {
+    let storedRecords: Counter
+    let storedBytes: Counter
+    let spooled: Counter
+    let dropped: Counter
+    let sinkFailures: Counter
+    let spoolRecords: Gauge
+    let spoolBytes: Gauge
+
+    init(stream: String, shardId: String) {
+        let dimensions = [("stream", stream), ("shard", shardId)]
+        storedRecords = Counter(label: "GatewayStoredRecords", dimensions: dimensions)
+        storedBytes = Counter(label: "GatewayStoredBytes", dimensions: dimensions)
+        spooled = Counter(label: "SpoolAppendedRecords", dimensions: dimensions)
+        dropped = Counter(label: "SpoolDroppedRecords", dimensions: dimensions)
+        sinkFailures = Counter(label: "GatewaySinkFailedRecords", dimensions: dimensions)
+        spoolRecords = Gauge(label: "SpoolRecords", dimensions: dimensions)
+        spoolBytes = Gauge(label: "SpoolBytes", dimensions: dimensions)
+    }
+
+    func update(_ spool: ShardSpool) {
+        spoolRecords.record(Int64(spool.pendingRecords))
+        spoolBytes.record(spool.diskBytes)
+    }
+}

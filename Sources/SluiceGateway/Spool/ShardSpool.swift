@@ -1,0 +1,137 @@
+import Logging
+import SluiceStorage
+import Synchronization
+
+/// One shard's spool: a FIFO of records on disk (SPOOL.md), drained in order.
+///
+/// Appends are durable when they return (the log's group commit and fsync). Reading does
+/// not consume: the drain peeks at the head, hands the records to the sink, and only then
+/// advances past what the sink stored.
+public final class ShardSpool: Sendable {
+    let log: ShardLog
+    let cursorPath: String
+    let fs: PosixFileSystem
+    let logger: Logger
+
+    private struct Cursor {
+        var head: UInt64
+        var persisted: UInt64
+        var persistedAt: ContinuousClock.Instant
+    }
+
+    private let cursor: Mutex<Cursor>
+
+    static let cursorMagic = "sluice-spool-cursor/1"
+    static let persistEvery = Duration.milliseconds(100)
+
+    /// Opens (recovering) the spool in `directory`.
+    /// - Parameters:
+    ///   - keys: master keys when encryption is on; `keyId` the one new segments use.
+    public init(
+        directory: String, segmentMaxBytes: Int64, keys: (any KeyProvider)?, keyId: String?,
+        fileSystem: PosixFileSystem = PosixFileSystem(), logger: Logger
+    ) throws {
+        self.fs = fileSystem
+        self.logger = logger
+        cursorPath = directory + "/cursor"
+        log = try ShardLog(
+            directory: directory,
+            options: LogOptions(segmentMaxBytes: segmentMaxBytes, segmentMaxAgeMillis: .max, sync: .always),
+            fileSystem: fileSystem, keys: keys, logger: logger
+        )
+        try log.setEncryption(keyId: keyId)
+        for torn in log.recoveryReport.tornTails {
+            logger.warning("spool: cut a torn tail left by a crash; those records were never acknowledged to their source", metadata: [
+                "file": "\(torn.file)", "position": "\(torn.position)", "bytes": "\(torn.bytes)", "kept_in": "\(torn.brokenFile)",
+            ])
+        }
+        for bad in log.recoveryReport.quarantined {
+            logger.error("spool: quarantined a corrupt segment; its records cannot be drained", metadata: [
+                "file": "\(bad.file)", "position": "\(bad.position)", "reason": "\(bad.reason)", "moved_to": "\(bad.quarantinedAs)",
+            ])
+        }
+        var head = log.trimHorizon
+        if fileSystem.fileExists(cursorPath) {
+            let text = String(decoding: try fileSystem.readWholeFile(cursorPath), as: UTF8.self)
+            let parts = text.split(whereSeparator: \.isWhitespace)
+            if parts.count == 2, parts[0] == Self.cursorMagic, let saved = UInt64(parts[1]) {
+                head = min(max(saved, log.trimHorizon), log.endOffset)
+            } else {
+                logger.warning("spool: unreadable cursor; draining from the oldest spooled record (some may be sent twice)", metadata: ["file": "\(cursorPath)"])
+            }
+        }
+        cursor = Mutex(Cursor(head: head, persisted: head, persistedAt: .now))
+    }
+
+    /// The offset of the oldest record not yet drained.
+    public var head: UInt64 { cursor.withLock { $0.head } }
+    public var pendingRecords: UInt64 { log.endOffset - head }
+    public var isEmpty: Bool { pendingRecords == 0 }
+    /// Bytes the spool's segment files take on disk (what `spool_max_bytes` bounds).
+    public var diskBytes: Int64 { log.stats.bytes }
+
+    /// Appends records at the tail; durable on return.
+    public func append(_ records: [LogRecord]) async throws {
+        var start = 0
+        // One log append is one frame; a huge batch goes in frame-sized pieces.
+        while start < records.count {
+            var end = start
+            var bytes = 0
+            while end < records.count, end == start || bytes + records[end].size + 64 < Frame.maxBodySize / 2 {
+                bytes += records[end].size + 64
+                end += 1
+            }
+            _ = try await log.append(Array(records[start..<end]))
+            start = end
+        }
+    }
+
+    /// Up to `maxRecords` records from the head (at least one when any is pending, however
+    /// big), at most `maxBytes` after the first.
+    public func peek(maxRecords: Int, maxBytes: Int) throws -> [StoredRecord] {
+        try log.read(from: head, maxRecords: maxRecords, maxBytes: maxBytes).records
+    }
+
+    /// Moves the head to `newHead` (one past the last record the sink stored), writes the
+    /// cursor when it is due and deletes segments that are wholly drained.
+    public func advance(to newHead: UInt64) throws {
+        let due = cursor.withLock { c -> UInt64? in
+            guard newHead > c.head else { return nil }
+            c.head = newHead
+            return ContinuousClock.now - c.persistedAt >= Self.persistEvery ? c.head : nil
+        }
+        if let due { try persist(due) }
+        try log.deleteSegments(before: head)
+    }
+
+    /// Drops the oldest segment that still holds pending records: returns how many pending
+    /// records went (0 when nothing could be dropped).
+    public func dropOldestSegment() throws -> UInt64 {
+        let head = self.head
+        guard let oldest = log.segmentRanges.first(where: { $0.upperBound > head }) else { return 0 }
+        let dropped = oldest.upperBound - max(head, oldest.lowerBound)
+        cursor.withLock { $0.head = oldest.upperBound }
+        try persist(oldest.upperBound)
+        try log.deleteSegments(before: oldest.upperBound)
+        return dropped
+    }
+
+    /// Writes the cursor now (shutdown) when it moved since the last write.
+    public func flushCursor() throws {
+        let head = cursor.withLock { $0.persisted == $0.head ? nil : $0.head }
+        if let head { try persist(head) }
+    }
+
+    private func persist(_ head: UInt64) throws {
+        try fs.writeAtomically(cursorPath, Array("\(Self.cursorMagic) \(head)\n".utf8), mode: 0o600)
+        cursor.withLock { c in
+            c.persisted = max(c.persisted, head)
+            c.persistedAt = .now
+        }
+    }
+
+    public func close() async throws {
+        try flushCursor()
+        try await log.close()
+    }
+}

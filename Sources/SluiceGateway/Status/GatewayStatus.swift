@@ -1,0 +1,95 @@
+/// What `GET /status` returns and `sluice status` prints: the gateway's figures now.
+public struct GatewayStatus: Codable, Sendable {
+    public struct Shard: Codable, Sendable {
+        public var shardId: String
+        public var open: Bool
+        /// Records and bytes stored per second, averaged over the last 10 seconds.
+        public var recordsPerSecond: Double
+        public var bytesPerSecond: Double
+        /// Records waiting in the spool, and the bytes its files take.
+        public var spoolRecords: UInt64
+        public var spoolBytes: Int64
+        public var directRecords: UInt64
+        public var spooledRecords: UInt64
+        public var drainedRecords: UInt64
+        public var droppedRecords: UInt64
+        public var sinkFailures: UInt64
+    }
+
+    public struct Stream: Codable, Sendable {
+        public var name: String
+        public var shards: [Shard]
+        public var hotKeys: [String]
+        public var distinctKeys: Int
+    }
+
+    public struct Spool: Codable, Sendable {
+        public var usedBytes: Int64
+        public var maxBytes: Int64
+        public var onFull: String
+        public var droppedRecords: UInt64
+    }
+
+    public struct TailedFile: Codable, Sendable {
+        public var path: String
+        /// Bytes read and made durable (the checkpoint), and the file's size now.
+        public var checkpoint: Int64
+        public var size: Int64
+        /// Bytes written to the file and not yet durable in Sluice.
+        public var lagBytes: Int64 { max(0, size - checkpoint) }
+
+        public init(path: String, checkpoint: Int64, size: Int64) {
+            self.path = path
+            self.checkpoint = checkpoint
+            self.size = size
+        }
+
+        enum CodingKeys: String, CodingKey { case path, checkpoint, size, lagBytes }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            path = try c.decode(String.self, forKey: .path)
+            checkpoint = try c.decode(Int64.self, forKey: .checkpoint)
+            size = try c.decode(Int64.self, forKey: .size)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(path, forKey: .path)
+            try c.encode(checkpoint, forKey: .checkpoint)
+            try c.encode(size, forKey: .size)
+            try c.encode(lagBytes, forKey: .lagBytes)
+        }
+    }
+
+    public struct Source: Codable, Sendable {
+        public var name: String
+        public var kind: String
+        public var stream: String
+        public var records: UInt64
+        public var parseErrors: UInt64
+        public var truncated: UInt64
+        public var files: [TailedFile]
+        public var lagBytes: Int64 { files.reduce(0) { $0 + $1.lagBytes } }
+
+        public init(name: String, kind: String, stream: String, records: UInt64, parseErrors: UInt64, truncated: UInt64, files: [TailedFile]) {
+            self.name = name
+            self.kind = kind
+            self.stream = stream
+            self.records = records
+            self.parseErrors = parseErrors
+            self.truncated = truncated
+            self.files = files
+        }
+    }
+
+    public var streams: [Stream]
+    public var spool: Spool
+    public var sources: [Source]
+
+    public init(streams: [Stream], spool: Spool, sources: [Source]) {
+        self.streams = streams
+        self.spool = spool
+        self.sources = sources
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import SluiceStorage
+
+/// Where a source stands in one file. A file is the same file only when device, inode
+/// and the fingerprint of its first bytes all match, so a new file that reuses a deleted
+/// file's inode starts at its beginning instead of at the old file's offset.
+struct FileCheckpoint: Codable, Equatable, Sendable {
+    var path: String
+    var device: UInt64
+    var inode: UInt64
+    /// CRC32C of the file's first `fingerprintLength` bytes (at most `Fingerprint.maxLength`).
+    var fingerprintLength: Int
+    var fingerprint: UInt32
+    /// Bytes before this offset are durable in the sink or the spool.
+    var offset: Int64
+}
+
+/// The checkpoints of one source: `DATA_DIR/checkpoints/<source>.json`, replaced
+/// atomically (temp file, fsync, rename, fsync directory) after each durable batch.
+struct CheckpointStore: Sendable {
+    let path: String
+    let fs = PosixFileSystem()
+
+    private struct Document: Codable {
+        var version = 1
+        var files: [FileCheckpoint]
+    }
+
+    init(directory: String, source: String) throws {
+        try PosixFileSystem().createDirectories(directory)
+        path = directory + "/" + source + ".json"
+    }
+
+    var exists: Bool { fs.fileExists(path) }
+
+    /// - Throws: when the file exists but cannot be read or decoded.
+    func load() throws -> [FileCheckpoint] {
+        guard fs.fileExists(path) else { return [] }
+        let bytes = try fs.readWholeFile(path)
+        do {
+            return try JSONDecoder().decode(Document.self, from: Data(bytes)).files
+        } catch {
+            throw StorageError(.corrupt, "checkpoint file \(path) is unreadable (\(error)); move it aside to re-read the source's files from their start")
+        }
+    }
+
+    func save(_ files: [FileCheckpoint]) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let bytes = try encoder.encode(Document(files: files.sorted { $0.path < $1.path }))
+        try fs.writeAtomically(path, Array(bytes), mode: 0o600)
+    }
+}
+
+/// The identity check on a file's first bytes.
+struct Fingerprint: Equatable, Sendable {
+    static let maxLength = 256
+    var length: Int
+    var crc: UInt32
+
+    static let empty = Fingerprint(length: 0, crc: 0)
+
+    /// Reads the first bytes of `fd` (up to `maxLength`).
+    static func of(fd: Int32, length: Int = maxLength) -> Fingerprint {
+        var buffer = [UInt8](repeating: 0, count: min(length, maxLength))
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { return .empty }
+        return Fingerprint(length: n, crc: CRC32C.checksum(Array(buffer[..<n])))
+    }
+
+    /// Whether the file's first `length` bytes still are what this fingerprint saw.
+    func matches(fd: Int32) -> Bool {
+        guard length > 0 else { return true }
+        return Fingerprint.of(fd: fd, length: length) == self
+    }
+}

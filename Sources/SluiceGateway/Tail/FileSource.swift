@@ -1,0 +1,304 @@
+import Glibc
+import Logging
+import Metrics
+import ServiceLifecycle
+import SluiceEngine
+import Synchronization
+
+/// Tails the files a `[[sources.file]]` entry names: finds them by glob (new files too),
+/// follows rotation by rename (the old file is read to its end) and by copytruncate (the
+/// file shrinks: read it again from the start), cuts records, submits them to the gateway
+/// and checkpoints only what the gateway made durable.
+///
+/// While the gateway blocks (a full spool under `on_full = "block"`) `submit` does not
+/// return, so this loop simply stops reading: the lines wait in the files.
+public final class FileSource: Service, Sendable {
+    let settings: FileSourceSettings
+    let gateway: Gateway
+    let checkpoints: CheckpointStore
+    let logger: Logger
+
+    private struct Published {
+        var files: [GatewayStatus.TailedFile] = []
+        var records: UInt64 = 0
+        var parseErrors: UInt64 = 0
+        var truncated: UInt64 = 0
+    }
+
+    private let published = Mutex(Published())
+    private let stopping = Atomic<Bool>(false)
+    private let lagGauge: Gauge
+    private let recordsCounter: Counter
+    private let parseErrorCounter: Counter
+    private let truncatedCounter: Counter
+
+    /// - Throws: when the checkpoint directory cannot be made or the start pattern is not a
+    ///   valid regex.
+    public init(settings: FileSourceSettings, gateway: Gateway, checkpointDirectory: String, logger: Logger) throws {
+        self.settings = settings
+        self.gateway = gateway
+        self.logger = logger
+        checkpoints = try CheckpointStore(directory: checkpointDirectory, source: settings.name)
+        if let pattern = settings.multilineStart {
+            do { _ = try Regex(pattern) } catch {
+                throw TemplateError("multiline_start \"\(pattern)\" of source \(settings.name) is not a valid regular expression: \(error)")
+            }
+        }
+        let dimensions = [("source", settings.name), ("stream", settings.stream)]
+        lagGauge = Gauge(label: "CheckpointLagBytes", dimensions: dimensions)
+        recordsCounter = Counter(label: "SourceRecords", dimensions: dimensions)
+        parseErrorCounter = Counter(label: "SourceParseErrors", dimensions: dimensions)
+        truncatedCounter = Counter(label: "SourceTruncatedRecords", dimensions: dimensions)
+    }
+
+    public var status: GatewayStatus.Source {
+        let p = published.withLock { $0 }
+        return GatewayStatus.Source(
+            name: settings.name, kind: "file", stream: settings.stream, records: p.records,
+            parseErrors: p.parseErrors, truncated: p.truncated, files: p.files
+        )
+    }
+
+    public func run() async throws {
+        let loop = Task { try await tailLoop() }
+        try await withGracefulShutdownHandler {
+            try await withTaskCancellationHandler {
+                try await loop.value
+            } onCancel: {
+                loop.cancel()
+            }
+        } onGracefulShutdown: {
+            // Finish the batch in hand and checkpoint it; a batch stuck behind a full
+            // spool is abandoned after a grace period (its lines are read again next start).
+            self.stopping.store(true, ordering: .relaxed)
+            Task {
+                try? await Task.sleep(for: .seconds(5))
+                loop.cancel()
+            }
+        }
+    }
+
+    // MARK: - The loop
+
+    private func tailLoop() async throws {
+        let startPattern = try settings.multilineStart.map { try Regex($0) }
+        var saved: [TailedFile.Key: FileCheckpoint] = [:]
+        let firstRun = !checkpoints.exists
+        do {
+            for entry in try checkpoints.load() { saved[TailedFile.Key(device: entry.device, inode: entry.inode)] = entry }
+        } catch {
+            logger.error("\(error)", metadata: ["source": "\(settings.name)"])
+        }
+        let watcher = FileWatcher(directories: FileGlob.directories(of: settings.paths), logger: logger)
+        defer { watcher.stop() }
+        var files: [TailedFile.Key: TailedFile] = [:]
+        var unreadable: [String: ContinuousClock.Instant] = [:]
+        var firstScan = true
+        var lastScan = ContinuousClock.now - settings.pollInterval
+        defer { for file in files.values { close(file.fd) } }
+        while !stopping.load(ordering: .relaxed), !Task.isCancelled {
+            if ContinuousClock.now - lastScan >= settings.pollInterval / 4 || firstScan {
+                discover(&files, saved: &saved, startAtEnd: firstScan && firstRun && settings.startAtEnd, unreadable: &unreadable, startPattern: startPattern)
+                firstScan = false
+                lastScan = .now
+            }
+            var progressed = false
+            for key in files.keys.sorted(by: { files[$0]!.path < files[$1]!.path }) {
+                guard !stopping.load(ordering: .relaxed) else { break }
+                var file = files[key]!
+                progressed = try await pump(&file, all: &files, saved: saved) || progressed
+                files[key] = file
+                if let file = files[key], file.rotatedAt != nil, isFinished(file) {
+                    close(file.fd)
+                    files[key] = nil
+                    logger.info("finished a rotated file", metadata: ["source": "\(settings.name)", "path": "\(file.path)", "bytes": "\(file.readOffset)"])
+                    try saveCheckpoints(files, saved: saved)
+                }
+            }
+            publish(files)
+            if !progressed { await watcher.wait(timeout: watcher.isWatching ? settings.pollInterval : settings.pollInterval / 4) }
+        }
+        try? saveCheckpoints(files, saved: saved)
+    }
+
+    /// A rotated file is finished once read to its end and quiet for `rotateWait`.
+    private func isFinished(_ file: TailedFile) -> Bool {
+        guard let rotatedAt = file.rotatedAt else { return false }
+        let quiet = ContinuousClock.now - max(rotatedAt, file.lastGrowth)
+        return file.readOffset >= (file.currentSize() ?? file.readOffset) && quiet >= settings.rotateWait && !file.assembler.hasPartialLine && !file.assembler.hasPendingRecord
+    }
+
+    /// Finds files by glob: opens new ones (resuming a matching checkpoint), notices paths
+    /// that now lead elsewhere (rotation).
+    private func discover(
+        _ files: inout [TailedFile.Key: TailedFile], saved: inout [TailedFile.Key: FileCheckpoint], startAtEnd: Bool,
+        unreadable: inout [String: ContinuousClock.Instant], startPattern: Regex<AnyRegexOutput>?
+    ) {
+        let found = FileGlob.match(settings.paths)
+        let pathsNow = Dictionary(found.map { ($0.path, $0.key) }, uniquingKeysWith: { a, _ in a })
+        for (key, file) in files where file.rotatedAt == nil && pathsNow[file.path] != key {
+            // The path was renamed away or deleted; keep reading what the descriptor holds.
+            if let newPath = found.first(where: { $0.key == key })?.path {
+                files[key]!.path = newPath
+            } else {
+                files[key]!.rotatedAt = .now
+                logger.debug("file rotated away", metadata: ["source": "\(settings.name)", "path": "\(file.path)"])
+            }
+        }
+        for (path, key, size) in found {
+            if files[key] != nil {
+                files[key]!.path = path
+                files[key]!.rotatedAt = nil
+                continue
+            }
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                let error = String(cString: strerror(errno))
+                if unreadable[path].map({ ContinuousClock.now - $0 >= .seconds(60) }) ?? true {
+                    logger.warning("cannot open a file to tail; retrying every scan", metadata: [
+                        "source": "\(settings.name)", "path": "\(path)", "error": "\(error)",
+                        "fix": "make it readable by the sluice user (e.g. add sluice to the file's group)",
+                    ])
+                    unreadable[path] = .now
+                }
+                continue
+            }
+            if unreadable.removeValue(forKey: path) != nil {
+                logger.info("file readable again", metadata: ["source": "\(settings.name)", "path": "\(path)"])
+            }
+            var offset: Int64 = 0
+            if let entry = saved[key], entry.offset <= size,
+               Fingerprint(length: entry.fingerprintLength, crc: entry.fingerprint).matches(fd: fd) {
+                offset = entry.offset
+            } else if startAtEnd {
+                offset = size
+            } else if saved[key] != nil {
+                logger.info("a file reuses a known inode but is not the same file; reading it from the start", metadata: [
+                    "source": "\(settings.name)", "path": "\(path)", "inode": "\(key.inode)",
+                ])
+            }
+            saved[key] = nil
+            files[key] = TailedFile(
+                key: key, path: path, fd: fd, readOffset: offset, checkpoint: offset, fingerprint: Fingerprint.of(fd: fd),
+                assembler: LineAssembler(maxBytes: settings.maxRecordBytes, marker: settings.truncationMarker, startPattern: startPattern, offset: offset)
+            )
+            logger.info("tailing", metadata: ["source": "\(settings.name)", "path": "\(path)", "from": "\(offset)"])
+        }
+    }
+
+    /// Reads what the file has (a few chunks at most, so files take turns), submits the
+    /// records and checkpoints them. Returns whether it read anything.
+    private func pump(_ file: inout TailedFile, all: inout [TailedFile.Key: TailedFile], saved: [TailedFile.Key: FileCheckpoint]) async throws -> Bool {
+        guard let size = file.currentSize() else { return false }
+        file.size = size
+        if size < file.readOffset || (file.fingerprint.length > 0 && size >= Int64(file.fingerprint.length) && !file.fingerprint.matches(fd: file.fd)) {
+            // copytruncate (or rewritten in place): the file starts over.
+            logger.info("file truncated; reading it again from the start", metadata: [
+                "source": "\(settings.name)", "path": "\(file.path)", "was_at": "\(file.readOffset)", "size": "\(size)",
+            ])
+            file.readOffset = 0
+            file.checkpoint = 0
+            file.assembler.reset(to: 0)
+            file.fingerprint = .empty
+        }
+        var records: [AssembledRecord] = []
+        var bytesInBatch = 0
+        var progressed = false
+        var chunk = [UInt8](repeating: 0, count: settings.readChunkBytes)
+        var chunksLeft = 8
+        while file.readOffset < size, chunksLeft > 0 {
+            let want = Int(min(Int64(chunk.count), size - file.readOffset))
+            let n = chunk.withUnsafeMutableBytes { pread(file.fd, $0.baseAddress, want, off_t(file.readOffset)) }
+            guard n > 0 else { break }
+            file.assembler.feed(chunk[..<n], at: file.readOffset) { record in
+                records.append(record)
+                bytesInBatch += record.bytes.count
+            }
+            file.readOffset += Int64(n)
+            file.lastGrowth = .now
+            if file.fingerprint.length < Fingerprint.maxLength { file.fingerprint = Fingerprint.of(fd: file.fd) }
+            progressed = true
+            chunksLeft -= 1
+            if records.count >= settings.batchRecords || bytesInBatch >= settings.batchBytes {
+                try await submit(records, of: &file, cut: file.assembler.resumeOffset)
+                all[file.key] = file
+                try saveCheckpoints(all, saved: saved)
+                records = []
+                bytesInBatch = 0
+            }
+        }
+        if let updated = file.assembler.recordUpdatedAt, ContinuousClock.now - updated >= settings.multilineFlush, file.readOffset >= size {
+            file.assembler.flushRecord { records.append($0) }
+        }
+        if file.rotatedAt != nil, file.readOffset >= size, ContinuousClock.now - max(file.rotatedAt!, file.lastGrowth) >= settings.rotateWait {
+            file.assembler.finish(endOffset: file.readOffset) { records.append($0) }
+        }
+        let cut = file.assembler.resumeOffset
+        if !records.isEmpty || cut != file.checkpoint {
+            try await submit(records, of: &file, cut: cut)
+            all[file.key] = file
+            try saveCheckpoints(all, saved: saved)
+        }
+        return progressed
+    }
+
+    /// Builds and submits records, retrying until the gateway takes them (or shutdown);
+    /// then the file's checkpoint moves to `cut`.
+    private func submit(_ assembled: [AssembledRecord], of file: inout TailedFile, cut: Int64) async throws {
+        var main: [PutRecordInput] = []
+        var errors: [PutRecordInput] = []
+        var parseErrors = 0
+        var truncated = 0
+        for record in assembled {
+            let built = settings.builder.build(record.bytes, filePath: file.path)
+            if record.truncated { truncated += 1 }
+            if built.parseError != nil {
+                parseErrors += 1
+                if settings.parseErrorStream != nil {
+                    errors.append(built.record)
+                    continue
+                }
+            }
+            main.append(built.record)
+        }
+        var attempt = 0
+        while true {
+            do {
+                if !main.isEmpty { try await gateway.submit(stream: settings.stream, records: main) }
+                main = []
+                if let errorStream = settings.parseErrorStream, !errors.isEmpty { try await gateway.submit(stream: errorStream, records: errors) }
+                break
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                if attempt % 30 == 0 {
+                    logger.error("could not store records; retrying (the file is not read further meanwhile)", metadata: [
+                        "source": "\(settings.name)", "stream": "\(settings.stream)", "path": "\(file.path)", "error": "\(error)",
+                    ])
+                }
+                attempt += 1
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+        file.checkpoint = cut
+        recordsCounter.increment(by: assembled.count)
+        if parseErrors > 0 { parseErrorCounter.increment(by: parseErrors) }
+        if truncated > 0 { truncatedCounter.increment(by: truncated) }
+        published.withLock {
+            $0.records += UInt64(assembled.count)
+            $0.parseErrors += UInt64(parseErrors)
+            $0.truncated += UInt64(truncated)
+        }
+    }
+
+    private func saveCheckpoints(_ files: [TailedFile.Key: TailedFile], saved: [TailedFile.Key: FileCheckpoint]) throws {
+        try checkpoints.save(files.values.map(\.checkpointRecord) + saved.values)
+    }
+
+    private func publish(_ files: [TailedFile.Key: TailedFile]) {
+        let tailed = files.values.sorted { $0.path < $1.path }.map {
+            GatewayStatus.TailedFile(path: $0.path, checkpoint: $0.checkpoint, size: $0.size)
+        }
+        lagGauge.record(tailed.reduce(0) { $0 + $1.lagBytes })
+        published.withLock { $0.files = tailed }
+    }
+}

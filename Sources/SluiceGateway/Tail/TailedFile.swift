@@ -1,0 +1,68 @@
+import Glibc
+
+/// An open file being tailed: identity, read position, durable position, the assembler
+/// holding its partial record.
+struct TailedFile {
+    struct Key: Hashable, Sendable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    let key: Key
+    var path: String
+    let fd: Int32
+    /// Next byte to read.
+    var readOffset: Int64
+    /// Bytes before this are durable (what the checkpoint says).
+    var checkpoint: Int64
+    var fingerprint: Fingerprint
+    var assembler: LineAssembler
+    /// Set when the path no longer leads to this file (renamed away or deleted).
+    var rotatedAt: ContinuousClock.Instant?
+    var lastGrowth = ContinuousClock.now
+    var size: Int64 = 0
+
+    var checkpointRecord: FileCheckpoint {
+        FileCheckpoint(path: path, device: key.device, inode: key.inode,
+                       fingerprintLength: fingerprint.length, fingerprint: fingerprint.crc, offset: checkpoint)
+    }
+
+    /// The file's size now, or nil when it cannot be stat'ed.
+    func currentSize() -> Int64? {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        return Int64(st.st_size)
+    }
+}
+
+/// Files matching glob patterns, with their device and inode; directories and other
+/// non-regular files are skipped.
+enum FileGlob {
+    static func match(_ patterns: [String]) -> [(path: String, key: TailedFile.Key, size: Int64)] {
+        var found: [(String, TailedFile.Key, Int64)] = []
+        var seen = Set<String>()
+        for pattern in patterns {
+            var result = glob_t()
+            defer { globfree(&result) }
+            guard glob(pattern, 0, nil, &result) == 0 else { continue }
+            for k in 0..<Int(result.gl_pathc) {
+                guard let cPath = result.gl_pathv[k] else { continue }
+                let path = String(cString: cPath)
+                guard seen.insert(path).inserted else { continue }
+                var st = stat()
+                guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+                found.append((path, TailedFile.Key(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)), Int64(st.st_size)))
+            }
+        }
+        return found
+    }
+
+    /// The directories to watch: each pattern's directory when it has no wildcard.
+    static func directories(of patterns: [String]) -> [String] {
+        patterns.compactMap { pattern in
+            let directory = pattern.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+            let path = directory.isEmpty ? (pattern.hasPrefix("/") ? "/" : ".") : directory
+            return path.contains(where: { "*?[".contains($0) }) ? nil : path
+        }
+    }
+}

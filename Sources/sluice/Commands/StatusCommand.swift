@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import SluiceGateway
+
+/// `sluice status`: the gateway of a running sluiced, per shard and per tailed file.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show per-shard rates, spool depth and checkpoint lag of a running sluiced."
+    )
+
+    @OptionGroup var options: EndpointOptions
+
+    func run() async throws {
+        let body = try await withClient(options) { try await $0.get("/status") }
+        if options.json {
+            print(String(decoding: body, as: UTF8.self))
+            return
+        }
+        let status = try JSONDecoder().decode(GatewayStatus.self, from: body)
+        print("spool: \(bytes(status.spool.usedBytes)) of \(bytes(status.spool.maxBytes)) used, on_full = \(status.spool.onFull), \(status.spool.droppedRecords) records dropped")
+        for stream in status.streams {
+            print("")
+            print("stream \(stream.name)  (\(stream.distinctKeys) distinct keys in the last window\(stream.hotKeys.isEmpty ? "" : "; hot: " + stream.hotKeys.joined(separator: ", ")))")
+            print(pad(["SHARD", "STATE", "REC/S", "BYTES/S", "SPOOLED", "SPOOL", "DIRECT", "DRAINED", "DROPPED"]))
+            for shard in stream.shards {
+                print(pad([
+                    shard.shardId, shard.open ? "open" : "closed", String(format: "%.1f", shard.recordsPerSecond), bytes(Int64(shard.bytesPerSecond)) + "/s",
+                    "\(shard.spoolRecords)", bytes(shard.spoolBytes), "\(shard.directRecords)", "\(shard.drainedRecords)", "\(shard.droppedRecords)",
+                ]))
+            }
+        }
+        for source in status.sources {
+            print("")
+            print("source \(source.name) (\(source.kind) -> \(source.stream)): \(source.records) records, \(source.parseErrors) parse errors, \(source.truncated) truncated, lag \(bytes(source.lagBytes))")
+            for file in source.files {
+                print("  \(file.path)  checkpoint \(file.checkpoint) of \(file.size) bytes, lag \(bytes(file.lagBytes))")
+            }
+        }
+    }
+
+    private func pad(_ columns: [String]) -> String {
+        let widths = [22, 7, 9, 12, 9, 10, 10, 10, 9]
+        return zip(columns, widths).map { $0.padding(toLength: max($1, $0.count + 1), withPad: " ", startingAt: 0) }.joined()
+    }
+
+    private func bytes(_ count: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(count) B" : String(format: "%.1f", value) + " " + units[unit]
+    }
+}
