@@ -32,7 +32,9 @@ public final class ShardRateLimiter: Sendable {
         let now = clock.monotonicNanos()
         func bucket(_ limit: Int) -> TokenBucket {
             let burst = max(1, Double(limit) * Self.headroom)
-            return TokenBucket(rate: Double(limit) - burst, capacity: burst, now: now)
+            // A limit under 50/s cannot spare a whole record of burst; it keeps a small
+            // rate margin instead (and may pass one record over in a window).
+            return TokenBucket(rate: max(Double(limit) - burst, Double(limit) * (1 - Self.headroom)), capacity: burst, now: now)
         }
         buckets = Mutex((bucket(rates.bytesPerSecond), bucket(rates.recordsPerSecond)))
     }

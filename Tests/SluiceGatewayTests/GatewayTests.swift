@@ -1,0 +1,131 @@
+import Logging
+import SluiceEngine
+import SluiceStorage
+import SluiceTestSupport
+import Testing
+@testable import SluiceGateway
+
+/// A real engine and a gateway in front of it, with the gateway's drains running.
+final class GatewayHarness: Sendable {
+    let tmp = TemporaryDirectory("sluice-gateway")
+    let engine: StreamEngine
+    let gateway: Gateway
+    private let drains: Task<Void, Never>
+
+    init(shards: Int, rates: ShardRateLimiter.Rates, spoolMaxBytes: Int64 = 1 << 30, onFull: SpoolFullPolicy = .block) async throws {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        var options = EngineOptions()
+        options.enforceReadLimits = false
+        engine = try StreamEngine(dataDirectory: tmp.path, options: options, logger: logger)
+        try engine.createStream(name: "s", shardCount: shards)
+        var settings = Gateway.Settings()
+        settings.rates = rates
+        settings.spoolMaxBytes = spoolMaxBytes
+        settings.onFull = onFull
+        let gateway = Gateway(sink: EmbeddedSink(engine: engine), dataDirectory: tmp.path, settings: settings, keys: nil, keyId: nil, logger: logger)
+        self.gateway = gateway
+        drains = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for await lane in gateway.newLanes {
+                    group.addTask {
+                        await lane.runDrain()
+                        await gateway.retire(lane)
+                    }
+                }
+            }
+        }
+    }
+
+    func stop() async {
+        drains.cancel()
+        await gateway.shutdown()
+        await engine.close()
+    }
+
+    /// Payloads in the engine, parents' shards read before their children (as the KCL does).
+    func stored() throws -> [String] {
+        var out: [String] = []
+        for shard in try engine.metadata(of: "s").shards.sorted(by: { $0.index < $1.index }) {
+            var iterator: String? = try engine.shardIterator(stream: "s", shardId: shard.id, start: .trimHorizon)
+            while let current = iterator {
+                let page = try engine.getRecords(iterator: current, limit: 1000)
+                out += page.records.map { String(decoding: $0.data, as: UTF8.self) }
+                iterator = page.records.isEmpty ? nil : page.nextShardIterator
+            }
+        }
+        return out
+    }
+
+    /// Waits (up to `seconds`) until `count` records are stored.
+    func waitForStored(_ count: Int, seconds: Int = 60) async throws -> [String] {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            let all = try stored()
+            if all.count >= count { return all }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return try stored()
+    }
+}
+
+func numbered(_ range: Range<Int>, key: String = "k", size: Int = 16) -> [PutRecordInput] {
+    range.map { PutRecordInput(partitionKey: key, data: Array(String(format: "%0\(size)d", $0).utf8)) }
+}
+
+@Suite(.serialized) struct GatewayTests {
+    @Test func overTheLimitRecordsSpoolAndDrainInOrder() async throws {
+        let harness = try await GatewayHarness(shards: 1, rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 200))
+        for batch in 0..<6 { try await harness.gateway.submit(stream: "s", records: numbered(batch * 100..<(batch + 1) * 100)) }
+        let shard = harness.gateway.status().streams[0].shards[0]
+        #expect(shard.spooledRecords > 0, "records over the limit went to the spool")
+        let stored = try await harness.waitForStored(600)
+        #expect(stored == (0..<600).map { String(format: "%016d", $0) })
+        let after = harness.gateway.status().streams[0].shards[0]
+        #expect(after.spoolRecords == 0)
+        #expect(after.directRecords + after.drainedRecords == 600)
+        await harness.stop()
+    }
+
+    @Test func blockWaitsForRoomAndLosesNothing() async throws {
+        let harness = try await GatewayHarness(shards: 1, rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 100), spoolMaxBytes: 64 << 10)
+        try await harness.gateway.submit(stream: "s", records: numbered(0..<200, size: 1024))
+        let second = Task { try await harness.gateway.submit(stream: "s", records: numbered(200..<210, size: 1024)) }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(harness.gateway.status().streams[0].shards[0].spoolRecords > 100, "the spool is still full")
+        #expect(try harness.stored().count < 200, "the second batch cannot have been stored yet")
+        try await second.value
+        let stored = try await harness.waitForStored(210)
+        #expect(stored == (0..<210).map { String(format: "%01024d", $0) })
+        await harness.stop()
+    }
+
+    @Test func dropOldestDropsWholeSegmentsAndCountsThem() async throws {
+        let harness = try await GatewayHarness(shards: 1, rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 1), spoolMaxBytes: 1 << 20, onFull: .dropOldest)
+        for batch in 0..<4 { try await harness.gateway.submit(stream: "s", records: numbered(batch * 100..<(batch + 1) * 100, size: 10_000)) }
+        let status = harness.gateway.status()
+        let shard = status.streams[0].shards[0]
+        #expect(status.spool.droppedRecords > 0)
+        let stored = try harness.stored().count
+        #expect(UInt64(stored) + shard.spoolRecords + status.spool.droppedRecords == 400, "every record is stored, spooled or counted as dropped")
+        #expect(shard.spoolRecords > 0, "only the oldest segments went")
+        await harness.stop()
+    }
+
+    /// #7's last item: the limiter follows the engine's map across a split, and records
+    /// spooled for the parent are stored before newer records of the same key.
+    @Test func followsReshardingAndKeepsPerKeyOrder() async throws {
+        let harness = try await GatewayHarness(shards: 1, rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 100))
+        try await harness.gateway.submit(stream: "s", records: numbered(0..<150))
+        let parent = try harness.engine.metadata(of: "s").shards[0]
+        let middle = parent.hashKeyRange.upperBound / 2
+        try await harness.engine.splitShard(stream: "s", shardId: parent.id, newStartingHashKey: String(middle))
+        try await harness.gateway.submit(stream: "s", records: numbered(150..<250))
+        let stored = try await harness.waitForStored(250)
+        #expect(stored == (0..<250).map { String(format: "%016d", $0) })
+        let status = harness.gateway.status().streams[0]
+        #expect(status.shards.contains { $0.shardId == parent.id && !$0.open } || !status.shards.contains { $0.shardId == parent.id })
+        #expect(status.shards.filter(\.open).count == 2)
+        await harness.stop()
+    }
+}
