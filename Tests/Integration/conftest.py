@@ -48,11 +48,13 @@ class Daemon:
         self.log = self.workdir / "sluiced.log"
         self.proc = None
         self.env = dict(os.environ)
+        # Prepended to the sluiced command line (e.g. setpriv to drop capabilities).
+        self.command_prefix = []
 
     def start(self, timeout=30):
         self.log_handle = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            [str(BIN / "sluiced"), "--config", str(self.config)],
+            [*self.command_prefix, str(BIN / "sluiced"), "--config", str(self.config)],
             stdout=self.log_handle, stderr=subprocess.STDOUT, env=self.env,
         )
         deadline = time.time() + timeout
@@ -118,6 +120,22 @@ def daemon(tmp_path):
     if d.proc.poll() is None:
         d.proc.send_signal(signal.SIGKILL)
         d.proc.wait()
+
+
+def status(d):
+    """sluiced's GET /status (the gateway's figures)."""
+    with urllib.request.urlopen(d.endpoint + "/status", timeout=5) as r:
+        return json.loads(r.read())
+
+
+def wait_until(predicate, timeout=120, interval=0.2, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def get_records(client, iterator, limit=1000):

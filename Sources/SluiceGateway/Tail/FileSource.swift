@@ -220,6 +220,8 @@ public final class FileSource: Service, Sendable {
             progressed = true
             chunksLeft -= 1
             if records.count >= settings.batchRecords || bytesInBatch >= settings.batchBytes {
+                all[file.key] = file
+                publish(all)
                 try await submit(records, of: &file, cut: file.assembler.resumeOffset)
                 all[file.key] = file
                 try saveCheckpoints(all, saved: saved)
@@ -235,6 +237,8 @@ public final class FileSource: Service, Sendable {
         }
         let cut = file.assembler.resumeOffset
         if !records.isEmpty || cut != file.checkpoint {
+            all[file.key] = file
+            publish(all)
             try await submit(records, of: &file, cut: cut)
             all[file.key] = file
             try saveCheckpoints(all, saved: saved)
