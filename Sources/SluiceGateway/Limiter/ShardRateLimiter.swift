@@ -6,10 +6,11 @@ import Synchronization
 ///
 /// Kinesis counts a shard's limit over one second. A bucket that holds a full second of
 /// tokens lets through up to twice the limit in a one-second window (a full bucket plus a
-/// second of refill), so these buckets hold only `headroom` of a second's tokens and refill
-/// at the rest: in any one-second window at most `limit` passes, and at steady state the
-/// shard runs at `1 - headroom` of its limit. The headroom also absorbs the few
-/// milliseconds between admission here and the arrival timestamp the engine gives.
+/// second of refill), so these buckets hold only `burst` of a second's tokens and refill
+/// at `rate` of the limit: in any one-second window at most `burst + rate` (99.5 %) of the
+/// limit passes, and at steady state the shard runs at 98 % of it. The last half percent
+/// absorbs the milliseconds between admission here and the arrival timestamp the engine
+/// gives, so windows measured by arrival time stay under the limit too.
 public final class ShardRateLimiter: Sendable {
     public struct Rates: Sendable, Equatable {
         public var bytesPerSecond: Int
@@ -21,8 +22,10 @@ public final class ShardRateLimiter: Sendable {
         }
     }
 
-    /// Share of a second's tokens a bucket holds (its burst).
-    public static let headroom = 0.02
+    /// Share of a second's tokens a bucket holds.
+    public static let burst = 0.015
+    /// Share of the limit a bucket refills per second.
+    public static let rate = 0.98
 
     private let buckets: Mutex<(bytes: TokenBucket, records: TokenBucket)>
     private let clock: any TimeSource
@@ -31,10 +34,9 @@ public final class ShardRateLimiter: Sendable {
         self.clock = clock
         let now = clock.monotonicNanos()
         func bucket(_ limit: Int) -> TokenBucket {
-            let burst = max(1, Double(limit) * Self.headroom)
-            // A limit under 50/s cannot spare a whole record of burst; it keeps a small
-            // rate margin instead (and may pass one record over in a window).
-            return TokenBucket(rate: max(Double(limit) - burst, Double(limit) * (1 - Self.headroom)), capacity: burst, now: now)
+            // A limit under ~70/s cannot hold less than one whole record; it may pass one
+            // record over in a window.
+            TokenBucket(rate: Double(limit) * Self.rate, capacity: max(1, Double(limit) * Self.burst), now: now)
         }
         buckets = Mutex((bucket(rates.bytesPerSecond), bucket(rates.recordsPerSecond)))
     }

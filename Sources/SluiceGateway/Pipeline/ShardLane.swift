@@ -178,12 +178,19 @@ final class ShardLane: Sendable {
 
     // MARK: - Draining
 
+    /// Records read from the spool's head ahead of the meter, so a drain step admitting a
+    /// few records does not re-read (and re-decrypt) a whole frame each time.
+    static let readAheadRecords = 2_000
+    static let readAheadBytes = 4 << 20
+
     /// Drains the spool at the shard's rate until cancelled, or until the shard is closed
     /// and its spool empty.
     func runDrain() async {
         var backoff = Duration.milliseconds(50)
+        var readAhead: ArraySlice<StoredRecord> = []
         while !Task.isCancelled {
             if spool.isEmpty {
+                readAhead = []
                 if isClosed { return }
                 await wake.wait(timeout: .seconds(1))
                 continue
@@ -193,10 +200,19 @@ final class ShardLane: Sendable {
                 continue
             }
             do {
-                guard let first = try spool.peek(maxRecords: 1, maxBytes: 0).first else { continue }
+                let head = spool.head
+                readAhead = readAhead.drop { $0.offset < head }
+                if readAhead.first?.offset != head {
+                    readAhead = try spool.peek(maxRecords: Self.readAheadRecords, maxBytes: Self.readAheadBytes)[...]
+                }
+                guard let first = readAhead.first else {
+                    try await Task.sleep(for: .milliseconds(100))
+                    continue
+                }
                 let delay = limiter.delay(forSize: first.data.count + first.partitionKey.utf8.count)
                 if delay > .zero { try await Task.sleep(for: delay) }
-                let progress = try await drainStep()
+                let progress = try await drainStep(readAhead)
+                readAhead = readAhead.dropFirst(progress.stored)
                 if progress.sent > 0, progress.stored < progress.sent {
                     try await Task.sleep(for: backoff)
                     backoff = min(backoff * 2, .seconds(5))
@@ -207,20 +223,23 @@ final class ShardLane: Sendable {
                 return
             } catch {
                 logger.error("spool drain failed; retrying", metadata: ["stream": "\(stream)", "shard": "\(shardId)", "error": "\(error)"])
+                readAhead = []
                 try? await Task.sleep(for: .seconds(1))
             }
         }
     }
 
-    /// Sends what the meter admits from the spool's head; advances past the leading
-    /// records the sink stored.
-    private func drainStep() async throws -> (sent: Int, stored: Int) {
+    /// Sends what the meter admits from `pending` (the spool's head onwards); advances past
+    /// the leading records the sink stored.
+    private func drainStep(_ pending: ArraySlice<StoredRecord>) async throws -> (sent: Int, stored: Int) {
         await lock.lock()
         defer { lock.unlock() }
-        let batch = try spool.peek(maxRecords: Self.maxBatchRecords, maxBytes: max(1, limiter.availableBytes))
-        let admitted = limiter.admit(sizes: batch.lazy.map { $0.data.count + $0.partitionKey.utf8.count })
+        // A drop_oldest may have moved the head while this lane waited for the lock.
+        guard pending.first?.offset == spool.head else { return (0, 0) }
+        let candidates = pending.prefix(Self.maxBatchRecords)
+        let admitted = limiter.admit(sizes: candidates.lazy.map { $0.data.count + $0.partitionKey.utf8.count })
         guard admitted > 0 else { return (0, 0) }
-        let sent = batch.prefix(admitted)
+        let sent = candidates.prefix(admitted)
         let stored = await store(sent.map { PutRecordInput(partitionKey: $0.partitionKey, data: $0.data) })
         let leading = stored.firstIndex(of: false) ?? stored.count
         if leading > 0 {
