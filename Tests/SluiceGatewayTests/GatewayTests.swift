@@ -25,16 +25,7 @@ final class GatewayHarness: Sendable {
         settings.onFull = onFull
         let gateway = Gateway(sink: EmbeddedSink(engine: engine), dataDirectory: tmp.path, settings: settings, keys: nil, keyId: nil, logger: logger)
         self.gateway = gateway
-        drains = Task {
-            await withTaskGroup(of: Void.self) { group in
-                for await lane in gateway.newLanes {
-                    group.addTask {
-                        await lane.runDrain()
-                        await gateway.retire(lane)
-                    }
-                }
-            }
-        }
+        drains = Task { await gateway.runDrains() }
     }
 
     func stop() async {

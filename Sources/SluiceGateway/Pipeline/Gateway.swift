@@ -103,7 +103,7 @@ public final class Gateway: Sendable {
 
     /// Looks at every known stream's shard map and follows any resharding, even when no
     /// records arrive to notice it.
-    func refreshAll() async {
+    public func refreshAll() async {
         let names = streams.withLock { Array($0.keys) }
         for name in names { _ = try? await lanes(of: name) }
     }
@@ -197,6 +197,19 @@ public final class Gateway: Sendable {
         return closed.contains { !$0.spool.isEmpty }
     }
 
+    /// Runs every lane's spool drain (one task each, started as lanes open) until the task
+    /// is cancelled or the gateway shuts down.
+    public func runDrains() async {
+        await withTaskGroup(of: Void.self) { drains in
+            for await lane in newLanes {
+                drains.addTask {
+                    await lane.runDrain()
+                    await self.retire(lane)
+                }
+            }
+        }
+    }
+
     /// A closed lane whose spool is empty is done.
     func retire(_ lane: ShardLane) async {
         guard lane.isClosed, lane.spool.isEmpty else { return }
@@ -208,7 +221,7 @@ public final class Gateway: Sendable {
     }
 
     /// Writes every spool's cursor and closes the spools (shutdown).
-    func shutdown() async {
+    public func shutdown() async {
         newLanesContinuation.finish()
         let all = streams.withLock { s in s.values.flatMap { Array($0.open.values) + Array($0.closed.values) } }
         for lane in all { await lane.shutdown() }

@@ -22,16 +22,7 @@ public struct GatewayService: Service {
                     await gateway.refreshAll()
                 }
             }
-            group.addTask {
-                await withTaskGroup(of: Void.self) { drains in
-                    for await lane in gateway.newLanes {
-                        drains.addTask {
-                            await lane.runDrain()
-                            await gateway.retire(lane)
-                        }
-                    }
-                }
-            }
+            group.addTask { await gateway.runDrains() }
             try? await gracefulShutdown()
             group.cancelAll()
         }

@@ -1,0 +1,166 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SluiceEngine
+import SluiceGateway
+import SluiceStorage
+import Synchronization
+
+/// A temporary engine and gateway for the gateway benchmarks.
+final class GatewayRig: Sendable {
+    let directory: String
+    let engine: StreamEngine
+    let gateway: Gateway
+    let drains: Task<Void, Never>
+
+    init(shards: Int, rates: ShardRateLimiter.Rates, spoolMaxBytes: Int64, engineLimits: Bool) throws {
+        directory = NSTemporaryDirectory() + "sluice-bench-gateway-\(getpid())"
+        try? FileManager.default.removeItem(atPath: directory)
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        var options = EngineOptions()
+        options.enforceWriteLimits = engineLimits
+        engine = try StreamEngine(dataDirectory: directory, options: options, logger: logger)
+        try engine.createStream(name: "bench", shardCount: shards)
+        var settings = Gateway.Settings()
+        settings.rates = rates
+        settings.spoolMaxBytes = spoolMaxBytes
+        let gateway = Gateway(sink: EmbeddedSink(engine: engine), dataDirectory: directory, settings: settings, keys: nil, keyId: nil, logger: logger)
+        self.gateway = gateway
+        drains = Task { await gateway.runDrains() }
+    }
+
+    /// Records stored so far, over all shards.
+    var storedRecords: UInt64 {
+        gateway.status().streams.flatMap(\.shards).reduce(0) { $0 + $1.directRecords + $1.drainedRecords }
+    }
+
+    func finish() async {
+        drains.cancel()
+        await gateway.shutdown()
+        await engine.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// `sluice-bench gateway-limit`: offers a uniform key spread to an N-shard stream as fast
+/// as it can and prints the accepted throughput against N × the shard limit.
+struct GatewayLimitBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "gateway-limit", abstract: "Accepted throughput of the per-shard limiter, against N x 1 MiB/s.")
+    @Option(help: "Shards.") var shards = 4
+    @Option(help: "Seconds measured (after a 3 s warm-up).") var seconds = 30
+    @Option(help: "Bytes of data per record.") var recordSize = 1024
+    @Option(help: "Concurrent producers.") var producers = 4
+
+    func run() async throws {
+        let limit = 1 << 20
+        let rig = try GatewayRig(shards: shards, rates: .init(bytesPerSecond: limit, recordsPerSecond: 1000), spoolMaxBytes: 64 << 20, engineLimits: true)
+        let stop = StopFlag()
+        let (producers, recordSize) = (self.producers, self.recordSize)
+        let producersTask = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for producer in 0..<producers {
+                    group.addTask {
+                        var n = 0
+                        let payload = [UInt8](repeating: 0x61, count: recordSize)
+                        while !stop.isSet {
+                            let batch = (0..<100).map { k in PutRecordInput(partitionKey: "key-\(producer)-\(n + k)", data: payload) }
+                            n += 100
+                            try? await rig.gateway.submit(stream: "bench", records: batch)
+                        }
+                    }
+                }
+            }
+        }
+        try await Task.sleep(for: .seconds(3))
+        let before = rig.storedRecords
+        let start = ContinuousClock.now
+        try await Task.sleep(for: .seconds(seconds))
+        let after = rig.storedRecords
+        let elapsed = ContinuousClock.now - start
+        stop.set()
+        producersTask.cancel()
+        let secondsElapsed = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        // Keys are "key-P-N" (about 12 bytes); the limiter counts them with the data.
+        let bytesPerRecord = Double(recordSize + 12)
+        let rate = Double(after - before) * bytesPerRecord / secondsElapsed
+        let target = Double(shards * limit)
+        let ratio = rate / target
+        print(String(format: "gateway-limit: %d shards, %d B records: accepted %.2f MiB/s over %.0f s = %.3f of %d MiB/s  [%@ within ±3 %%]",
+                     shards, recordSize, rate / Double(1 << 20), secondsElapsed, ratio, shards, abs(ratio - 1) <= 0.03 ? "PASS" : "FAIL"))
+        await rig.finish()
+    }
+}
+
+/// `sluice-bench tail`: a file of lines tailed into the engine (limits off), against
+/// `cat FILE > /dev/null` on the same file in the same run.
+struct TailBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tail", abstract: "File tail into the engine vs cat.")
+    @Option(help: "MiB of lines to tail.") var mebibytes = 256
+    @Option(help: "Bytes per line (newline included).") var lineSize = 200
+    @Option(help: "Shards.") var shards = 4
+    @Option(help: "Partition-key template.") var partitionKey = "{file.name}-{host}"
+
+    func run() async throws {
+        let unlimited = ShardRateLimiter.Rates(bytesPerSecond: 1 << 40, recordsPerSecond: 1 << 30)
+        let rig = try GatewayRig(shards: shards, rates: unlimited, spoolMaxBytes: 1 << 30, engineLimits: false)
+        let logs = rig.directory + "/logs"
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        let path = logs + "/bench.log"
+        let lines = mebibytes << 20 / lineSize
+        var chunk = [UInt8]()
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: { FileManager.default.createFile(atPath: path, contents: nil); return path }()))
+        for n in 0..<lines {
+            var line = Array("\(n) ".utf8)
+            line += [UInt8](repeating: 0x2E, count: lineSize - 1 - line.count)
+            line.append(0x0A)
+            chunk += line
+            if chunk.count >= 8 << 20 {
+                handle.write(Data(chunk))
+                chunk = []
+            }
+        }
+        handle.write(Data(chunk))
+        try handle.close()
+        let size = Double((try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0)
+
+        let cat = Process()
+        cat.executableURL = URL(fileURLWithPath: "/bin/sh")
+        cat.arguments = ["-c", "cat '\(path)' > /dev/null"]
+        let catStart = ContinuousClock.now
+        try cat.run()
+        cat.waitUntilExit()
+        let catSeconds = seconds(ContinuousClock.now - catStart)
+
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let builder = RecordBuilder(
+            parser: .raw, mapper: PartitionKeyMapper(template: try PartitionKeyTemplate(partitionKey)),
+            addMetadata: false, host: ProcessInfo.processInfo.hostName, maxRecordBytes: 1 << 20, marker: Array("...".utf8)
+        )
+        var settings = FileSourceSettings(name: "bench", stream: "bench", paths: [logs + "/*.log"], builder: builder)
+        settings.pollInterval = .milliseconds(50)
+        let source = try FileSource(settings: settings, gateway: rig.gateway, checkpointDirectory: rig.directory + "/checkpoints", logger: logger)
+        let start = ContinuousClock.now
+        let tailing = Task { try await source.run() }
+        while source.status.files.first.map({ $0.checkpoint < Int64(size) }) ?? true {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let tailSeconds = seconds(ContinuousClock.now - start)
+        tailing.cancel()
+        let mib = size / Double(1 << 20)
+        print(String(format: "tail: %.0f MiB, %d lines of %d B into %d shards: %.1f MiB/s, %.0f lines/s; cat: %.1f MiB/s; ratio %.3f  [%@ 150 MiB/s goal]",
+                     mib, lines, lineSize, shards, mib / tailSeconds, Double(lines) / tailSeconds, mib / catSeconds, catSeconds / tailSeconds,
+                     mib / tailSeconds >= 150 ? "PASS" : "FAIL"))
+        await rig.finish()
+    }
+
+    private func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+}
+
+/// Tells producer tasks to stop.
+final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .relaxed) }
+    func set() { value.store(true, ordering: .relaxed) }
+}
