@@ -122,7 +122,7 @@ struct Sluiced: AsyncParsableCommand {
             logger: logger
         )
         let systemd = SystemdService(
-            engine: engine, notifier: notifier, apiReady: apiReady,
+            engine: engine, gateway: gateway, notifier: notifier, apiReady: apiReady,
             health: HealthCheck(engine: engine, failFile: environment["SLUICE_HEALTH_FAIL_FILE"]), logger: logger
         )
         let reload = ReloadService(

@@ -171,3 +171,30 @@ def test_key_from_systemd_credentials_and_stream_encryption_api(tmp_path):
     daemon.start()
     assert [r["Data"] for r in read_stream(daemon.client(), "e")["shardId-000000000000"]] == [b"in clear by request", MARKER]
     daemon.stop()
+
+
+def test_spooled_records_are_encrypted_and_verified(tmp_path):
+    """Records waiting in the gateway's spool (and its checkpoints) hold no clear byte."""
+    from conftest import status, wait_until
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    key_file = tmp_path / "master.key"
+    sluice("keys", "init", "--key-file", str(key_file))
+    (logs / "app.log").write_text("".join(f"{MARKER.decode()} line {n}\n" for n in range(600)))
+    daemon = Daemon(tmp_path, extra_config=(
+        f'[encryption]\nkey_file = "{key_file}"\n[limits]\nrecords_per_second = 100\n'
+        f'[[streams]]\nname = "logs"\nshards = 1\n'
+        f'[[sources.file]]\nstream = "logs"\npaths = ["{logs}/*.log"]\npartition_key = "k"\npoll_interval_ms = 100\n'))
+    daemon.start()
+    wait_until(lambda: status(daemon)["streams"][0]["shards"][0]["spoolRecords"] > 300, 30, what="records to spool")
+    daemon.kill9()
+    spool = daemon.data_dir / "spool"
+    assert any(p.suffix == ".seg" for p in spool.rglob("*"))
+    for path, data in all_bytes(daemon.data_dir):
+        assert MARKER not in data and b" line " not in data, f"clear record bytes in {path}"
+    out = sluice("verify", "--key-file", str(key_file), str(daemon.data_dir)).stdout
+    assert out.strip().endswith("OK")
+    daemon.start()
+    wait_until(lambda: len([r for s in read_stream(daemon.client(), "logs").values() for r in s]) >= 600, 60, what="the spool to drain")
+    daemon.stop()
+    assert MARKER not in daemon.log.read_bytes()

@@ -251,7 +251,21 @@ def test_drop_oldest_drops_only_what_it_counts(tmp_path):
     assert len(got) + dropped == total, f"{len(got)} stored + {dropped} dropped != {total} written"
     assert got == sorted(got)
     assert "drop_oldest" in d.log.read_text()
+    out = d.sluice("status", "--endpoint", d.endpoint).stdout
+    assert "shardId-000000000000" in out and f"{dropped} records dropped" in out and "a.log" in out
     d.stop()
+
+
+def test_bad_source_config_is_refused_naming_the_key(tmp_path):
+    d, _ = gateway(tmp_path, source='partition_key = "{nope}"')
+    _, err = d.start_failing()
+    assert "[[sources.file]] #1 partition_key" in err and "{nope}" in err
+    d, _ = gateway(tmp_path, source='parse_error_stream = "missing"')
+    _, err = d.start_failing()
+    assert "parse_error_stream" in err and '"missing" does not exist' in err
+    d, _ = gateway(tmp_path, limits='[limits]\non_full = "wait"\n')
+    _, err = d.start_failing()
+    assert "on_full" in err and '"drop_oldest"' in err
 
 
 def test_bad_lines_are_kept_cut_or_retried(tmp_path):

@@ -31,10 +31,8 @@ public struct DataKeyRewrapper {
     public func rewrap(dataDirectory: String, keys: any KeyProvider) throws -> Result {
         var result = Result()
         let rewriter = SegmentHeaderRewriter(fs: fs)
-        for stream in try DataDirectoryLayout.streamDirectories(dataDirectory, fs: fs) {
-            for shard in try DataDirectoryLayout.shardDirectories(ofStream: stream, fs: fs) {
-                try rewriter.finishInterrupted(in: shard)
-            }
+        for shard in try DataDirectoryLayout.allShardDirectories(dataDirectory, fs: fs) {
+            try rewriter.finishInterrupted(in: shard)
         }
         for path in try DataDirectoryLayout.allSegments(dataDirectory, fs: fs) {
             let header = try SegmentHeader.decode(try fs.openForReading(path).read(count: 4096, at: 0))

@@ -45,6 +45,12 @@ public struct DataDirectoryVerifier {
                 try verifyShard(shard, into: &summary)
             }
         }
+        for spool in try DataDirectoryLayout.spoolDirectories(dataDirectory, fs: fs) {
+            for shard in try DataDirectoryLayout.shardDirectories(ofStream: spool, fs: fs) {
+                summary.shards += 1
+                try verifyShard(shard, into: &summary)
+            }
+        }
         return summary
     }
 

@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import SluiceEngine
+import SluiceGateway
 import SluiceSystemd
 
 /// The daemon's side of the systemd protocol: READY=1 once the API answers (recovery is
@@ -8,6 +9,7 @@ import SluiceSystemd
 /// while the health checks pass, and STOPPING=1 as soon as a graceful stop begins.
 struct SystemdService: Service {
     let engine: StreamEngine
+    let gateway: Gateway
     let notifier: SystemdNotifier
     /// Yields once when the API listener is up.
     let apiReady: AsyncStream<Void>
@@ -61,7 +63,10 @@ struct SystemdService: Service {
     func status(rate: Double, problems: [String]) -> String {
         let totals = engine.totals
         let health = problems.isEmpty ? "healthy" : "UNHEALTHY: \(problems[0])"
-        return "\(health); \(totals.streams) streams, \(totals.shards) shards, \(totals.records) records stored, \(Int(rate)) records/s in"
+        let spool = gateway.status()
+        let spooled = spool.streams.flatMap(\.shards).reduce(0) { $0 + $1.spoolRecords }
+        return "\(health); \(totals.streams) streams, \(totals.shards) shards, \(totals.records) records stored, \(Int(rate)) records/s in; "
+            + "spool \(spooled) records, \(spool.spool.usedBytes >> 20) of \(spool.spool.maxBytes >> 20) MiB"
     }
 }
 
