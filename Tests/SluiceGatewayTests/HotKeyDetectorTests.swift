@@ -1,0 +1,63 @@
+import Logging
+import Synchronization
+import Testing
+@testable import SluiceGateway
+
+/// Collects log messages, to check what an operator would read.
+final class CapturedLog: Sendable {
+    let messages = Mutex<[String]>([])
+
+    var logger: Logger {
+        Logger(label: "test") { _ in CapturingHandler(log: self) }
+    }
+
+    struct CapturingHandler: LogHandler {
+        let log: CapturedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+            let fields = (metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            log.messages.withLock { $0.append("\(message) \(fields)") }
+        }
+    }
+}
+
+@Suite struct HotKeyDetectorTests {
+    @Test func reportsAHotKeyAndLowCardinalityOncePerInterval() async throws {
+        let log = CapturedLog()
+        var settings = HotKeyDetector.Settings()
+        settings.window = .milliseconds(50)
+        let detector = HotKeyDetector(stream: "s", rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 1000), settings: settings, logger: log.logger)
+        detector.observe(key: "sensor-1", shard: 0, bytes: 900_000, records: 10, openShards: 4)
+        detector.observe(key: "sensor-2", shard: 0, bytes: 100, records: 1, openShards: 4)
+        try await Task.sleep(for: .milliseconds(60))
+        detector.observe(key: "sensor-2", shard: 0, bytes: 100, records: 1, openShards: 4)
+        #expect(detector.hotKeys == ["sensor-1"])
+        #expect(detector.distinctKeys == 2)
+        let first = log.messages.withLock { $0 }
+        #expect(first.count == 2)
+        #expect(first.contains { $0.contains("hot partition keys") && $0.contains("sensor-1") })
+        #expect(first.contains { $0.contains("low partition-key cardinality") && $0.contains("shards_used=1") && $0.contains("open_shards=4") })
+        // The next window finds the same, but the log stays quiet until a minute passed.
+        detector.observe(key: "sensor-1", shard: 0, bytes: 900_000, records: 10, openShards: 4)
+        try await Task.sleep(for: .milliseconds(60))
+        detector.observe(key: "sensor-1", shard: 0, bytes: 1, records: 1, openShards: 4)
+        #expect(log.messages.withLock { $0.count } == 2)
+    }
+
+    @Test func aSpreadOfKeysIsNotReported() async throws {
+        let log = CapturedLog()
+        var settings = HotKeyDetector.Settings()
+        settings.window = .milliseconds(50)
+        let detector = HotKeyDetector(stream: "s", rates: .init(), settings: settings, logger: log.logger)
+        for k in 0..<40 { detector.observe(key: "k\(k)", shard: k % 4, bytes: 1000, records: 1, openShards: 4) }
+        try await Task.sleep(for: .milliseconds(60))
+        detector.observe(key: "k0", shard: 0, bytes: 1, records: 1, openShards: 4)
+        #expect(detector.hotKeys.isEmpty)
+        #expect(log.messages.withLock { $0 }.isEmpty)
+    }
+}
