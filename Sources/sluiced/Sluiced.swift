@@ -55,6 +55,9 @@ struct Sluiced: AsyncParsableCommand {
                 "versions": "\(keys.entries.map { "\($0.id) v\($0.version)" }.joined(separator: ", "))",
             ])
         }
+        if DataDirectoryCheck.isTmpfs(settings.dataDirectory) {
+            logger.warning("data_dir is on a tmpfs: streams, the spool and file checkpoints will not survive a reboot; point data_dir at persistent storage", metadata: ["data_dir": "\(settings.dataDirectory)"])
+        }
         notifier.status("recovering \(settings.dataDirectory)")
         let engine = try StreamEngine(
             dataDirectory: settings.dataDirectory, options: engineOptions, logger: Logger(label: "sluice.engine")

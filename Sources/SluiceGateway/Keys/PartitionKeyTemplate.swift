@@ -69,6 +69,17 @@ public struct PartitionKeyTemplate: Sendable, Equatable {
         self.parts = parts
     }
 
+    /// Whether the key depends only on the host and the file (not on the record), so a
+    /// source can render it once per file instead of once per line.
+    public var isPerFile: Bool {
+        parts.allSatisfy { part in
+            switch part {
+            case .literal, .host, .filePath, .fileName: true
+            default: false
+            }
+        }
+    }
+
     public var needsJSON: Bool { parts.contains { if case .json = $0 { true } else { false } } }
 
     /// The key, or the name of the first placeholder without a value.

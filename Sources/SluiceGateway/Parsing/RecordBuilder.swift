@@ -33,7 +33,15 @@ public struct RecordBuilder: Sendable {
         public var missingKeyValue: String?
     }
 
-    public func build(_ line: [UInt8], filePath: String?, topic: String? = nil, captures: [String: String] = [:]) -> Built {
+    /// The key every record of `filePath` gets, when it does not depend on the record
+    /// (no JSON field, no salting): rendered once per batch instead of once per line.
+    public func fixedKey(filePath: String) -> String? {
+        guard mapper.template.isPerFile, mapper.buckets == 1 else { return nil }
+        return mapper.key(for: .init(host: host, filePath: filePath)).key
+    }
+
+    /// - Parameter key: the key from `fixedKey`, when there is one.
+    public func build(_ line: [UInt8], filePath: String?, topic: String? = nil, captures: [String: String] = [:], key fixed: String? = nil) -> Built {
         var parsed: JSONValue?
         var parseError: String?
         switch parser.parse(line[...]) {
@@ -61,7 +69,7 @@ public struct RecordBuilder: Sendable {
         } else {
             data = line
         }
-        let (key, missing) = mapper.key(for: .init(host: host, filePath: filePath, json: parsed, topic: topic, captures: captures))
+        let (key, missing) = fixed.map { ($0, nil) } ?? mapper.key(for: .init(host: host, filePath: filePath, json: parsed, topic: topic, captures: captures))
         let limit = maxRecordBytes - key.utf8.count
         if data.count > limit {
             data = Array(data.prefix(max(0, limit - marker.count))) + marker

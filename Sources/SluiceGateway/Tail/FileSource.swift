@@ -253,8 +253,9 @@ public final class FileSource: Service, Sendable {
         var errors: [PutRecordInput] = []
         var parseErrors = 0
         var truncated = 0
+        let fixedKey = settings.builder.fixedKey(filePath: file.path)
         for record in assembled {
-            let built = settings.builder.build(record.bytes, filePath: file.path)
+            let built = settings.builder.build(record.bytes, filePath: file.path, key: fixedKey)
             if record.truncated { truncated += 1 }
             if built.parseError != nil {
                 parseErrors += 1

@@ -43,6 +43,8 @@ struct ReloadService: Service {
             ("[api] listen", next.listenHost != running.listenHost || next.listenPort != running.listenPort),
             ("[encryption] key_file", next.keyFile != running.keyFile),
             ("[storage]", next.engine.log != running.engine.log),
+            ("[limits]", next.limits != running.limits),
+            ("[[sources.file]]", next.fileSources != running.fileSources),
         ] where changed {
             logger.warning("this setting changes only at restart", metadata: ["setting": "\(key)"])
         }
