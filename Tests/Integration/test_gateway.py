@@ -25,6 +25,11 @@ def gateway(tmp_path, *, shards=1, limits="", source="", paths=None, streams_ext
     return Daemon(tmp_path, config), logs
 
 
+def write_kib_lines(path, count, fill="x"):
+    """`count` lines of 1 KiB (newline included), numbered `0000000-` onwards."""
+    path.write_text("".join(f"{n:07d}-" + fill * 1015 + "\n" for n in range(count)))
+
+
 def stored(d, stream="logs"):
     """Every record of the stream, shard by shard, parents before children."""
     client = d.client()
@@ -166,7 +171,7 @@ def test_inode_reuse_does_not_resume_at_a_stale_offset(tmp_path):
 def test_limiter_keeps_every_second_under_the_shard_limit_and_the_spool_empties(tmp_path):
     d, logs = gateway(tmp_path, source='partition_key = "k"')
     # 5 MiB of 1 KiB lines, offered at once.
-    (logs / "big.log").write_text("".join(f"{n:07d}-" + "x" * 1015 + "\n" for n in range(5120)))
+    write_kib_lines(logs / "big.log", 5120)
     d.start()
     wait_until(lambda: caught_up(d), 120, what="the spool to drain")
     records = stored(d)
@@ -218,7 +223,7 @@ def test_spool_survives_kill9_and_a_torn_spool_tail_is_cut(tmp_path):
 def test_block_stops_reading_without_losing_lines(tmp_path):
     d, logs = gateway(tmp_path, limits="[limits]\nspool_max_bytes = 1048576\non_full = \"block\"\n", source='partition_key = "k"')
     total = 4096
-    (logs / "a.log").write_text("".join(f"{n:07d}-" + "y" * 1015 + "\n" for n in range(total)))
+    write_kib_lines(logs / "a.log", total, "y")
     d.start()
     saw_lag_with_full_spool = False
     for _ in range(100):
@@ -241,7 +246,7 @@ def test_block_stops_reading_without_losing_lines(tmp_path):
 def test_drop_oldest_drops_only_what_it_counts(tmp_path):
     d, logs = gateway(tmp_path, limits="[limits]\nspool_max_bytes = 1048576\non_full = \"drop_oldest\"\n", source='partition_key = "k"')
     total = 6144
-    (logs / "a.log").write_text("".join(f"{n:07d}-" + "z" * 1015 + "\n" for n in range(total)))
+    write_kib_lines(logs / "a.log", total, "z")
     d.start()
     wait_until(lambda: caught_up(d), 120, what="the source to finish")
     got = [r["Data"][:7].decode() for r in stored(d)]
@@ -294,4 +299,28 @@ def test_bad_lines_are_kept_cut_or_retried(tmp_path):
     assert s["parseErrors"] == 2 and s["truncated"] == 1
     locked.chmod(0o644)
     wait_until(lambda: any(r["PartitionKey"] == "late" for r in stored(d)), 30, what="the unlocked file to be read")
+    d.stop()
+
+
+def test_limiter_follows_a_split_and_keeps_per_key_order(tmp_path):
+    """Issue #7's gateway line: after SplitShard the gateway meters and writes the children,
+    and what the parent's spool held is stored before newer records of the same key."""
+    d, logs = gateway(tmp_path, limits="[limits]\nrecords_per_second = 200\n", source='partition_key = "k"')
+    log = logs / "a.log"
+    log.write_text("".join(f"line-{n:05d}\n" for n in range(1500)))
+    d.start()
+    wait_until(lambda: status(d)["streams"][0]["shards"][0]["spoolRecords"] > 300, 30, what="records to spool")
+    client = d.client()
+    parent = client.list_shards(StreamName="logs")["Shards"][0]
+    middle = (int(parent["HashKeyRange"]["StartingHashKey"]) + int(parent["HashKeyRange"]["EndingHashKey"])) // 2
+    client.split_shard(StreamName="logs", ShardToSplit=parent["ShardId"], NewStartingHashKey=str(middle))
+    with open(log, "a") as f:
+        f.write("".join(f"line-{n:05d}\n" for n in range(1500, 2000)))
+    wait_until(lambda: caught_up(d) and len(stored(d)) >= 2000, 120, what="everything stored after the split")
+    got = texts(stored(d))
+    assert got == [f"line-{n:05d}" for n in range(2000)], "parents' records first, then the child's, in order"
+    shards = {s["shardId"]: s for s in status(d)["streams"][0]["shards"]}
+    open_shards = [sid for sid, s in shards.items() if s["open"]]
+    assert len(open_shards) == 2 and parent["ShardId"] not in open_shards
+    assert sum(shards[sid]["directRecords"] + shards[sid]["drainedRecords"] for sid in open_shards) > 0
     d.stop()
