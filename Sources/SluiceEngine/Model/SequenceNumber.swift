@@ -21,24 +21,38 @@ public struct SequenceNumber: Hashable, Comparable, Sendable, CustomStringConver
         self.init(shardIndex: shard, offset: offset)
     }
 
+    /// Formatted digit by digit into one buffer: this runs once per record stored.
     public var description: String {
-        "4" + Self.pad(String(shardIndex), 15) + Self.pad(String(offset), 24)
+        String(unsafeUninitializedCapacity: 40) { buffer in
+            buffer[0] = UInt8(ascii: "4")
+            Self.writeDigits(UInt64(shardIndex), into: buffer, from: 1, width: 15)
+            Self.writeDigits(offset, into: buffer, from: 16, width: 24)
+            return 40
+        }
+    }
+
+    /// Writes `value` zero-padded to `width` decimal digits at `start`.
+    static func writeDigits(_ value: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>, from start: Int, width: Int) {
+        var rest = value
+        for k in stride(from: start + width - 1, through: start, by: -1) {
+            buffer[k] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+        }
     }
 
     public static func < (a: Self, b: Self) -> Bool {
         (a.shardIndex, a.offset) < (b.shardIndex, b.offset)
-    }
-
-    private static func pad(_ digits: String, _ width: Int) -> String {
-        String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 }
 
 /// `shardId-000000000000`: the shard id format Kinesis uses.
 public enum ShardID {
     public static func string(_ index: Int) -> String {
-        let digits = String(index)
-        return "shardId-" + String(repeating: "0", count: max(0, 12 - digits.count)) + digits
+        String(unsafeUninitializedCapacity: 20) { buffer in
+            for (k, byte) in "shardId-".utf8.enumerated() { buffer[k] = byte }
+            SequenceNumber.writeDigits(UInt64(index), into: buffer, from: 8, width: 12)
+            return 20
+        }
     }
 
     /// The index in a shard id; also accepts the bare number as Kinesis does.

@@ -18,10 +18,11 @@ final class ShardHandle: Sendable {
         self.log = log
         self.limiter = limiter
         self.readLimiter = readLimiter
-        self.metrics = ShardMetrics(stream: stream, shard: ShardID.string(index))
+        self.id = ShardID.string(index)
+        self.metrics = ShardMetrics(stream: stream, shard: id)
         self.window = WriteWindow(now: now)
     }
 
-    var id: String { ShardID.string(index) }
+    let id: String
 }
 

@@ -7,12 +7,19 @@ final class StreamHandle: Sendable {
 
     struct State {
         var metadata: StreamMetadata {
-            didSet { mapVersion = StreamHandle.nextVersion() }
+            didSet { routes = ShardMap(stream: metadata.name, version: StreamHandle.nextVersion(), shards: metadata.shards) }
         }
         var shards: [Int: ShardHandle]
-        /// Changes with every metadata change, unique across streams and process lifetime,
-        /// so a cached `ShardMap` knows when it is stale.
-        var mapVersion = StreamHandle.nextVersion()
+        /// The open shards' ranges, parsed once per metadata change (routing runs per
+        /// record). Its version changes with every metadata change, unique across streams
+        /// and the process lifetime, so a cached copy elsewhere knows when it is stale.
+        var routes: ShardMap
+
+        init(metadata: StreamMetadata, shards: [Int: ShardHandle]) {
+            self.metadata = metadata
+            self.shards = shards
+            routes = ShardMap(stream: metadata.name, version: StreamHandle.nextVersion(), shards: metadata.shards)
+        }
     }
 
     private static let versions = Atomic<UInt64>(0)
@@ -28,12 +35,7 @@ final class StreamHandle: Sendable {
 
     /// The open shard whose hash-key range holds `hashKey`.
     func route(_ hashKey: UInt128) -> ShardHandle? {
-        state.withLock { s in
-            for shard in s.metadata.shards where shard.isOpen && shard.hashKeyRange.contains(hashKey) {
-                return s.shards[shard.index]
-            }
-            return nil
-        }
+        state.withLock { s in s.routes.route(hashKey).flatMap { s.shards[$0.index] } }
     }
 
     func shard(_ index: Int) -> (ShardMetadata, ShardHandle)? {
@@ -44,11 +46,9 @@ final class StreamHandle: Sendable {
     }
 
     /// The open shards and their hash-key ranges, as `route` sees them now.
-    var shardMap: ShardMap {
-        state.withLock { ShardMap(stream: $0.metadata.name, version: $0.mapVersion, shards: $0.metadata.shards) }
-    }
+    var shardMap: ShardMap { state.withLock { $0.routes } }
 
-    var mapVersion: UInt64 { state.withLock { $0.mapVersion } }
+    var mapVersion: UInt64 { state.withLock { $0.routes.version } }
 
     var allShards: [ShardHandle] { state.withLock { Array($0.shards.values).sorted { $0.index < $1.index } } }
 }
