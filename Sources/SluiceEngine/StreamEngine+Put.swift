@@ -23,7 +23,10 @@ public enum PutRecordOutcome: Sendable, Equatable {
 extension StreamEngine {
     /// Checks a record against Kinesis' rules and returns the hash key it routes by.
     func validate(_ record: PutRecordInput) throws -> UInt128 {
-        let keyLength = record.partitionKey.count
+        // Characters are counted only when the UTF-8 length leaves doubt (counting grapheme
+        // clusters costs more than the MD5 on a short key).
+        let utf8Length = record.partitionKey.utf8.count
+        let keyLength = utf8Length <= KinesisLimits.maxPartitionKeyLength ? utf8Length : record.partitionKey.count
         if keyLength < 1 { throw EngineError.length(field: "partitionKey", value: record.partitionKey, min: 1) }
         if keyLength > KinesisLimits.maxPartitionKeyLength {
             throw EngineError.length(field: "partitionKey", value: record.partitionKey, max: KinesisLimits.maxPartitionKeyLength)
@@ -63,6 +66,19 @@ extension StreamEngine {
         guard records.count <= KinesisLimits.maxRecordsPerPutRecords else {
             throw EngineError(.validation, "1 validation error detected: Value at 'records' failed to satisfy constraint: Member must have length less than or equal to \(KinesisLimits.maxRecordsPerPutRecords)")
         }
+        return try await store(stream: name, records: records)
+    }
+
+    /// Stores records from a producer inside the process (the gateway): like PutRecords,
+    /// including validation and per-shard write limits, but without PutRecords' 500-record
+    /// cap, so one append (one fsync) per shard can carry a whole batch. Keep batches
+    /// under a few MiB: each shard's share becomes one frame.
+    public func ingest(stream name: String, records: [PutRecordInput]) async throws -> [PutRecordOutcome] {
+        guard !records.isEmpty else { return [] }
+        return try await store(stream: name, records: records)
+    }
+
+    private func store(stream name: String, records: [PutRecordInput]) async throws -> [PutRecordOutcome] {
         let hashKeys = try records.map(validate)
         let handle = try stream(name)
 

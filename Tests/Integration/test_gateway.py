@@ -108,7 +108,7 @@ def caught_up_file(d):
 def test_rotation_and_two_kill9_lose_nothing_and_keep_per_file_order(tmp_path):
     copies = tmp_path / "copies"
     copies.mkdir()
-    d, logs = gateway(tmp_path, paths=[f"{tmp_path}/logs/app.log*"], source='partition_key = "app"')
+    d, logs = gateway(tmp_path, paths=[f"{tmp_path}/logs/app.log*"], source='partition_key = "app"\nbatch_records = 500')
     d.start()
     ref = [d]
     writer = Writer(logs, copies, ref)

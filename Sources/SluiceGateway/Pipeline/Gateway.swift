@@ -67,15 +67,31 @@ public final class Gateway: Sendable {
             var groups: [Int: [PutRecordInput]] = [:]
             var order: [Int] = []
             var keyUsage: [String: (shard: Int, bytes: Int, records: Int)] = [:]
-            for record in pending {
-                guard let entry = map.route(partitionKey: record.partitionKey, explicitHashKey: record.explicitHashKey) else {
-                    throw EngineError(.internalFailure, "No open shard of stream \(stream) owns the hash key of partition key \(record.partitionKey).")
-                }
-                if groups[entry.index] == nil { order.append(entry.index) }
-                groups[entry.index, default: []].append(record)
-                keyUsage[record.partitionKey, default: (entry.index, 0, 0)].bytes += record.gatewaySize
-                keyUsage[record.partitionKey, default: (entry.index, 0, 0)].records += 1
+            // Records of one source often share a key: route and count a run of them once.
+            var run: (key: String, explicit: String?, shard: Int, bytes: Int, records: Int)?
+            func closeRun() {
+                guard let r = run else { return }
+                keyUsage[r.key, default: (r.shard, 0, 0)].bytes += r.bytes
+                keyUsage[r.key, default: (r.shard, 0, 0)].records += r.records
             }
+            for record in pending {
+                let shard: Int
+                if let r = run, r.key == record.partitionKey, r.explicit == record.explicitHashKey {
+                    shard = r.shard
+                    run!.bytes += record.gatewaySize
+                    run!.records += 1
+                } else {
+                    guard let entry = map.route(partitionKey: record.partitionKey, explicitHashKey: record.explicitHashKey) else {
+                        throw EngineError(.internalFailure, "No open shard of stream \(stream) owns the hash key of partition key \(record.partitionKey).")
+                    }
+                    closeRun()
+                    shard = entry.index
+                    run = (record.partitionKey, record.explicitHashKey, shard, record.gatewaySize, 1)
+                }
+                if groups[shard] == nil { order.append(shard) }
+                groups[shard, default: []].append(record)
+            }
+            closeRun()
             for (key, usage) in keyUsage {
                 detector.observe(key: key, shard: usage.shard, bytes: usage.bytes, records: usage.records, openShards: map.open.count)
             }

@@ -6,7 +6,8 @@ public protocol GatewaySink: Sendable {
     func shardMap(stream: String) async throws -> ShardMap
     /// Cheap staleness check for a cached map.
     func shardMapVersion(stream: String) async throws -> UInt64
-    /// Stores records of one stream and says per record what happened (in order).
+    /// Stores records of one stream (any number; the sink batches as its remote needs)
+    /// and says per record what happened, in order.
     func put(stream: String, records: [PutRecordInput]) async throws -> [PutRecordOutcome]
 }
 
@@ -19,6 +20,6 @@ public struct EmbeddedSink: GatewaySink {
     public func shardMap(stream: String) throws -> ShardMap { try engine.shardMap(stream: stream) }
     public func shardMapVersion(stream: String) throws -> UInt64 { try engine.shardMapVersion(stream: stream) }
     public func put(stream: String, records: [PutRecordInput]) async throws -> [PutRecordOutcome] {
-        try await engine.putRecords(stream: stream, records: records)
+        try await engine.ingest(stream: stream, records: records)
     }
 }

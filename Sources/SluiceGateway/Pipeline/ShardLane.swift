@@ -40,9 +40,10 @@ final class ShardLane: Sendable {
         var stored = RateWindow()
     }
 
-    /// Records a shard's put may carry (Kinesis' PutRecords bounds).
+    /// The most one drain step sends (PutRecords' record bound; the meter admits fewer).
     static let maxBatchRecords = 500
-    static let maxBatchBytes = 5 << 20
+    /// The most one put to the sink carries: one frame, one fsync in the embedded engine.
+    static let maxBatchBytes = 8 << 20
 
     init(
         stream: String, shardId: String, index: Int, rates: ShardRateLimiter.Rates, spool: ShardSpool,
@@ -120,8 +121,8 @@ final class ShardLane: Sendable {
         }
     }
 
-    /// Sends records to the sink in Kinesis-sized batches; says per record whether it is
-    /// stored. A batch the sink refuses as a whole counts as not stored.
+    /// Sends records to the sink in batches of at most `maxBatchBytes`; says per record
+    /// whether it is stored. A batch the sink refuses as a whole counts as not stored.
     private func store(_ records: [PutRecordInput]) async -> [Bool] {
         var stored: [Bool] = []
         stored.reserveCapacity(records.count)
@@ -129,7 +130,7 @@ final class ShardLane: Sendable {
         while start < records.count {
             var end = start
             var bytes = 0
-            while end < records.count, end - start < Self.maxBatchRecords, end == start || bytes + records[end].gatewaySize <= Self.maxBatchBytes {
+            while end < records.count, end == start || bytes + records[end].gatewaySize <= Self.maxBatchBytes {
                 bytes += records[end].gatewaySize
                 end += 1
             }

@@ -24,7 +24,9 @@ public struct FileSourceSettings: Sendable {
     /// A file renamed away (rotated) is read until it has not grown for this long.
     public var rotateWait: Duration = .seconds(5)
     public var readChunkBytes = 1 << 20
-    public var batchRecords = 500
+    /// Records (or bytes) read before they are submitted and checkpointed together: larger
+    /// batches share one fsync; a crash re-sends at most one batch per file.
+    public var batchRecords = 5_000
     public var batchBytes = 4 << 20
 
     public init(name: String, stream: String, paths: [String], builder: RecordBuilder) {

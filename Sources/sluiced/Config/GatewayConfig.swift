@@ -50,6 +50,7 @@ struct FileSourceConfig: Equatable {
     var parseErrorStream: String?
     var pollIntervalMillis = 1000
     var rotateWaitMillis = 5000
+    var batchRecords = 5000
     /// Where the entry is in the file, for messages.
     var location: String
 
@@ -90,6 +91,7 @@ struct FileSourceConfig: Equatable {
         config.parseErrorStream = try section.string("parse_error_stream")
         config.pollIntervalMillis = try section.int("poll_interval_ms", range: 10...600_000) ?? config.pollIntervalMillis
         config.rotateWaitMillis = try section.int("rotate_wait_ms", range: 0...3_600_000) ?? config.rotateWaitMillis
+        config.batchRecords = try section.int("batch_records", range: 1...100_000) ?? config.batchRecords
         try section.rejectUnknownKeys()
         _ = try config.settings(host: "check")
         return config
@@ -131,6 +133,7 @@ struct FileSourceConfig: Equatable {
         settings.parseErrorStream = parseErrorStream
         settings.pollInterval = .milliseconds(pollIntervalMillis)
         settings.rotateWait = .milliseconds(rotateWaitMillis)
+        settings.batchRecords = batchRecords
         return settings
     }
 }
