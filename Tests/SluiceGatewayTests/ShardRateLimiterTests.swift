@@ -37,7 +37,7 @@ import Testing
         #expect(perSecond > 0.97, "ran at \(perSecond) of the byte limit")
     }
 
-    @Test func aRecordBiggerThanTheBurstStillPasses() {
+    @Test func aRecordAsBigAsTheLimitPassesAndFillsTheWindow() {
         let clock = ManualTimeSource()
         let limiter = ShardRateLimiter(rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 1000), clock: clock)
         #expect(limiter.admit(sizes: [1 << 20]) == 1)

@@ -1,16 +1,19 @@
-import SluiceEngine
 import SluiceStorage
 import Synchronization
 
-/// One shard's meter in the gateway: a token bucket for bytes and one for records.
+/// One shard's meter in the gateway: bytes and records per second, counted over a sliding
+/// window.
 ///
-/// Kinesis counts a shard's limit over one second. A bucket that holds a full second of
-/// tokens lets through up to twice the limit in a one-second window (a full bucket plus a
-/// second of refill), so these buckets hold only `burst` of a second's tokens and refill
-/// at `rate` of the limit: in any one-second window at most `burst + rate` (99.5 %) of the
-/// limit passes, and at steady state the shard runs at 98 % of it. The last half percent
-/// absorbs the milliseconds between admission here and the arrival timestamp the engine
-/// gives, so windows measured by arrival time stay under the limit too.
+/// Kinesis counts a shard's limit per second. A token bucket cannot match that exactly:
+/// holding a full second of tokens it lets twice the limit through one window (a full
+/// bucket plus a second of refill); holding little, it wastes the tokens that arrive
+/// while a slow fsync holds the shard, and the shard runs below its limit. So the meter
+/// remembers what it admitted in the last `window` and admits a record only if the window
+/// then still holds at most the limit: a token spent comes back exactly one window later.
+/// Bursts up to the limit pass at once, no one-second window ever carries more than the
+/// limit, and a shard kept busy runs at `1 s / window` of it. The window is 1.5 % longer
+/// than a second so that windows measured by the arrival timestamps the engine gives a
+/// few milliseconds after admission stay under the limit too.
 public final class ShardRateLimiter: Sendable {
     public struct Rates: Sendable, Equatable {
         public var bytesPerSecond: Int
@@ -22,61 +25,99 @@ public final class ShardRateLimiter: Sendable {
         }
     }
 
-    /// Share of a second's tokens a bucket holds.
-    public static let burst = 0.015
-    /// Share of the limit a bucket refills per second.
-    public static let rate = 0.98
+    /// The span the limits apply to.
+    public static let windowNanos: UInt64 = 1_015_000_000
 
-    private let buckets: Mutex<(bytes: TokenBucket, records: TokenBucket)>
+    private struct Admission {
+        var at: UInt64
+        var records: Int
+        var bytes: Int
+    }
+
+    private struct Window {
+        var admissions: [Admission] = []
+        /// Index of the oldest admission still inside the window (the array is compacted
+        /// now and then instead of shifting on every expiry).
+        var start = 0
+        var records = 0
+        var bytes = 0
+
+        mutating func expire(now: UInt64) {
+            while start < admissions.count, admissions[start].at + ShardRateLimiter.windowNanos <= now {
+                records -= admissions[start].records
+                bytes -= admissions[start].bytes
+                start += 1
+            }
+            if start > 1024, start * 2 > admissions.count {
+                admissions.removeFirst(start)
+                start = 0
+            }
+        }
+    }
+
+    public let rates: Rates
+    private let window = Mutex(Window())
     private let clock: any TimeSource
 
     public init(rates: Rates, clock: any TimeSource = SystemTimeSource()) {
+        self.rates = rates
         self.clock = clock
-        let now = clock.monotonicNanos()
-        func bucket(_ limit: Int) -> TokenBucket {
-            // A limit under ~70/s cannot hold less than one whole record; it may pass one
-            // record over in a window.
-            TokenBucket(rate: Double(limit) * Self.rate, capacity: max(1, Double(limit) * Self.burst), now: now)
-        }
-        buckets = Mutex((bucket(rates.bytesPerSecond), bucket(rates.recordsPerSecond)))
     }
 
-    /// Admits records in order while both buckets can pay; returns how many. A record
-    /// larger than the byte bucket passes when the bucket is full and leaves it in debt,
-    /// so no record is too big to ever pass.
+    /// Whether one more record of `size` fits beside what the window holds. A record
+    /// larger than the byte limit fits an empty window, so no record can never pass.
+    private func fits(records: Int, bytes: Int, size: Int) -> Bool {
+        records + 1 <= rates.recordsPerSecond && (bytes + size <= rates.bytesPerSecond || bytes == 0)
+    }
+
+    /// Admits records in order while they fit; returns how many.
     public func admit(sizes: some Collection<Int>) -> Int {
         let now = clock.monotonicNanos()
-        return buckets.withLock { b in
-            var admitted = 0
+        return window.withLock { w in
+            w.expire(now: now)
+            var records = w.records
+            var bytes = w.bytes
             for size in sizes {
-                let bytes = Double(size)
-                guard b.records.available(now: now) + 1e-6 >= 1 else { break }
-                let available = b.bytes.available(now: now)
-                if bytes <= b.bytes.capacity {
-                    guard available + 1e-6 >= bytes else { break }
-                } else {
-                    guard available + 1e-6 >= b.bytes.capacity else { break }
-                }
-                b.records.force(1, now: now)
-                b.bytes.force(bytes, now: now)
-                admitted += 1
+                guard fits(records: records, bytes: bytes, size: size) else { break }
+                records += 1
+                bytes += size
+            }
+            let admitted = records - w.records
+            if admitted > 0 {
+                w.admissions.append(Admission(at: now, records: admitted, bytes: bytes - w.bytes))
+                w.records = records
+                w.bytes = bytes
             }
             return admitted
         }
     }
 
-    /// How long until a record of `size` bytes could be admitted.
+    /// How long until a record of `size` bytes would fit.
     public func delay(forSize size: Int) -> Duration {
         let now = clock.monotonicNanos()
-        let nanos = buckets.withLock { b in
-            max(b.records.wait(for: 1, now: now), b.bytes.wait(for: Double(size), now: now))
+        return window.withLock { w in
+            w.expire(now: now)
+            var records = w.records
+            var bytes = w.bytes
+            var k = w.start
+            while !fits(records: records, bytes: bytes, size: size), k < w.admissions.count {
+                records -= w.admissions[k].records
+                bytes -= w.admissions[k].bytes
+                if fits(records: records, bytes: bytes, size: size) {
+                    return .nanoseconds(Int64(w.admissions[k].at + Self.windowNanos - now))
+                }
+                k += 1
+            }
+            return .zero
         }
-        return .nanoseconds(Int64(nanos))
     }
 
-    /// Bytes the byte bucket holds now (a read-size hint for the drain).
+    /// Bytes the window has room for now (a read-size hint for the drain).
     public var availableBytes: Int {
         let now = clock.monotonicNanos()
-        return buckets.withLock { Int(max(0, $0.bytes.available(now: now))) }
+        return window.withLock { w in
+            w.expire(now: now)
+            return max(0, rates.bytesPerSecond - w.bytes)
+        }
     }
 }

@@ -94,25 +94,40 @@ final class ShardLane: Sendable {
                 lock.unlock()
                 return []
             }
-            let bytes = pending.reduce(0) { $0 + $1.gatewaySize }
-            if force || budget.hasRoom(for: bytes) {
+            // Spool what fits under the bound (everything once drop_oldest made room),
+            // then wait or drop for the rest.
+            var take = pending.count
+            if !force {
+                var room = budget.room
+                take = 0
+                while take < pending.count, pending[take].gatewaySize <= room {
+                    room -= pending[take].gatewaySize
+                    take += 1
+                }
+                if take == 0 && budget.usedBytes == 0 { take = 1 }
+            }
+            if take > 0 {
                 do {
-                    try await spool.append(pending.map { LogRecord(partitionKey: $0.partitionKey, data: $0.data) })
+                    try await spool.append(pending.prefix(take).map { LogRecord(partitionKey: $0.partitionKey, data: $0.data) })
                 } catch {
                     lock.unlock()
                     throw error
                 }
-                state.withLock { $0.spooled += UInt64(pending.count) }
-                metrics.spooled.increment(by: pending.count)
+                state.withLock { $0.spooled += UInt64(take) }
+                metrics.spooled.increment(by: take)
                 metrics.update(spool)
-                lock.unlock()
+                pending.removeFirst(take)
                 wake.signal()
-                return []
+                if pending.isEmpty {
+                    lock.unlock()
+                    return []
+                }
             }
             lock.unlock()
+            let bytes = pending.reduce(0) { $0 + $1.gatewaySize }
             switch budget.policy {
             case .block:
-                await budget.waitForRoom(for: bytes)
+                await budget.waitForRoom(for: min(bytes, pending[0].gatewaySize))
                 if Task.isCancelled { throw CancellationError() }
             case .dropOldest:
                 await budget.dropUntilRoom(for: bytes)
