@@ -2,6 +2,7 @@ import Logging
 import SluiceEngine
 import SluiceStorage
 import SluiceTestSupport
+import Synchronization
 import Testing
 @testable import SluiceGateway
 
@@ -80,14 +81,19 @@ func numbered(_ range: Range<Int>, key: String = "k", size: Int = 16) -> [PutRec
 
     @Test func blockWaitsForRoomAndLosesNothing() async throws {
         let harness = try await GatewayHarness(shards: 1, rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 100), spoolMaxBytes: 64 << 10)
-        try await harness.gateway.submit(stream: "s", records: numbered(0..<200, size: 1024))
-        let second = Task { try await harness.gateway.submit(stream: "s", records: numbered(200..<210, size: 1024)) }
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(harness.gateway.status().streams[0].shards[0].spoolRecords > 100, "the spool is still full")
-        #expect(try harness.stored().count < 200, "the second batch cannot have been stored yet")
-        try await second.value
-        let stored = try await harness.waitForStored(210)
-        #expect(stored == (0..<210).map { String(format: "%01024d", $0) })
+        let done = Mutex(false)
+        let submit = Task {
+            try await harness.gateway.submit(stream: "s", records: numbered(0..<400, size: 1024))
+            done.withLock { $0 = true }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let status = harness.gateway.status()
+        #expect(!done.withLock { $0 }, "the producer waits while the spool is full")
+        #expect(status.streams[0].shards[0].spoolRecords > 0)
+        #expect(status.spool.usedBytes <= status.spool.maxBytes + 4096, "the spool stays within its bound")
+        try await submit.value
+        let stored = try await harness.waitForStored(400)
+        #expect(stored == (0..<400).map { String(format: "%01024d", $0) })
         await harness.stop()
     }
 
