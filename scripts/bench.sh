@@ -4,7 +4,9 @@
 #     O_DSYNC (one sync per small write, what a naive logger gets);
 #   - engine appends (100 B and 1 KiB records, concurrent writers, each acknowledged after
 #     fsync), write limits off;
-#   - PutRecords over HTTP on loopback to a release sluiced.
+#   - PutRecords over HTTP on loopback to a release sluiced;
+#   - the gateway: a file tailed into the engine against `cat FILE > /dev/null`, and the
+#     per-shard limiter's accepted throughput on 4 shards against 4 x 1 MiB/s.
 # Prints a Markdown table of medians over BENCH_RUNS runs (default 3), with the spread.
 # BENCH_SECONDS (default 5) sets each run's length.
 set -euo pipefail
@@ -64,6 +66,9 @@ echo "CPU ceiling of frame encoding on this machine (sluice-bench seal):" > "$WO
 for size in 1024 102400 1048576; do "$BIN/sluice-bench" seal --size "$size" >> "$WORK/seal.txt"; done
 echo "On-demand timeline (one shard's key range offered 2,500 records/s; limit 1,000/s per shard):" > "$WORK/on-demand.txt"
 "$BIN/sluice-bench" on-demand --dir "$WORK/od" --seconds 12 >> "$WORK/on-demand.txt"
+echo "Gateway (file tail vs cat in the same run; limiter on 4 shards over 30 s):" > "$WORK/gateway.txt"
+for _ in $(seq "$RUNS"); do TMPDIR="$WORK" "$BIN/sluice-bench" tail --mebibytes 256 >> "$WORK/gateway.txt"; done
+TMPDIR="$WORK" "$BIN/sluice-bench" gateway-limit --seconds 30 >> "$WORK/gateway.txt"
 
 python3 - "$RESULTS" "$DD_BIG" "$DD_SMALL" "$RUNS" <<'PY'
 import json, statistics, sys
@@ -93,3 +98,5 @@ echo
 cat "$WORK/seal.txt"
 echo
 cat "$WORK/on-demand.txt"
+echo
+cat "$WORK/gateway.txt"
