@@ -121,12 +121,15 @@ def test_write_limit_answers_throttling_and_recovers(daemon):
     kinesis = daemon.client()
     kinesis.create_stream(StreamName="hot", ShardCount=1)
     failed = 0
+    started = time.monotonic()
     for _ in range(3):
         result = kinesis.put_records(StreamName="hot", Records=[{"PartitionKey": "k", "Data": b"x"}] * 500)
         failed += result["FailedRecordCount"]
         codes = {r.get("ErrorCode") for r in result["Records"]} - {None}
         assert codes <= {"ProvisionedThroughputExceededException"}
-    assert failed >= 400, "1,500 records in well under a second must be throttled past 1,000"
+    # The bucket holds 1,000 and refills 1,000/s while the three calls run.
+    allowed = 1000 + 1000 * (time.monotonic() - started)
+    assert failed > 0 and 1500 - failed <= allowed, f"{1500 - failed} accepted, at most {allowed:.0f} allowed"
     time.sleep(1.1)
     assert kinesis.put_records(StreamName="hot", Records=[{"PartitionKey": "k", "Data": b"y"}] * 100)["FailedRecordCount"] == 0
     assert len(read_shard(kinesis, "hot", "shardId-000000000000")) == 1500 - failed + 100
