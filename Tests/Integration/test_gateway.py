@@ -5,6 +5,7 @@ import os
 import shutil
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -192,6 +193,10 @@ def test_limiter_keeps_every_second_under_the_shard_limit_and_the_spool_empties(
     assert worst_bytes <= 1 << 20
     s = status(d)["streams"][0]["shards"][0]
     assert s["spooledRecords"] > 0 and s["spoolRecords"] == 0 and s["spoolBytes"] == 0
+    with urllib.request.urlopen(d.endpoint + "/metrics", timeout=5) as r:
+        metrics = r.read().decode()
+    for name in ("SpoolRecords", "SpoolBytes", "SpoolAppendedRecords", "CheckpointLagBytes", "SourceRecords", "GatewayStoredRecords"):
+        assert name in metrics, f"{name} missing from /metrics"
     d.stop()
 
 

@@ -9,11 +9,14 @@ import Synchronization
 /// bucket plus a second of refill); holding little, it wastes the tokens that arrive
 /// while a slow fsync holds the shard, and the shard runs below its limit. So the meter
 /// remembers what it admitted in the last `window` and admits a record only if the window
-/// then still holds at most the limit: a token spent comes back exactly one window later.
-/// Bursts up to the limit pass at once, no one-second window ever carries more than the
-/// limit, and a shard kept busy runs at `1 s / window` of it. The window is 1.5 % longer
-/// than a second so that windows measured by the arrival timestamps the engine gives a
-/// few milliseconds after admission stay under the limit too.
+/// then still holds at most the limit: a token spent comes back one window later. Bursts
+/// up to the limit pass at once and no one-second window ever carries more than it.
+///
+/// Windows are judged by the arrival timestamps the engine gives, a little after
+/// admission. So the owner calls `settle()` once the records are stored (before it admits
+/// more): their tokens then count from that moment, which is no earlier than their
+/// arrival, and any two records less than a second apart by arrival count against each
+/// other. The window is 5 ms longer than a second for the timestamps' millisecond rounding.
 public final class ShardRateLimiter: Sendable {
     public struct Rates: Sendable, Equatable {
         public var bytesPerSecond: Int
@@ -26,7 +29,7 @@ public final class ShardRateLimiter: Sendable {
     }
 
     /// The span the limits apply to.
-    public static let windowNanos: UInt64 = 1_015_000_000
+    public static let windowNanos: UInt64 = 1_005_000_000
 
     private struct Admission {
         var at: UInt64
@@ -89,6 +92,16 @@ public final class ShardRateLimiter: Sendable {
                 w.bytes = bytes
             }
             return admitted
+        }
+    }
+
+    /// Marks the latest admission as stored now: its tokens come back one window from
+    /// now, not from when it was admitted (see the type's comment).
+    public func settle() {
+        let now = clock.monotonicNanos()
+        window.withLock { w in
+            guard w.start < w.admissions.count else { return }
+            w.admissions[w.admissions.count - 1].at = max(w.admissions[w.admissions.count - 1].at, now)
         }
     }
 

@@ -86,6 +86,7 @@ final class ShardLane: Sendable {
                 if admitted > 0 {
                     let sent = Array(pending.prefix(admitted))
                     let stored = await store(sent)
+                    limiter.settle()
                     record(stored: zip(sent, stored).filter { $0.1 }.map(\.0), direct: true)
                     pending = zip(sent, stored).filter { !$0.1 }.map(\.0) + pending.dropFirst(admitted)
                 }
@@ -257,6 +258,7 @@ final class ShardLane: Sendable {
         guard admitted > 0 else { return (0, 0) }
         let sent = candidates.prefix(admitted)
         let stored = await store(sent.map { PutRecordInput(partitionKey: $0.partitionKey, data: $0.data) })
+        limiter.settle()
         let leading = stored.firstIndex(of: false) ?? stored.count
         if leading > 0 {
             try spool.advance(to: sent[sent.startIndex + leading - 1].offset + 1)
