@@ -206,6 +206,22 @@ public final class FileSource: Service, Sendable {
         var progressed = false
         var chunk = [UInt8](repeating: 0, count: settings.readChunkBytes)
         var chunksLeft = 8
+        // One batch is stored while the next is read and built: the reading and parsing
+        // of batch N+1 overlap the append and fsync of batch N. Batches still go to the
+        // gateway one after the other, and a checkpoint moves only past a stored batch.
+        var inFlight: (task: Task<Void, any Error>, cut: Int64)?
+        func settle() async throws {
+            guard let pending = inFlight else { return }
+            inFlight = nil
+            try await withTaskCancellationHandler {
+                try await pending.task.value
+            } onCancel: {
+                pending.task.cancel()
+            }
+            file.checkpoint = pending.cut
+            all[file.key] = file
+            try saveCheckpoints(all, saved: saved)
+        }
         while file.readOffset < size, chunksLeft > 0 {
             let want = Int(min(Int64(chunk.count), size - file.readOffset))
             let n = chunk.withUnsafeMutableBytes { pread(file.fd, $0.baseAddress, want, off_t(file.readOffset)) }
@@ -220,13 +236,15 @@ public final class FileSource: Service, Sendable {
             progressed = true
             chunksLeft -= 1
             if records.count >= settings.batchRecords || bytesInBatch >= settings.batchBytes {
-                all[file.key] = file
-                publish(all)
-                try await submit(records, of: &file, cut: file.assembler.resumeOffset)
-                all[file.key] = file
-                try saveCheckpoints(all, saved: saved)
+                let batch = prepare(records, path: file.path)
+                let cut = file.assembler.resumeOffset
                 records = []
                 bytesInBatch = 0
+                try await settle()
+                all[file.key] = file
+                publish(all)
+                let path = file.path
+                inFlight = (Task { [batch] in try await self.store(batch, path: path) }, cut)
             }
         }
         if let updated = file.assembler.recordUpdatedAt, ContinuousClock.now - updated >= settings.multilineFlush, file.readOffset >= size {
@@ -235,63 +253,75 @@ public final class FileSource: Service, Sendable {
         if file.rotatedAt != nil, file.readOffset >= size, ContinuousClock.now - max(file.rotatedAt!, file.lastGrowth) >= settings.rotateWait {
             file.assembler.finish(endOffset: file.readOffset) { records.append($0) }
         }
+        let batch = prepare(records, path: file.path)
+        try await settle()
         let cut = file.assembler.resumeOffset
         if !records.isEmpty || cut != file.checkpoint {
             all[file.key] = file
             publish(all)
-            try await submit(records, of: &file, cut: cut)
+            try await store(batch, path: file.path)
+            file.checkpoint = cut
             all[file.key] = file
             try saveCheckpoints(all, saved: saved)
         }
         return progressed
     }
 
-    /// Builds and submits records, retrying until the gateway takes them (or shutdown);
-    /// then the file's checkpoint moves to `cut`.
-    private func submit(_ assembled: [AssembledRecord], of file: inout TailedFile, cut: Int64) async throws {
+    /// One batch's records, built (parsed, keyed) and split by destination stream.
+    struct PreparedBatch: Sendable {
         var main: [PutRecordInput] = []
         var errors: [PutRecordInput] = []
+        var count = 0
         var parseErrors = 0
         var truncated = 0
-        let fixedKey = settings.builder.fixedKey(filePath: file.path)
+    }
+
+    private func prepare(_ assembled: [AssembledRecord], path: String) -> PreparedBatch {
+        var batch = PreparedBatch(count: assembled.count)
+        let fixedKey = settings.builder.fixedKey(filePath: path)
         for record in assembled {
-            let built = settings.builder.build(record.bytes, filePath: file.path, key: fixedKey)
-            if record.truncated { truncated += 1 }
+            let built = settings.builder.build(record.bytes, filePath: path, key: fixedKey)
+            if record.truncated { batch.truncated += 1 }
             if built.parseError != nil {
-                parseErrors += 1
+                batch.parseErrors += 1
                 if settings.parseErrorStream != nil {
-                    errors.append(built.record)
+                    batch.errors.append(built.record)
                     continue
                 }
             }
-            main.append(built.record)
+            batch.main.append(built.record)
         }
+        return batch
+    }
+
+    /// Submits a batch, retrying until the gateway takes it (or the task is cancelled).
+    private func store(_ batch: PreparedBatch, path: String) async throws {
+        var main = batch.main
         var attempt = 0
         while true {
             do {
                 if !main.isEmpty { try await gateway.submit(stream: settings.stream, records: main) }
                 main = []
-                if let errorStream = settings.parseErrorStream, !errors.isEmpty { try await gateway.submit(stream: errorStream, records: errors) }
+                if let errorStream = settings.parseErrorStream, !batch.errors.isEmpty { try await gateway.submit(stream: errorStream, records: batch.errors) }
                 break
             } catch {
                 if Task.isCancelled { throw CancellationError() }
                 if attempt % 30 == 0 {
                     logger.error("could not store records; retrying (the file is not read further meanwhile)", metadata: [
-                        "source": "\(settings.name)", "stream": "\(settings.stream)", "path": "\(file.path)", "error": "\(error)",
+                        "source": "\(settings.name)", "stream": "\(settings.stream)", "path": "\(path)", "error": "\(error)",
                     ])
                 }
                 attempt += 1
                 try await Task.sleep(for: .seconds(1))
             }
         }
-        file.checkpoint = cut
-        recordsCounter.increment(by: assembled.count)
-        if parseErrors > 0 { parseErrorCounter.increment(by: parseErrors) }
-        if truncated > 0 { truncatedCounter.increment(by: truncated) }
+        recordsCounter.increment(by: batch.count)
+        if batch.parseErrors > 0 { parseErrorCounter.increment(by: batch.parseErrors) }
+        if batch.truncated > 0 { truncatedCounter.increment(by: batch.truncated) }
         published.withLock {
-            $0.records += UInt64(assembled.count)
-            $0.parseErrors += UInt64(parseErrors)
-            $0.truncated += UInt64(truncated)
+            $0.records += UInt64(batch.count)
+            $0.parseErrors += UInt64(batch.parseErrors)
+            $0.truncated += UInt64(batch.truncated)
         }
     }
 
