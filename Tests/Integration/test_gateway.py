@@ -345,3 +345,20 @@ def test_start_at_end_new_files_and_multiline_records(tmp_path):
     got = sorted(texts(stored(d)))
     assert got == ["2026-11-23 a new file is read from its start", "2026-11-23 boom\n  at a()\n  at b()", "2026-11-23 next"]
     d.stop()
+
+
+def test_sigterm_while_blocked_on_a_full_spool_is_clean_and_resumes(tmp_path):
+    d, logs = gateway(tmp_path, limits='[limits]\nrecords_per_second = 50\nspool_max_bytes = 1048576\non_full = "block"\n', source='partition_key = "k"')
+    total = 3000
+    write_kib_lines(logs / "a.log", total)
+    d.start()
+    wait_until(lambda: status(d)["spool"]["usedBytes"] > 900_000, 30, what="the spool to fill")
+    started = time.time()
+    d.stop()  # asserts exit code 0
+    assert time.time() - started < 30
+    d.config.write_text(d.config.read_text().replace("records_per_second = 50", "records_per_second = 1000"))
+    d.start()
+    wait_until(lambda: caught_up(d), 120, what="everything after the restart")
+    got = [r["Data"][:7].decode() for r in stored(d)]
+    assert set(got) == {f"{n:07d}" for n in range(total)}
+    d.stop()

@@ -62,10 +62,16 @@ public final class FileSource: Service, Sendable {
     public func run() async throws {
         let loop = Task { try await tailLoop() }
         try await withGracefulShutdownHandler {
-            try await withTaskCancellationHandler {
-                try await loop.value
-            } onCancel: {
-                loop.cancel()
+            do {
+                try await withTaskCancellationHandler {
+                    try await loop.value
+                } onCancel: {
+                    loop.cancel()
+                }
+            } catch is CancellationError where stopping.load(ordering: .relaxed) {
+                // Stopped while a batch waited for room in a full spool: it was not
+                // checkpointed, so the next start reads it again. A clean stop.
+                logger.info("stopped while waiting for spool room; the waiting batch is read again at the next start", metadata: ["source": "\(settings.name)"])
             }
         } onGracefulShutdown: {
             // Finish the batch in hand and checkpoint it; a batch stuck behind a full
