@@ -301,7 +301,7 @@ def test_bad_lines_are_kept_cut_or_retried(tmp_path):
     cut = [r for r in texts_ if r["message"].endswith("<CUT>")]
     assert len(cut) == 1 and len(cut[0]["message"]) <= 100000
     s = status(d)["sources"][0]
-    assert s["parseErrors"] == 2 and s["truncated"] == 1
+    assert s["parseErrors"] == 2 and s["truncated"] == 1 and s["keyFallbacks"] == 2
     locked.chmod(0o644)
     wait_until(lambda: any(r["PartitionKey"] == "late" for r in stored(d)), 30, what="the unlocked file to be read")
     d.stop()

@@ -8,7 +8,6 @@ import Testing
         let template = try PartitionKeyTemplate("{host}/{file.name}:{json.device.id}-{json.device.rack}-{json.ok}|{file.path}")
         let key = template.render(.init(host: "edge-1", filePath: "/var/log/app/a.log", json: json))
         #expect(key == .success("edge-1/a.log:d-7-3-true|/var/log/app/a.log"))
-        #expect(template.needsJSON)
     }
 
     @Test func refusesUnknownPlaceholdersAndBadBraces() {

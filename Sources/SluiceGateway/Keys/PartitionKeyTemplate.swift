@@ -80,7 +80,6 @@ public struct PartitionKeyTemplate: Sendable, Equatable {
         }
     }
 
-    public var needsJSON: Bool { parts.contains { if case .json = $0 { true } else { false } } }
 
     /// The key, or the name of the first placeholder without a value.
     public func render(_ context: Context) -> Result<String, MissingValue> {

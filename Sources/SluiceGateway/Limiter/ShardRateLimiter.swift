@@ -124,13 +124,4 @@ public final class ShardRateLimiter: Sendable {
             return .zero
         }
     }
-
-    /// Bytes the window has room for now (a read-size hint for the drain).
-    public var availableBytes: Int {
-        let now = clock.monotonicNanos()
-        return window.withLock { w in
-            w.expire(now: now)
-            return max(0, rates.bytesPerSecond - w.bytes)
-        }
-    }
 }

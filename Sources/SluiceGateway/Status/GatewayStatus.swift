@@ -69,16 +69,19 @@ public struct GatewayStatus: Codable, Sendable {
         public var records: UInt64
         public var parseErrors: UInt64
         public var truncated: UInt64
+        /// Records that got the fallback partition key (the template had no value).
+        public var keyFallbacks: UInt64
         public var files: [TailedFile]
         public var lagBytes: Int64 { files.reduce(0) { $0 + $1.lagBytes } }
 
-        public init(name: String, kind: String, stream: String, records: UInt64, parseErrors: UInt64, truncated: UInt64, files: [TailedFile]) {
+        public init(name: String, kind: String, stream: String, records: UInt64, parseErrors: UInt64, truncated: UInt64, keyFallbacks: UInt64, files: [TailedFile]) {
             self.name = name
             self.kind = kind
             self.stream = stream
             self.records = records
             self.parseErrors = parseErrors
             self.truncated = truncated
+            self.keyFallbacks = keyFallbacks
             self.files = files
         }
     }

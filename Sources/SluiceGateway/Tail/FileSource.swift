@@ -55,7 +55,7 @@ public final class FileSource: Service, Sendable {
         let p = published.withLock { $0 }
         return GatewayStatus.Source(
             name: settings.name, kind: "file", stream: settings.stream, records: p.records,
-            parseErrors: p.parseErrors, truncated: p.truncated, files: p.files
+            parseErrors: p.parseErrors, truncated: p.truncated, keyFallbacks: settings.builder.mapper.fallbackCount, files: p.files
         )
     }
 

@@ -32,7 +32,7 @@ struct StatusCommand: AsyncParsableCommand {
         }
         for source in status.sources {
             print("")
-            print("source \(source.name) (\(source.kind) -> \(source.stream)): \(source.records) records, \(source.parseErrors) parse errors, \(source.truncated) truncated, lag \(bytes(source.lagBytes))")
+            print("source \(source.name) (\(source.kind) -> \(source.stream)): \(source.records) records, \(source.parseErrors) parse errors, \(source.truncated) truncated, \(source.keyFallbacks) fallback keys, lag \(bytes(source.lagBytes))")
             for file in source.files {
                 print("  \(file.path)  checkpoint \(file.checkpoint) of \(file.size) bytes, lag \(bytes(file.lagBytes))")
             }
