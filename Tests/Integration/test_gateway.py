@@ -26,9 +26,9 @@ def gateway(tmp_path, *, shards=1, limits="", source="", paths=None, streams_ext
     return Daemon(tmp_path, config), logs
 
 
-def write_kib_lines(path, count, fill="x"):
+def write_kib_lines(path, count):
     """`count` lines of 1 KiB (newline included), numbered `0000000-` onwards."""
-    path.write_text("".join(f"{n:07d}-" + fill * 1015 + "\n" for n in range(count)))
+    path.write_text("".join(f"{n:07d}-" + "x" * 1015 + "\n" for n in range(count)))
 
 
 def stored(d, stream="logs"):
@@ -225,11 +225,16 @@ def test_spool_survives_kill9_and_a_torn_spool_tail_is_cut(tmp_path):
     d.stop()
 
 
+def started_with_a_small_spool(tmp_path, on_full, total):
+    """A daemon with a 1 MiB spool bound and `total` 1 KiB lines waiting in a.log."""
+    d, logs = gateway(tmp_path, limits=f'[limits]\nspool_max_bytes = 1048576\non_full = "{on_full}"\n', source='partition_key = "k"')
+    write_kib_lines(logs / "a.log", total)
+    return d.start()
+
+
 def test_block_stops_reading_without_losing_lines(tmp_path):
-    d, logs = gateway(tmp_path, limits="[limits]\nspool_max_bytes = 1048576\non_full = \"block\"\n", source='partition_key = "k"')
     total = 4096
-    write_kib_lines(logs / "a.log", total, "y")
-    d.start()
+    d = started_with_a_small_spool(tmp_path, "block", total)
     saw_lag_with_full_spool = False
     for _ in range(100):
         s = status(d)
@@ -249,10 +254,8 @@ def test_block_stops_reading_without_losing_lines(tmp_path):
 
 
 def test_drop_oldest_drops_only_what_it_counts(tmp_path):
-    d, logs = gateway(tmp_path, limits="[limits]\nspool_max_bytes = 1048576\non_full = \"drop_oldest\"\n", source='partition_key = "k"')
     total = 6144
-    write_kib_lines(logs / "a.log", total, "z")
-    d.start()
+    d = started_with_a_small_spool(tmp_path, "drop_oldest", total)
     wait_until(lambda: caught_up(d), 120, what="the source to finish")
     got = [r["Data"][:7].decode() for r in stored(d)]
     dropped = status(d)["spool"]["droppedRecords"]
