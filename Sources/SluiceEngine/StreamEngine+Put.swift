@@ -31,13 +31,7 @@ extension StreamEngine {
         if keyLength > KinesisLimits.maxPartitionKeyLength {
             throw EngineError.length(field: "partitionKey", value: record.partitionKey, max: KinesisLimits.maxPartitionKeyLength)
         }
-        if record.data.count > KinesisLimits.maxRecordSize {
-            throw EngineError(.validation, "1 validation error detected: Value at 'data' failed to satisfy constraint: Member must have length less than or equal to \(KinesisLimits.maxRecordSize)")
-        }
-        let size = record.data.count + record.partitionKey.utf8.count
-        if size > KinesisLimits.maxRecordSize {
-            throw EngineError(.invalidArgument, "Record size \(size) bytes (data plus partition key) exceeds the maximum of \(KinesisLimits.maxRecordSize) bytes.")
-        }
+        try validateSize(record)
         if let explicit = record.explicitHashKey {
             guard let value = HashKey.parse(explicit) else {
                 throw EngineError(.invalidArgument, "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was \(explicit)")
@@ -45,6 +39,17 @@ extension StreamEngine {
             return value
         }
         return HashKey.of(partitionKey: record.partitionKey)
+    }
+
+    /// The data-size rules (the key is known valid: it equals the previous record's).
+    func validateSize(_ record: PutRecordInput) throws {
+        if record.data.count > KinesisLimits.maxRecordSize {
+            throw EngineError(.validation, "1 validation error detected: Value at 'data' failed to satisfy constraint: Member must have length less than or equal to \(KinesisLimits.maxRecordSize)")
+        }
+        let size = record.data.count + record.partitionKey.utf8.count
+        if size > KinesisLimits.maxRecordSize {
+            throw EngineError(.invalidArgument, "Record size \(size) bytes (data plus partition key) exceeds the maximum of \(KinesisLimits.maxRecordSize) bytes.")
+        }
     }
 
     /// PutRecord: stores one record or throws (ProvisionedThroughputExceededException when
@@ -79,7 +84,21 @@ extension StreamEngine {
     }
 
     private func store(stream name: String, records: [PutRecordInput]) async throws -> [PutRecordOutcome] {
-        let hashKeys = try records.map(validate)
+        // A batch from one source often repeats one key: hash each run of it once.
+        var keys: [UInt128] = []
+        keys.reserveCapacity(records.count)
+        var previous: (key: String, hash: UInt128)?
+        for record in records {
+            if record.explicitHashKey == nil, let p = previous, p.key == record.partitionKey {
+                try validateSize(record)
+                keys.append(p.hash)
+                continue
+            }
+            let hash = try validate(record)
+            keys.append(hash)
+            previous = record.explicitHashKey == nil ? (record.partitionKey, hash) : nil
+        }
+        let hashKeys = keys
         let handle = try stream(name)
 
         // Group by shard, keeping each shard's records in request order.
