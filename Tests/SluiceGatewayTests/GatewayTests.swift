@@ -35,30 +35,36 @@ final class GatewayHarness: Sendable {
         await engine.close()
     }
 
-    /// Payloads in the engine, parents' shards read before their children (as the KCL does).
-    func stored() throws -> [String] {
-        var out: [String] = []
-        for shard in try engine.metadata(of: "s").shards.sorted(by: { $0.index < $1.index }) {
-            var iterator: String? = try engine.shardIterator(stream: "s", shardId: shard.id, start: .trimHorizon)
-            while let current = iterator {
-                let page = try engine.getRecords(iterator: current, limit: 1000)
-                out += page.records.map { String(decoding: $0.data, as: UTF8.self) }
-                iterator = page.records.isEmpty ? nil : page.nextShardIterator
-            }
-        }
-        return out
-    }
+    func stored() throws -> [String] { try storedPayloads(engine) }
 
-    /// Waits (up to `seconds`) until `count` records are stored.
     func waitForStored(_ count: Int, seconds: Int = 60) async throws -> [String] {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            let all = try stored()
-            if all.count >= count { return all }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return try stored()
+        try await waitForPayloads(engine, count, seconds: seconds)
     }
+}
+
+/// Payloads of stream "s", parents' shards read before their children (as the KCL does).
+func storedPayloads(_ engine: StreamEngine) throws -> [String] {
+    var out: [String] = []
+    for shard in try engine.metadata(of: "s").shards.sorted(by: { $0.index < $1.index }) {
+        var iterator: String? = try engine.shardIterator(stream: "s", shardId: shard.id, start: .trimHorizon)
+        while let current = iterator {
+            let page = try engine.getRecords(iterator: current, limit: 1000)
+            out += page.records.map { String(decoding: $0.data, as: UTF8.self) }
+            iterator = page.records.isEmpty ? nil : page.nextShardIterator
+        }
+    }
+    return out
+}
+
+/// Waits (up to `seconds`) until `count` records of stream "s" are stored.
+func waitForPayloads(_ engine: StreamEngine, _ count: Int, seconds: Int = 60) async throws -> [String] {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while ContinuousClock.now < deadline {
+        let all = try storedPayloads(engine)
+        if all.count >= count { return all }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return try storedPayloads(engine)
 }
 
 func numbered(_ range: Range<Int>, key: String = "k", size: Int = 16) -> [PutRecordInput] {
@@ -129,5 +135,41 @@ func numbered(_ range: Range<Int>, key: String = "k", size: Int = 16) -> [PutRec
         #expect(status.shards.contains { $0.shardId == parent.id && !$0.open } || !status.shards.contains { $0.shardId == parent.id })
         #expect(status.shards.filter(\.open).count == 2)
         await harness.stop()
+    }
+
+    /// A shard closed by resharding while sluiced was down: its spool is found at the next
+    /// start, drained to the shards that own its keys now, and stored before new records.
+    @Test func aSpoolLeftByAClosedShardDrainsFirstAfterRestart() async throws {
+        let tmp = TemporaryDirectory("sluice-gateway")
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        var options = EngineOptions()
+        options.enforceReadLimits = false
+        let engine = try StreamEngine(dataDirectory: tmp.path, options: options, logger: logger)
+        try engine.createStream(name: "s", shardCount: 1)
+        var settings = Gateway.Settings()
+        settings.rates = .init(bytesPerSecond: 1 << 20, recordsPerSecond: 50)
+        func open() -> (Gateway, Task<Void, Never>) {
+            let gateway = Gateway(sink: EmbeddedSink(engine: engine), dataDirectory: tmp.path, settings: settings, keys: nil, keyId: nil, logger: logger)
+            return (gateway, Task { await gateway.runDrains() })
+        }
+        var (gateway, drains) = open()
+        try await gateway.submit(stream: "s", records: numbered(0..<200))
+        drains.cancel()
+        await gateway.shutdown()
+        #expect(try storedPayloads(engine).count < 200, "some records were still spooled at the stop")
+
+        let parent = try engine.metadata(of: "s").shards[0]
+        try await engine.splitShard(stream: "s", shardId: parent.id, newStartingHashKey: String(parent.hashKeyRange.upperBound / 2))
+        (gateway, drains) = open()
+        await gateway.prepare(streams: ["s"])
+        let restored = gateway.status().streams[0].shards.first { $0.shardId == parent.id }
+        #expect(restored?.open == false && (restored?.spoolRecords ?? 0) > 0, "the closed shard's spool was found")
+        try await gateway.submit(stream: "s", records: numbered(200..<260))
+        let stored = try await waitForPayloads(engine, 260)
+        #expect(stored == (0..<260).map { String(format: "%016d", $0) })
+        drains.cancel()
+        await gateway.shutdown()
+        await engine.close()
     }
 }
