@@ -14,8 +14,10 @@ public struct PutRecordInput: Sendable {
 }
 
 /// What happened to one record of a put.
+/// `stored` carries the sequence number as a value: the HTTP layer formats it (and the
+/// shard id within it) for the wire; in-process producers that do not need it pay nothing.
 public enum PutRecordOutcome: Sendable, Equatable {
-    case stored(shardId: String, sequenceNumber: String)
+    case stored(SequenceNumber)
     case failed(EngineError)
 }
 
@@ -57,7 +59,7 @@ extension StreamEngine {
     public func putRecord(stream name: String, record: PutRecordInput) async throws -> (shardId: String, sequenceNumber: String) {
         let outcome = try await putRecords(stream: name, records: [record])[0]
         switch outcome {
-        case .stored(let shard, let sequence): return (shard, sequence)
+        case .stored(let sequence): return (ShardID.string(sequence.shardIndex), sequence.description)
         case .failed(let error): throw error
         }
     }
@@ -149,7 +151,7 @@ extension StreamEngine {
             shard.metrics.incomingBytes.increment(by: bytes)
             shard.window.add(bytes: bytes, records: batch.count, throttled: 0)
             return zip(indexes, result.offsets).map { k, offset in
-                (k, .stored(shardId: shard.id, sequenceNumber: SequenceNumber(shardIndex: shard.index, offset: offset).description))
+                (k, .stored(SequenceNumber(shardIndex: shard.index, offset: offset)))
             }
         } catch let error as StorageError where error.code == .closed {
             var byChild: [Int: (ShardHandle, [Int])] = [:]

@@ -26,8 +26,8 @@ extension KinesisDispatcher {
         var failed = 0
         let entries = outcomes.map { outcome -> PutRecordsResultEntry in
             switch outcome {
-            case .stored(let shard, let sequence):
-                return PutRecordsResultEntry(SequenceNumber: sequence, ShardId: shard)
+            case .stored(let sequence):
+                return PutRecordsResultEntry(SequenceNumber: sequence.description, ShardId: ShardID.string(sequence.shardIndex))
             case .failed(let error):
                 failed += 1
                 return PutRecordsResultEntry(ErrorCode: error.kind.rawValue, ErrorMessage: error.message)
