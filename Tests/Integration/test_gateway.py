@@ -336,13 +336,15 @@ def test_limiter_follows_a_split_and_keeps_per_key_order(tmp_path):
 
 def test_start_at_end_new_files_and_multiline_records(tmp_path):
     source = 'start_at = "end"\nmultiline_start = "^\\\\d{4}-"\nmultiline_flush_ms = 300\nparser = "raw"'
-    d, logs = gateway(tmp_path, source=source)
+    # *.log* would match the .gz below but for the default exclude list.
+    d, logs = gateway(tmp_path, source=source, paths=[f"{tmp_path}/logs/*.log*"])
     (logs / "old.log").write_text("2026-01-01 already here\n")
     d.start()
     time.sleep(1)
     with open(logs / "old.log", "a") as f:
         f.write("2026-11-23 boom\n  at a()\n  at b()\n2026-11-23 next\n")
     (logs / "new.log").write_text("2026-11-23 a new file is read from its start\n")
+    (logs / "old.log.gz").write_bytes(b"\x1f\x8b compressed rotations are excluded\n")
     # The last record of old.log has no following start line: the flush timeout emits it.
     wait_until(lambda: len(stored(d)) >= 3, 30, what="three records")
     got = sorted(texts(stored(d)))

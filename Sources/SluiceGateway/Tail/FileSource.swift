@@ -140,7 +140,7 @@ public final class FileSource: Service, Sendable {
         _ files: inout [TailedFile.Key: TailedFile], saved: inout [TailedFile.Key: FileCheckpoint], startAtEnd: Bool,
         unreadable: inout [String: ContinuousClock.Instant], startPattern: Regex<AnyRegexOutput>?
     ) {
-        let found = FileGlob.match(settings.paths)
+        let found = FileGlob.match(settings.paths, exclude: settings.exclude)
         let pathsNow = Dictionary(found.map { ($0.path, $0.key) }, uniquingKeysWith: { a, _ in a })
         for (key, file) in files where file.rotatedAt == nil && pathsNow[file.path] != key {
             // The path was renamed away or deleted; keep reading what the descriptor holds.

@@ -6,6 +6,10 @@ public struct FileSourceSettings: Sendable {
     /// Glob patterns (`*`, `?`, `[...]`); files matching later are picked up while running.
     public var paths: [String]
     public var builder: RecordBuilder
+    /// Paths matching these globs are never tailed: by default compressed rotations,
+    /// which a pattern like `app.log*` would otherwise pick up.
+    public var exclude = FileSourceSettings.defaultExclude
+    public static let defaultExclude = ["*.gz", "*.bz2", "*.xz", "*.zst", "*.zip"]
     /// For files seen the first time on the source's very first start: begin at their end
     /// (only new lines) instead of their beginning. Files that appear later, and files
     /// whose checkpoint is known, are unaffected.

@@ -38,7 +38,8 @@ struct TailedFile {
 /// Files matching glob patterns, with their device and inode; directories and other
 /// non-regular files are skipped.
 enum FileGlob {
-    static func match(_ patterns: [String]) -> [(path: String, key: TailedFile.Key, size: Int64)] {
+    /// - Parameter exclude: glob patterns (fnmatch, `*` crossing `/`) of paths to skip.
+    static func match(_ patterns: [String], exclude: [String] = []) -> [(path: String, key: TailedFile.Key, size: Int64)] {
         var found: [(String, TailedFile.Key, Int64)] = []
         var seen = Set<String>()
         for pattern in patterns {
@@ -48,7 +49,7 @@ enum FileGlob {
             for k in 0..<Int(result.gl_pathc) {
                 guard let cPath = result.gl_pathv[k] else { continue }
                 let path = String(cString: cPath)
-                guard seen.insert(path).inserted else { continue }
+                guard seen.insert(path).inserted, !exclude.contains(where: { fnmatch($0, path, 0) == 0 }) else { continue }
                 var st = stat()
                 guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
                 found.append((path, TailedFile.Key(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)), Int64(st.st_size)))

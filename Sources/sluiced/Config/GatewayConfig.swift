@@ -35,6 +35,7 @@ struct FileSourceConfig: Equatable {
     var name: String
     var stream: String
     var paths: [String]
+    var exclude = FileSourceSettings.defaultExclude
     var partitionKey = "{file.path}"
     var partitionKeyBuckets = 1
     var partitionKeyFallback = "unknown"
@@ -65,6 +66,7 @@ struct FileSourceConfig: Equatable {
             name: "file-" + String(CRC32C.checksum(Array((stream + "\n" + paths.joined(separator: "\n")).utf8)), radix: 16),
             stream: stream, paths: paths, location: "\(file): \(section.path)"
         )
+        config.exclude = try section.strings("exclude") ?? config.exclude
         if let name = try section.string("name") {
             guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }), !name.hasPrefix(".") else {
                 throw problem("name: \"\(name)\" may use letters, digits, '-', '_' and '.' only (it names the checkpoint file)")
@@ -125,6 +127,7 @@ struct FileSourceConfig: Equatable {
                 addMetadata: addMetadata, host: host, maxRecordBytes: 1_048_576, marker: marker
             )
         )
+        settings.exclude = exclude
         settings.startAtEnd = startAtEnd
         settings.multilineStart = multilineStart
         settings.multilineFlush = .milliseconds(multilineFlushMillis)
