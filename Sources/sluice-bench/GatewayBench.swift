@@ -80,7 +80,7 @@ struct GatewayLimitBench: AsyncParsableCommand {
         let elapsed = ContinuousClock.now - start
         stop.set()
         producersTask.cancel()
-        let secondsElapsed = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let secondsElapsed = elapsed / .seconds(1)
         // Keys are "key-P-N" (about 12 bytes); the limiter counts them with the data.
         let bytesPerRecord = Double(recordSize + 12)
         let rate = Double(after - before) * bytesPerRecord / secondsElapsed
@@ -109,7 +109,9 @@ struct TailBench: AsyncParsableCommand {
         let path = logs + "/bench.log"
         let lines = mebibytes << 20 / lineSize
         var chunk = [UInt8]()
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: { FileManager.default.createFile(atPath: path, contents: nil); return path }()))
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw ValidationError("cannot create \(path)")
+        }
         for n in 0..<lines {
             var line = Array("\(n) ".utf8)
             line += [UInt8](repeating: 0x2E, count: lineSize - 1 - line.count)
@@ -122,7 +124,7 @@ struct TailBench: AsyncParsableCommand {
         }
         handle.write(Data(chunk))
         try handle.close()
-        let size = Double((try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0)
+        let size = Double(lines * lineSize)
 
         let cat = Process()
         cat.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -130,7 +132,7 @@ struct TailBench: AsyncParsableCommand {
         let catStart = ContinuousClock.now
         try cat.run()
         cat.waitUntilExit()
-        let catSeconds = seconds(ContinuousClock.now - catStart)
+        let catSeconds = (ContinuousClock.now - catStart) / .seconds(1)
 
         var logger = Logger(label: "bench")
         logger.logLevel = .error
@@ -146,7 +148,7 @@ struct TailBench: AsyncParsableCommand {
         while source.status.files.first.map({ $0.checkpoint < Int64(size) }) ?? true {
             try await Task.sleep(for: .milliseconds(5))
         }
-        let tailSeconds = seconds(ContinuousClock.now - start)
+        let tailSeconds = (ContinuousClock.now - start) / .seconds(1)
         tailing.cancel()
         let mib = size / Double(1 << 20)
         print(String(format: "tail: %.0f MiB, %d lines of %d B into %d shards: %.1f MiB/s, %.0f lines/s; cat: %.1f MiB/s; ratio %.3f  [%@ 150 MiB/s goal]",
@@ -154,8 +156,6 @@ struct TailBench: AsyncParsableCommand {
                      mib / tailSeconds >= 150 ? "PASS" : "FAIL"))
         await rig.finish()
     }
-
-    private func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 }
 
 /// Tells producer tasks to stop.

@@ -63,7 +63,7 @@ final class HotKeyDetector: Sendable {
                 s.overflow = true
             }
             guard now - s.windowStart >= settings.window else { return nil }
-            let seconds = Double((now - s.windowStart).components.seconds) + Double((now - s.windowStart).components.attoseconds) / 1e18
+            let seconds = (now - s.windowStart) / .seconds(1)
             let byteCapacity = Double(rates.bytesPerSecond) * seconds
             let recordCapacity = Double(rates.recordsPerSecond) * seconds
             let hot = s.keys.compactMap { key, usage -> (String, Double)? in

@@ -99,13 +99,14 @@ final class ShardLane: Sendable {
             // then wait or drop for the rest.
             var take = pending.count
             if !force {
-                var room = budget.room
+                let used = budget.usedBytes
+                var room = max(0, budget.maxBytes - used)
                 take = 0
-                while take < pending.count, pending[take].gatewaySize <= room {
-                    room -= pending[take].gatewaySize
+                while take < pending.count, Int64(pending[take].gatewaySize) <= room {
+                    room -= Int64(pending[take].gatewaySize)
                     take += 1
                 }
-                if take == 0 && budget.usedBytes == 0 { take = 1 }
+                if take == 0 && used == 0 { take = 1 }
             }
             if take > 0 {
                 do {

@@ -40,9 +40,6 @@ final class SpoolBudget: Sendable {
     var usedBytes: Int64 { lanes.reduce(0) { $0 + $1.spool.diskBytes } }
     var droppedRecords: UInt64 { state.withLock { $0.dropped } }
 
-    /// Bytes that still fit under the bound.
-    var room: Int { Int(max(0, maxBytes - usedBytes)) }
-
     /// Whether `bytes` more fit. A batch always fits into an empty spool, so a bound
     /// smaller than one batch cannot wedge the pipeline.
     func hasRoom(for bytes: Int) -> Bool {

@@ -32,18 +32,13 @@ public final class FileSource: Service, Sendable {
     private let parseErrorCounter: Counter
     private let truncatedCounter: Counter
 
-    /// - Throws: when the checkpoint directory cannot be made or the start pattern is not a
-    ///   valid regex.
+    /// - Throws: when the checkpoint directory cannot be made. (The config checks the
+    ///   multi-line pattern, naming file and key; `run` throws if it still is no regex.)
     public init(settings: FileSourceSettings, gateway: Gateway, checkpointDirectory: String, logger: Logger) throws {
         self.settings = settings
         self.gateway = gateway
         self.logger = logger
         checkpoints = try CheckpointStore(directory: checkpointDirectory, source: settings.name)
-        if let pattern = settings.multilineStart {
-            do { _ = try Regex(pattern) } catch {
-                throw TemplateError("multiline_start \"\(pattern)\" of source \(settings.name) is not a valid regular expression: \(error)")
-            }
-        }
         let dimensions = [("source", settings.name), ("stream", settings.stream)]
         lagGauge = Gauge(label: "CheckpointLagBytes", dimensions: dimensions)
         recordsCounter = Counter(label: "SourceRecords", dimensions: dimensions)
@@ -114,7 +109,7 @@ public final class FileSource: Service, Sendable {
                 var file = files[key]!
                 progressed = try await pump(&file, all: &files, saved: saved) || progressed
                 files[key] = file
-                if let file = files[key], file.rotatedAt != nil, isFinished(file) {
+                if let file = files[key], isFinished(file) {
                     close(file.fd)
                     files[key] = nil
                     logger.info("finished a rotated file", metadata: ["source": "\(settings.name)", "path": "\(file.path)", "bytes": "\(file.readOffset)"])
@@ -127,11 +122,16 @@ public final class FileSource: Service, Sendable {
         try? saveCheckpoints(files, saved: saved)
     }
 
-    /// A rotated file is finished once read to its end and quiet for `rotateWait`.
-    private func isFinished(_ file: TailedFile) -> Bool {
+    /// Whether a rotated file is read to `size` and has been quiet for `rotateWait`: no
+    /// writer will complete its last line any more.
+    private func isDrained(_ file: TailedFile, size: Int64) -> Bool {
         guard let rotatedAt = file.rotatedAt else { return false }
-        let quiet = ContinuousClock.now - max(rotatedAt, file.lastGrowth)
-        return file.readOffset >= (file.currentSize() ?? file.readOffset) && quiet >= settings.rotateWait && !file.assembler.hasPartialLine && !file.assembler.hasPendingRecord
+        return file.readOffset >= size && ContinuousClock.now - max(rotatedAt, file.lastGrowth) >= settings.rotateWait
+    }
+
+    /// A rotated file is finished once drained and its last record emitted.
+    private func isFinished(_ file: TailedFile) -> Bool {
+        isDrained(file, size: file.currentSize() ?? file.readOffset) && !file.assembler.hasPartialLine && !file.assembler.hasPendingRecord
     }
 
     /// Finds files by glob: opens new ones (resuming a matching checkpoint), notices paths
@@ -256,7 +256,7 @@ public final class FileSource: Service, Sendable {
         if let updated = file.assembler.recordUpdatedAt, ContinuousClock.now - updated >= settings.multilineFlush, file.readOffset >= size {
             file.assembler.flushRecord { records.append($0) }
         }
-        if file.rotatedAt != nil, file.readOffset >= size, ContinuousClock.now - max(file.rotatedAt!, file.lastGrowth) >= settings.rotateWait {
+        if isDrained(file, size: size) {
             file.assembler.finish(endOffset: file.readOffset) { records.append($0) }
         }
         let batch = prepare(records, path: file.path)
