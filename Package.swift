@@ -71,6 +71,18 @@ let package = Package(
             exclude: ["Spool/SPOOL.md"],
             swiftSettings: swiftSettings
         ),
+        // libmosquitto, imported by SluiceMQTT only.
+        .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
+        .target(
+            name: "SluiceMQTT",
+            dependencies: [
+                "CMosquitto", "SluiceGateway", "SluiceEngine",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // glibc's mallopt, for the executables' allocator tuning (see its shim.h).
         .systemLibrary(name: "CMallocTuning"),
         // libsystemd, imported by SluiceSystemd only.
@@ -83,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "sluiced",
             dependencies: [
-                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceGateway", "SluiceSystemd", "CMallocTuning",
+                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceGateway", "SluiceMQTT", "SluiceSystemd", "CMallocTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -105,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "sluice-bench",
             dependencies: [
-                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceGateway", "CMallocTuning",
+                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceGateway", "SluiceMQTT", "CMallocTuning",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -120,6 +132,7 @@ let package = Package(
             dependencies: ["SluiceGateway", "SluiceTestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "SluiceMQTTTests", dependencies: ["SluiceMQTT", "SluiceTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SluiceSystemdTests", dependencies: ["SluiceSystemd", "SluiceTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SluiceKinesisTests",

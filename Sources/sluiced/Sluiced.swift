@@ -9,6 +9,7 @@ import ServiceLifecycle
 import SluiceEngine
 import SluiceGateway
 import SluiceKinesis
+import SluiceMQTT
 import SluiceStorage
 import SluiceSystemd
 
@@ -72,22 +73,30 @@ struct Sluiced: AsyncParsableCommand {
             keys: keyRing, keyId: keyRing?.defaultKeyId, logger: Logger(label: "sluice.gateway")
         )
         let host = ProcessInfo.processInfo.hostName
-        var fileSources: [FileSource] = []
-        for source in settings.fileSources {
+        for source in settings.sourceRecords {
             guard (try? engine.metadata(of: source.stream)) != nil else {
                 throw ConfigError("\(source.location) stream: stream \"\(source.stream)\" does not exist; add it to [[streams]] (or create it) first")
             }
             if let errorStream = source.parseErrorStream, (try? engine.metadata(of: errorStream)) == nil {
                 throw ConfigError("\(source.location) parse_error_stream: stream \"\(errorStream)\" does not exist; add it to [[streams]]")
             }
-            fileSources.append(try FileSource(
-                settings: source.settings(host: host), gateway: gateway,
-                checkpointDirectory: settings.dataDirectory + "/checkpoints", logger: Logger(label: "sluice.source.file")
-            ))
         }
-        let gatewayService = GatewayService(
-            gateway: gateway, streams: settings.fileSources.flatMap { [$0.stream] + ($0.parseErrorStream.map { [$0] } ?? []) }
-        )
+        let fileLogger = Logger(label: "sluice.source.file")
+        let fileSources = try settings.fileSources.map { source in
+            try FileSource(
+                settings: source.settings(host: host, logger: fileLogger), gateway: gateway,
+                checkpointDirectory: settings.dataDirectory + "/checkpoints", logger: fileLogger
+            )
+        }
+        let mqttLogger = Logger(label: "sluice.source.mqtt")
+        let mqttSources = try settings.mqttSources.map { source in
+            do {
+                return try MQTTSource(settings: source.settings(host: host, logger: mqttLogger), gateway: gateway, logger: mqttLogger)
+            } catch let error as MQTTSourceError {
+                throw ConfigError("\(source.record.location): \(error)")
+            }
+        }
+        let gatewayService = GatewayService(gateway: gateway, streams: settings.sourceRecords.flatMap(\.streams))
 
         let router = KinesisHTTPServer.router(
             dispatcher: KinesisDispatcher(engine: engine, subscriptionDuration: .seconds(settings.subscriptionSeconds)), logger: logger
@@ -97,10 +106,10 @@ struct Sluiced: AsyncParsableCommand {
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
-        let tailers = fileSources
+        let sourceStatus: @Sendable () -> [GatewayStatus.Source] = { fileSources.map(\.status) + mqttSources.map(\.status) }
         router.get("/status") { _, _ -> Response in
             let (streams, spool) = gateway.status()
-            let status = GatewayStatus(streams: streams, spool: spool, sources: tailers.map(\.status))
+            let status = GatewayStatus(streams: streams, spool: spool, sources: sourceStatus())
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             let encoder = JSONEncoder()
@@ -136,7 +145,7 @@ struct Sluiced: AsyncParsableCommand {
         // then reloads, the API (drains requests), the sources (finish and checkpoint their
         // batch), the gateway (writes spool cursors), and the engine's maintenance last.
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: maintenance), .init(service: gatewayService)]
-            + fileSources.map { .init(service: $0) }
+            + fileSources.map { .init(service: $0) } + mqttSources.map { .init(service: $0) }
             + [.init(service: app), .init(service: reload), .init(service: systemd)]
         var groupConfiguration = ServiceGroupConfiguration(
             services: services,

@@ -1,7 +1,8 @@
 import Synchronization
 
 /// Turns a record's context into a valid Kinesis partition key: the template, then the
-/// optional salt that spreads one key over N, then Kinesis' 1–256 character rule.
+/// device map (the rendered value is the device id it looks up), then the optional salt
+/// that spreads one key over N, then Kinesis' 1–256 character rule.
 public final class PartitionKeyMapper: Sendable {
     public let template: PartitionKeyTemplate
     /// Spread each key over this many keys (`key#0` … `key#N-1`), round-robin. Per-key
@@ -9,11 +10,14 @@ public final class PartitionKeyMapper: Sendable {
     public let buckets: Int
     /// The key used when the template has no value for a record (a missing JSON field).
     public let fallback: String
+    /// Device id to key, when a mapping file is configured.
+    public let deviceMap: DeviceKeyMap?
     private let counter = Atomic<UInt64>(0)
     private let fallbacks = Atomic<UInt64>(0)
 
-    public init(template: PartitionKeyTemplate, buckets: Int = 1, fallback: String = "unknown") {
+    public init(template: PartitionKeyTemplate, buckets: Int = 1, fallback: String = "unknown", deviceMap: DeviceKeyMap? = nil) {
         self.template = template
+        self.deviceMap = deviceMap
         self.buckets = max(1, buckets)
         self.fallback = fallback
     }
@@ -25,7 +29,7 @@ public final class PartitionKeyMapper: Sendable {
         var missing: String?
         switch template.render(context) {
         case .success(let rendered) where !rendered.isEmpty:
-            key = rendered
+            key = deviceMap?.key(for: rendered) ?? rendered
         case .success:
             key = fallback
             missing = "(empty)"

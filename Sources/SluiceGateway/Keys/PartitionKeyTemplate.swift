@@ -80,6 +80,10 @@ public struct PartitionKeyTemplate: Sendable, Equatable {
         }
     }
 
+    /// Whether the template reads a field of the record's JSON.
+    public var usesJSON: Bool {
+        parts.contains { if case .json = $0 { true } else { false } }
+    }
 
     /// The key, or the name of the first placeholder without a value.
     public func render(_ context: Context) -> Result<String, MissingValue> {

@@ -4,8 +4,8 @@ import SluiceEngine
 ///
 /// Output: a `raw` line without metadata is stored as it is. Anything else is a JSON
 /// object: the parsed fields (a JSON line keeps its own bytes unless fields are added),
-/// `{"message": line}` for raw lines with metadata, plus `host` and `file` when
-/// `addMetadata` is on. A line the parser rejects is never dropped: it becomes
+/// `{"message": line}` for raw lines with metadata, plus `host` and `file` (or `topic`, for
+/// MQTT messages) when `addMetadata` is on. A line the parser rejects is never dropped: it becomes
 /// `{"message": line, "parse_error": why}` (and goes to the error stream when configured).
 public struct RecordBuilder: Sendable {
     public let parser: LineParser
@@ -31,12 +31,14 @@ public struct RecordBuilder: Sendable {
         public var parseError: String?
         /// The placeholder that had no value, when the fallback key was used.
         public var missingKeyValue: String?
+        /// Whether the data was cut to fit Kinesis' record size (and ends with the marker).
+        public var truncated = false
     }
 
     /// The key every record of `filePath` gets, when it does not depend on the record
     /// (no JSON field, no salting): rendered once per batch instead of once per line.
     public func fixedKey(filePath: String) -> String? {
-        guard mapper.template.isPerFile, mapper.buckets == 1 else { return nil }
+        guard mapper.template.isPerFile, mapper.buckets == 1, mapper.deviceMap == nil else { return nil }
         return mapper.key(for: .init(host: host, filePath: filePath)).key
     }
 
@@ -51,11 +53,11 @@ public struct RecordBuilder: Sendable {
         var data: [UInt8]
         if let parseError {
             var object = JSONValue.object([("message", .string(String(decoding: line, as: UTF8.self))), ("parse_error", .string(parseError))])
-            addFields(to: &object, filePath: filePath)
+            addFields(to: &object, filePath: filePath, topic: topic)
             data = object.bytes
         } else if var object = parsed {
             if addMetadata {
-                addFields(to: &object, filePath: filePath)
+                addFields(to: &object, filePath: filePath, topic: topic)
                 data = object.bytes
             } else if parser == .json {
                 data = line
@@ -64,22 +66,24 @@ public struct RecordBuilder: Sendable {
             }
         } else if addMetadata {
             var object = JSONValue.object([("message", .string(String(decoding: line, as: UTF8.self)))])
-            addFields(to: &object, filePath: filePath)
+            addFields(to: &object, filePath: filePath, topic: topic)
             data = object.bytes
         } else {
             data = line
         }
         let (key, missing) = fixed.map { ($0, nil) } ?? mapper.key(for: .init(host: host, filePath: filePath, json: parsed, topic: topic, captures: captures))
         let limit = maxRecordBytes - key.utf8.count
-        if data.count > limit {
+        let truncated = data.count > limit
+        if truncated {
             data = Array(data.prefix(max(0, limit - marker.count))) + marker
         }
-        return Built(record: PutRecordInput(partitionKey: key, data: data), parseError: parseError, missingKeyValue: missing)
+        return Built(record: PutRecordInput(partitionKey: key, data: data), parseError: parseError, missingKeyValue: missing, truncated: truncated)
     }
 
-    private func addFields(to object: inout JSONValue, filePath: String?) {
+    private func addFields(to object: inout JSONValue, filePath: String?, topic: String?) {
         guard addMetadata else { return }
         object.add("host", .string(host))
         if let filePath { object.add("file", .string(filePath)) }
+        if let topic { object.add("topic", .string(topic)) }
     }
 }

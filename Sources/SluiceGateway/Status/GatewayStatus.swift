@@ -69,20 +69,55 @@ public struct GatewayStatus: Codable, Sendable {
         public var records: UInt64
         public var parseErrors: UInt64
         public var truncated: UInt64
+        /// Records read and left out (oversize MQTT payloads under `on_oversize = "drop"`).
+        public var dropped: UInt64
         /// Records that got the fallback partition key (the template had no value).
         public var keyFallbacks: UInt64
+        /// File sources: the files tailed.
         public var files: [TailedFile]
+        /// MQTT sources: the broker connection.
+        public var connection: Connection?
         public var lagBytes: Int64 { files.reduce(0) { $0 + $1.lagBytes } }
 
-        public init(name: String, kind: String, stream: String, records: UInt64, parseErrors: UInt64, truncated: UInt64, keyFallbacks: UInt64, files: [TailedFile]) {
+        public init(
+            name: String, kind: String, stream: String, records: UInt64, parseErrors: UInt64, truncated: UInt64, dropped: UInt64,
+            keyFallbacks: UInt64, files: [TailedFile] = [], connection: Connection? = nil
+        ) {
             self.name = name
             self.kind = kind
             self.stream = stream
             self.records = records
             self.parseErrors = parseErrors
             self.truncated = truncated
+            self.dropped = dropped
             self.keyFallbacks = keyFallbacks
             self.files = files
+            self.connection = connection
+        }
+    }
+
+    /// An MQTT source's broker connection.
+    public struct Connection: Codable, Sendable {
+        public var broker: String
+        public var clientId: String
+        /// "connected", "connecting" or "disconnected".
+        public var state: String
+        /// Successful connections since start (1 + reconnects).
+        public var connects: UInt64
+        /// Whether the broker had kept our session at the last connect.
+        public var sessionPresent: Bool
+        /// Messages received and not yet durable (bounded by max_in_flight_messages).
+        public var inFlightMessages: Int
+        public var lastError: String?
+
+        public init(broker: String, clientId: String, state: String, connects: UInt64, sessionPresent: Bool, inFlightMessages: Int, lastError: String?) {
+            self.broker = broker
+            self.clientId = clientId
+            self.state = state
+            self.connects = connects
+            self.sessionPresent = sessionPresent
+            self.inFlightMessages = inFlightMessages
+            self.lastError = lastError
         }
     }
 

@@ -18,19 +18,10 @@ public final class FileSource: Service, Sendable {
     let checkpoints: CheckpointStore
     let logger: Logger
 
-    private struct Published {
-        var files: [GatewayStatus.TailedFile] = []
-        var records: UInt64 = 0
-        var parseErrors: UInt64 = 0
-        var truncated: UInt64 = 0
-    }
-
-    private let published = Mutex(Published())
+    private let recorder: SourceRecorder
+    private let tailedFiles = Mutex<[GatewayStatus.TailedFile]>([])
     private let stopping = Atomic<Bool>(false)
     private let lagGauge: Gauge
-    private let recordsCounter: Counter
-    private let parseErrorCounter: Counter
-    private let truncatedCounter: Counter
 
     /// - Throws: when the checkpoint directory cannot be made. (The config checks the
     ///   multi-line pattern, naming file and key; `run` throws if it still is no regex.)
@@ -39,18 +30,15 @@ public final class FileSource: Service, Sendable {
         self.gateway = gateway
         self.logger = logger
         checkpoints = try CheckpointStore(directory: checkpointDirectory, source: settings.name)
-        let dimensions = [("source", settings.name), ("stream", settings.stream)]
-        lagGauge = Gauge(label: "CheckpointLagBytes", dimensions: dimensions)
-        recordsCounter = Counter(label: "SourceRecords", dimensions: dimensions)
-        parseErrorCounter = Counter(label: "SourceParseErrors", dimensions: dimensions)
-        truncatedCounter = Counter(label: "SourceTruncatedRecords", dimensions: dimensions)
+        lagGauge = Gauge(label: "CheckpointLagBytes", dimensions: [("source", settings.name), ("stream", settings.stream)])
+        recorder = SourceRecorder(name: settings.name, stream: settings.stream, errorStream: settings.parseErrorStream, gateway: gateway, logger: logger)
     }
 
     public var status: GatewayStatus.Source {
-        let p = published.withLock { $0 }
+        let counts = recorder.counts
         return GatewayStatus.Source(
-            name: settings.name, kind: "file", stream: settings.stream, records: p.records,
-            parseErrors: p.parseErrors, truncated: p.truncated, keyFallbacks: settings.builder.mapper.fallbackCount, files: p.files
+            name: settings.name, kind: "file", stream: settings.stream, records: counts.records, parseErrors: counts.parseErrors,
+            truncated: counts.truncated, dropped: counts.dropped, keyFallbacks: settings.builder.mapper.fallbackCount, files: tailedFiles.withLock { $0 }
         )
     }
 
@@ -273,62 +261,19 @@ public final class FileSource: Service, Sendable {
         return progressed
     }
 
-    /// One batch's records, built (parsed, keyed) and split by destination stream.
-    struct PreparedBatch: Sendable {
-        var main: [PutRecordInput] = []
-        var errors: [PutRecordInput] = []
-        var count = 0
-        var parseErrors = 0
-        var truncated = 0
-    }
-
-    private func prepare(_ assembled: [AssembledRecord], path: String) -> PreparedBatch {
-        var batch = PreparedBatch(count: assembled.count)
+    private func prepare(_ assembled: [AssembledRecord], path: String) -> SourceBatch {
+        var batch = SourceBatch()
         let fixedKey = settings.builder.fixedKey(filePath: path)
         for record in assembled {
-            let built = settings.builder.build(record.bytes, filePath: path, key: fixedKey)
-            if record.truncated { batch.truncated += 1 }
-            if built.parseError != nil {
-                batch.parseErrors += 1
-                if settings.parseErrorStream != nil {
-                    batch.errors.append(built.record)
-                    continue
-                }
-            }
-            batch.main.append(built.record)
+            var built = settings.builder.build(record.bytes, filePath: path, key: fixedKey)
+            built.truncated = built.truncated || record.truncated
+            batch.add(built, hasErrorStream: settings.parseErrorStream != nil)
         }
         return batch
     }
 
-    /// Submits a batch, retrying until the gateway takes it (or the task is cancelled).
-    private func store(_ batch: PreparedBatch, path: String) async throws {
-        var main = batch.main
-        var attempt = 0
-        while true {
-            do {
-                if !main.isEmpty { try await gateway.submit(stream: settings.stream, records: main) }
-                main = []
-                if let errorStream = settings.parseErrorStream, !batch.errors.isEmpty { try await gateway.submit(stream: errorStream, records: batch.errors) }
-                break
-            } catch {
-                if Task.isCancelled { throw CancellationError() }
-                if attempt % 30 == 0 {
-                    logger.error("could not store records; retrying (the file is not read further meanwhile)", metadata: [
-                        "source": "\(settings.name)", "stream": "\(settings.stream)", "path": "\(path)", "error": "\(error)",
-                    ])
-                }
-                attempt += 1
-                try await Task.sleep(for: .seconds(1))
-            }
-        }
-        recordsCounter.increment(by: batch.count)
-        if batch.parseErrors > 0 { parseErrorCounter.increment(by: batch.parseErrors) }
-        if batch.truncated > 0 { truncatedCounter.increment(by: batch.truncated) }
-        published.withLock {
-            $0.records += UInt64(batch.count)
-            $0.parseErrors += UInt64(batch.parseErrors)
-            $0.truncated += UInt64(batch.truncated)
-        }
+    private func store(_ batch: SourceBatch, path: String) async throws {
+        try await recorder.store(batch, context: ["path": "\(path)"])
     }
 
     private func saveCheckpoints(_ files: [TailedFile.Key: TailedFile], saved: [TailedFile.Key: FileCheckpoint]) throws {
@@ -340,6 +285,6 @@ public final class FileSource: Service, Sendable {
             GatewayStatus.TailedFile(path: $0.path, checkpoint: $0.checkpoint, size: $0.size)
         }
         lagGauge.record(tailed.reduce(0) { $0 + $1.lagBytes })
-        published.withLock { $0.files = tailed }
+        tailedFiles.withLock { $0 = tailed }
     }
 }

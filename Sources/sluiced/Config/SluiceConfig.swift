@@ -28,6 +28,10 @@ struct SluiceConfig {
     var encryptAll = true
     var limits = LimitsConfig()
     var fileSources: [FileSourceConfig] = []
+    var mqttSources: [MQTTSourceConfig] = []
+
+    /// Every source's record settings, file sources first.
+    var sourceRecords: [RecordConfig] { fileSources.map(\.record) + mqttSources.map(\.record) }
 
     /// Parses a config file.
     /// - Throws: `ConfigError` naming the file, the key and what is wrong with it.
@@ -117,16 +121,27 @@ struct SluiceConfig {
         }
         if let limits = try top.section("limits") { config.limits = try LimitsConfig.parse(limits) }
         if let sources = try top.section("sources") {
+            func checkUnique(_ record: RecordConfig, _ entry: TOMLSection) throws {
+                if config.sourceRecords.contains(where: { $0.name == record.name }) {
+                    throw ConfigError("\(file): \(entry.path): two sources share the name \"\(record.name)\"; give each a distinct name")
+                }
+            }
             for entry in try sources.sections("file") {
                 let source = try FileSourceConfig.parse(entry, file: file)
-                if config.fileSources.contains(where: { $0.name == source.name }) {
-                    throw ConfigError("\(file): \(entry.path): two file sources share the name \"\(source.name)\"; give each a distinct name")
-                }
+                try checkUnique(source.record, entry)
                 config.fileSources.append(source)
             }
-            try sources.rejectUnknownKeys(hint: "sources are [[sources.file]]")
+            for entry in try sources.sections("mqtt") {
+                let source = try MQTTSourceConfig.parse(entry, file: file)
+                try checkUnique(source.record, entry)
+                if let id = source.clientId, config.mqttSources.contains(where: { $0.clientId == id && $0.broker == source.broker }) {
+                    throw ConfigError("\(file): \(entry.path) client_id: \"\(id)\" is used by another source on the same broker; the broker would disconnect one for the other")
+                }
+                config.mqttSources.append(source)
+            }
+            try sources.rejectUnknownKeys(hint: "sources are [[sources.file]] and [[sources.mqtt]]")
         }
-        try top.rejectUnknownKeys(hint: "known keys are data_dir, log_level, [api], [storage], [engine], [encryption], [limits], [[streams]], [[sources.file]]")
+        try top.rejectUnknownKeys(hint: "known keys are data_dir, log_level, [api], [storage], [engine], [encryption], [limits], [[streams]], [[sources.file]], [[sources.mqtt]]")
         return config
     }
 

@@ -45,6 +45,7 @@ struct ReloadService: Service {
             ("[storage]", next.engine.log != running.engine.log),
             ("[limits]", next.limits != running.limits),
             ("[[sources.file]]", next.fileSources != running.fileSources),
+            ("[[sources.mqtt]]", next.mqttSources != running.mqttSources),
         ] where changed {
             logger.warning("this setting changes only at restart", metadata: ["setting": "\(key)"])
         }

@@ -1,0 +1,128 @@
+import Glibc
+import Logging
+import Synchronization
+
+/// A mapping file from device ids to partition keys, for fleets whose keys come from an
+/// inventory rather than from the data: one `DEVICE_ID KEY` pair per line (whitespace
+/// between them), `#` starts a comment. A device not in the file keeps the key the
+/// template rendered.
+///
+/// The file is re-read when its modification time or size changes (`reloadIfChanged`,
+/// which sources call once per batch): edit it in place or replace it with a rename. A
+/// file that no longer parses is reported and the previous map stays in use.
+public final class DeviceKeyMap: Sendable {
+    public let path: String
+    private let logger: Logger
+
+    private struct Loaded {
+        var keys: [String: String]
+        var stamp: FileStamp
+        var checkedAt: ContinuousClock.Instant
+    }
+
+    private let state: Mutex<Loaded>
+    /// How often `reloadIfChanged` looks at the file.
+    let checkEvery: Duration
+
+    /// - Throws: `DeviceKeyMapError` naming the file (and line) when it cannot be read or
+    ///   parsed: at start a broken map is a config error.
+    public init(path: String, checkEvery: Duration = .seconds(1), logger: Logger) throws {
+        self.path = path
+        self.logger = logger
+        self.checkEvery = checkEvery
+        let stamp = FileStamp(path: path)
+        let keys = try DeviceKeyMap.parse(file: path)
+        state = Mutex(Loaded(keys: keys, stamp: stamp, checkedAt: .now))
+    }
+
+    /// The key for `device`, or nil when the file does not list it.
+    public func key(for device: String) -> String? {
+        state.withLock { $0.keys[device] }
+    }
+
+    public var count: Int { state.withLock { $0.keys.count } }
+
+    /// Re-reads the file when it changed (looked at no more than every `checkEvery`).
+    public func reloadIfChanged() {
+        let due = state.withLock { loaded -> FileStamp? in
+            guard ContinuousClock.now - loaded.checkedAt >= checkEvery else { return nil }
+            loaded.checkedAt = .now
+            let stamp = FileStamp(path: path)
+            return stamp == loaded.stamp ? nil : stamp
+        }
+        guard let stamp = due else { return }
+        do {
+            let keys = try DeviceKeyMap.parse(file: path)
+            state.withLock {
+                $0.keys = keys
+                $0.stamp = stamp
+            }
+            logger.info("device map reloaded", metadata: ["file": "\(path)", "devices": "\(keys.count)"])
+        } catch {
+            state.withLock { $0.stamp = stamp }
+            logger.error("device map not reloaded; the previous map stays in use until the file is fixed", metadata: [
+                "file": "\(path)", "error": "\(error)",
+            ])
+        }
+    }
+
+    static func parse(file path: String) throws -> [String: String] {
+        guard let text = readWhole(path) else {
+            throw DeviceKeyMapError("\(path): cannot read the device map (\(String(cString: strerror(errno)))); check the path and that the sluice user may read it")
+        }
+        return try parse(text, file: path)
+    }
+
+    static func parse(_ text: String, file: String) throws -> [String: String] {
+        var keys: [String: String] = [:]
+        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+            if fields.isEmpty { continue }
+            guard fields.count == 2 else {
+                throw DeviceKeyMapError("\(file):\(number + 1): expected \"DEVICE_ID KEY\" (two fields), got \(fields.count)")
+            }
+            let key = String(fields[1])
+            guard (1...256).contains(key.count) else {
+                throw DeviceKeyMapError("\(file):\(number + 1): the key for \(fields[0]) is longer than Kinesis' 256 characters")
+            }
+            keys[String(fields[0])] = key
+        }
+        return keys
+    }
+
+    private static func readWhole(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { return nil }
+            if n == 0 { break }
+            bytes += chunk[..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// What tells a changed file: modification time, size and inode (a rename replaces it).
+struct FileStamp: Equatable {
+    var inode: UInt64 = 0
+    var size: Int64 = -1
+    var modifiedNanos: Int64 = 0
+
+    init(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        modifiedNanos = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+    }
+}
+
+public struct DeviceKeyMapError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import Logging
+import SluiceGateway
+import SluiceMQTT
+
+/// One `[[sources.mqtt]]` entry as written; `settings(host:logger:)` builds the source's
+/// settings (reading the password file).
+struct MQTTSourceConfig: Equatable {
+    var record: RecordConfig
+    var broker: BrokerAddress
+    /// nil: `sluice-HOST-NAME`, fixed per box and source so the session survives restarts.
+    var clientId: String?
+    var topics: [String]
+    var qos = 1
+    var protocolVersion = 5
+    var cleanSession = false
+    var sessionExpirySeconds = UInt32.max
+    var username: String?
+    var password: String?
+    var passwordFile: String?
+    var tls: MQTTSourceSettings.TLS?
+    var keepaliveSeconds = 60
+    var reconnectMinMillis = 500
+    var reconnectMaxMillis = 30_000
+    var maxInFlightMessages = 1_000
+    var maxInFlightBytes = 8 << 20
+    var onOversize = MQTTSourceSettings.Oversize.truncate
+
+    static func parse(_ section: TOMLSection, file: String) throws -> MQTTSourceConfig {
+        func problem(_ text: String) -> ConfigError { ConfigError("\(file): \(section.path) \(text)") }
+        guard let brokerText = try section.string("broker") else { throw problem("broker: required, e.g. \"mqtt://127.0.0.1:1883\"") }
+        let broker: BrokerAddress
+        do { broker = try BrokerAddress(parsing: brokerText) } catch { throw problem("\(error)") }
+        guard let topics = try section.strings("topics", nonEmpty: true) else { throw problem("topics: required, e.g. [\"devices/{device}/telemetry\"]") }
+        var captures: Set<String> = []
+        for topic in topics {
+            do { captures.formUnion(try TopicFilter(topic).captureNames) } catch { throw problem("topics: \(error)") }
+        }
+        let record = try RecordConfig.parse(
+            section, file: file, kind: "mqtt", identity: brokerText + "\n" + topics.joined(separator: "\n"), defaultKey: "{topic}"
+        )
+        var config = MQTTSourceConfig(record: record, broker: broker, topics: topics)
+        config.clientId = try section.string("client_id")
+        if let id = config.clientId, id.isEmpty || id.utf8.count > 65_535 { throw problem("client_id: must not be empty (a persistent session needs a fixed client id)") }
+        config.qos = try section.int("qos", range: 0...2) ?? config.qos
+        config.protocolVersion = try section.int("protocol_version", range: 4...5) ?? config.protocolVersion
+        config.cleanSession = try section.bool("clean_session") ?? false
+        if let expiry = try section.int("session_expiry_seconds", range: 0...Int(UInt32.max)) { config.sessionExpirySeconds = UInt32(expiry) }
+        config.username = try section.string("username")
+        config.password = try section.string("password")
+        config.passwordFile = try section.string("password_file")
+        if config.password != nil && config.passwordFile != nil { throw problem("password and password_file: give one of them (password_file keeps the secret out of the config)") }
+        if (config.password != nil || config.passwordFile != nil) && config.username == nil { throw problem("username: required with a password") }
+        let caFile = try section.string("ca_file")
+        let certFile = try section.string("cert_file")
+        let keyFile = try section.string("key_file")
+        let insecure = try section.bool("tls_insecure") ?? false
+        if (certFile == nil) != (keyFile == nil) { throw problem("cert_file and key_file: give both (the client certificate and its key) or neither") }
+        if broker.tls {
+            config.tls = .init(caFile: caFile, certFile: certFile, keyFile: keyFile, insecure: insecure)
+        } else if caFile != nil || certFile != nil || insecure {
+            throw problem("ca_file, cert_file, key_file and tls_insecure need a TLS broker: write broker = \"mqtts://\(broker.host):8883\"")
+        }
+        config.keepaliveSeconds = try section.int("keepalive_seconds", range: 5...65_535) ?? config.keepaliveSeconds
+        config.reconnectMinMillis = try section.int("reconnect_min_ms", range: 10...600_000) ?? config.reconnectMinMillis
+        config.reconnectMaxMillis = try section.int("reconnect_max_ms", range: config.reconnectMinMillis...3_600_000) ?? max(config.reconnectMinMillis, config.reconnectMaxMillis)
+        config.maxInFlightMessages = try section.int("max_in_flight_messages", range: 1...65_535) ?? config.maxInFlightMessages
+        config.maxInFlightBytes = try section.int("max_in_flight_bytes", range: (64 << 10)...(1 << 30)) ?? config.maxInFlightBytes
+        if let policy = try section.choice("on_oversize", MQTTSourceSettings.Oversize.allCases.map(\.rawValue)) {
+            config.onOversize = MQTTSourceSettings.Oversize(rawValue: policy)!
+        }
+        try section.rejectUnknownKeys()
+        let template = try record.template(captures: captures)
+        if template.usesJSON && record.parser != "json" {
+            throw problem("partition_key: \"\(record.partitionKey)\" reads a JSON field but parser is \"\(record.parser)\"; set parser = \"json\"")
+        }
+        return config
+    }
+
+    func resolvedClientId(host: String) -> String {
+        clientId ?? "sluice-\(host)-\(record.name)"
+    }
+
+    /// - Throws: `ConfigError` for an unreadable password file or device map.
+    func settings(host: String, logger: Logger) throws -> MQTTSourceSettings {
+        let filters = try topics.map { try TopicFilter($0) }
+        var settings = MQTTSourceSettings(
+            name: record.name, stream: record.stream, broker: broker, clientId: resolvedClientId(host: host), topics: filters,
+            builder: try record.builder(host: host, captures: MQTTSourceSettings.captureNames(of: filters), logger: logger)
+        )
+        settings.qos = Int32(qos)
+        settings.protocolVersion = Int32(protocolVersion)
+        settings.cleanSession = cleanSession
+        settings.sessionExpirySeconds = sessionExpirySeconds
+        settings.username = username
+        settings.password = password
+        if let passwordFile {
+            guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
+                throw ConfigError("\(record.location) password_file: \"\(passwordFile)\" cannot be read; check the path and that the sluice user may read it")
+            }
+            settings.password = String(text.trimmingCharacters(in: .newlines))
+        }
+        settings.tls = tls
+        settings.keepaliveSeconds = Int32(keepaliveSeconds)
+        settings.reconnectMin = .milliseconds(reconnectMinMillis)
+        settings.reconnectMax = .milliseconds(reconnectMaxMillis)
+        settings.maxInFlightMessages = maxInFlightMessages
+        settings.maxInFlightBytes = maxInFlightBytes
+        settings.onOversize = onOversize
+        settings.parseErrorStream = record.parseErrorStream
+        return settings
+    }
+}
