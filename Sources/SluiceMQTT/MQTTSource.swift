@@ -43,6 +43,18 @@ public final class MQTTSource: Service, Sendable {
 
     public func run() async throws {
         let loop = Task { try await receiveLoop() }
+        do {
+            try await runUntilStopped(loop)
+        } catch {
+            await session.close()
+            throw error
+        }
+        // Nothing unstored is held now; an unacknowledged batch is delivered again at the
+        // next start.
+        await session.close()
+    }
+
+    private func runUntilStopped(_ loop: Task<Void, any Error>) async throws {
         try await withGracefulShutdownHandler {
             do {
                 try await withTaskCancellationHandler {
@@ -55,7 +67,6 @@ public final class MQTTSource: Service, Sendable {
                 // the broker delivers it again at the next start.
                 logger.info("stopped while waiting for spool room; the broker delivers the waiting messages again at the next start", metadata: ["source": "\(settings.name)"])
             }
-            await session.close()
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .relaxed)
             Task {

@@ -159,14 +159,14 @@ final class MosquittoSession: @unchecked Sendable {
         connectIfDue()
         while let handle, !isDisconnected {
             if inbox.count >= settings.maxInFlightMessages || inboxBytes >= settings.maxInFlightBytes { break }
-            sluice_mosquitto_clear_errno()
             let rc = mosquitto_loop_read(handle, 1)
             guard rc == MOSQ_ERR_SUCCESS.rawValue else {
                 lost(rc)
                 break
             }
-            let error = sluice_mosquitto_errno()
-            guard error == EAGAIN || error == EWOULDBLOCK else { continue }
+            // Whether more waits in the socket. (Not errno: loop_read's EAGAIN also comes
+            // from libmosquitto's wake-up pipe, full in threaded mode as nobody reads it.)
+            if isReadable(handle, waitingMillis: 0) { continue }
             // Nothing more to read now.
             if !inbox.isEmpty { break }
             // Nothing received is waiting to become durable, so queued packets (CONNECT's
@@ -174,8 +174,7 @@ final class MosquittoSession: @unchecked Sendable {
             writePending()
             let left = deadline - .now
             guard left > .zero, !isDisconnected else { break }
-            var poller = pollfd(fd: mosquitto_socket(handle), events: Int16(POLLIN), revents: 0)
-            _ = poll(&poller, 1, Int32(min(left, .milliseconds(50)) / .milliseconds(1)) + 1)
+            _ = isReadable(handle, waitingMillis: Int32(min(left, .milliseconds(50)) / .milliseconds(1)) + 1)
             _ = mosquitto_loop_misc(handle)
         }
         if case .connecting(let since) = state, ContinuousClock.now - since > .seconds(Int64(settings.keepaliveSeconds)) {
@@ -192,6 +191,11 @@ final class MosquittoSession: @unchecked Sendable {
         inboxBytes = 0
         figures.withLock { $0.inFlight = messages.count }
         return messages
+    }
+
+    private func isReadable(_ handle: OpaquePointer, waitingMillis: Int32) -> Bool {
+        var poller = pollfd(fd: mosquitto_socket(handle), events: Int16(POLLIN), revents: 0)
+        return poll(&poller, 1, waitingMillis) > 0
     }
 
     private var isDisconnected: Bool {
@@ -220,7 +224,6 @@ final class MosquittoSession: @unchecked Sendable {
         guard let handle, !isDisconnected else { return }
         var tries = 0
         while mosquitto_want_write(handle), tries < 50 {
-            sluice_mosquitto_clear_errno()
             let rc = mosquitto_loop_write(handle, 1)
             guard rc == MOSQ_ERR_SUCCESS.rawValue else {
                 lost(rc)
