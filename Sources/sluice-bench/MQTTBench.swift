@@ -19,6 +19,7 @@ struct MQTTPublishCommand: ParsableCommand {
     @Option(help: "Messages in all.") var messages = 20_000
     @Option(help: "QoS 0, 1 or 2.") var qos: Int32 = 1
     @Option(help: "Payload bytes (JSON with device, seq and padding).") var payloadBytes = 100
+    @Option(help: "Send this text as every message's payload instead.") var payload: String?
     @Option(help: "Client id for a persistent session (resends after a broker restart); none: a clean session.") var clientId: String?
     @Option(help: "Messages per second; 0: as fast as the broker acknowledges.") var rate = 0
     @Option(help: "Messages awaiting acknowledgement at most.") var maxOutstanding = 1_000
@@ -34,7 +35,7 @@ struct MQTTPublishCommand: ParsableCommand {
             let (device, seq) = (MQTTLoad.device(index % devices), index / devices)
             try publisher.publish(
                 topic: topic.replacingOccurrences(of: "{device}", with: device),
-                payload: MQTTLoad.payload(device: device, seq: seq, bytes: payloadBytes), tag: UInt64(index)
+                payload: payload.map { Array($0.utf8) } ?? MQTTLoad.payload(device: device, seq: seq, bytes: payloadBytes), tag: UInt64(index)
             )
             if rate > 0 {
                 let due = start + .seconds(Double(index + 1) / Double(rate))
