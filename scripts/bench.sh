@@ -6,7 +6,9 @@
 #     fsync), write limits off;
 #   - PutRecords over HTTP on loopback to a release sluiced;
 #   - the gateway: a file tailed into the engine against `cat FILE > /dev/null`, and the
-#     per-shard limiter's accepted throughput on 4 shards against 4 x 1 MiB/s.
+#     per-shard limiter's accepted throughput on 4 shards against 4 x 1 MiB/s;
+#   - MQTT: QoS 1 messages into the durable engine against a plain libmosquitto
+#     subscriber on the same broker (mosquitto on 127.0.0.1), live and from a backlog.
 # Prints a Markdown table of medians over BENCH_RUNS runs (default 3), with the spread.
 # BENCH_SECONDS (default 5) sets each run's length.
 set -euo pipefail
@@ -69,6 +71,8 @@ echo "On-demand timeline (one shard's key range offered 2,500 records/s; limit 1
 echo "Gateway (file tail vs cat in the same run; limiter on 4 shards over 30 s):" > "$WORK/gateway.txt"
 for _ in $(seq "$RUNS"); do TMPDIR="$WORK" "$BIN/sluice-bench" tail --mebibytes 256 >> "$WORK/gateway.txt"; done
 TMPDIR="$WORK" "$BIN/sluice-bench" gateway-limit --seconds 30 >> "$WORK/gateway.txt"
+echo "MQTT (QoS 1, medians of $RUNS runs; the limiter raised to measure the pipeline):" > "$WORK/mqtt.txt"
+TMPDIR="$WORK" "$BIN/sluice-bench" mqtt --runs "$RUNS" >> "$WORK/mqtt.txt"
 
 python3 - "$RESULTS" "$DD_BIG" "$DD_SMALL" "$RUNS" <<'PY'
 import json, statistics, sys
@@ -100,3 +104,5 @@ echo
 cat "$WORK/on-demand.txt"
 echo
 cat "$WORK/gateway.txt"
+echo
+cat "$WORK/mqtt.txt"

@@ -3,8 +3,9 @@
 # with the Swift toolchain: Debian packages and the Python test clients. Idempotent.
 set -euo pipefail
 
-# System libraries and tools the build and the tests use.
-APT_PACKAGES=(pkg-config libsystemd-dev systemd)
+# System libraries and tools the build and the tests use (mosquitto: the broker the
+# MQTT tests and benchmark start; openssl: their TLS certificates).
+APT_PACKAGES=(pkg-config libsystemd-dev systemd libmosquitto-dev mosquitto openssl)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

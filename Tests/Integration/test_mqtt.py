@@ -163,7 +163,7 @@ def test_200_devices_20000_qos1_messages_in_order_in_their_shards(tmp_path, brok
         check_delivery(d, acked_set(tmp_path / "acked"), allow_duplicates=False)
         s = source_status(d)
         assert s["kind"] == "mqtt" and s["records"] == 20000 and s["keyFallbacks"] == 0
-        assert s["connection"]["inFlightMessages"] <= 1000
+        assert s["connection"]["inFlightMessages"] <= 5000
         metrics = __import__("urllib.request").request.urlopen(d.endpoint + "/metrics").read().decode()
         assert 'MQTTConnected{source="' in metrics and "SourceRecords" in metrics
     finally:
@@ -210,7 +210,7 @@ def test_kill9_mid_stream_loses_nothing_acknowledged(tmp_path, broker):
         wait_until(lambda: sum(len(v) for v in messages_by_device(d)[0].values()) >= 10000, timeout=120, what="all messages stored")
         duplicates = check_delivery(d, acked, allow_duplicates=True)
         # Redelivered at most what was received and not yet acknowledged when killed.
-        assert duplicates <= 1000
+        assert duplicates <= 5000
         assert source_status(d)["connection"]["sessionPresent"] is True
     finally:
         d.stop()
@@ -230,6 +230,8 @@ def test_broker_restart_without_persistence_resubscribes(tmp_path):
         time.sleep(0.5)
         publish(broker.url, "--devices", 5, "--messages", 100)
         wait_until(lambda: source_status(d)["records"] >= 200, timeout=30, what="messages after the broker restart")
+        out = d.sluice("status", "--endpoint", d.endpoint).stdout
+        assert "(mqtt -> telemetry): 200 records" in out and "connected, 2 connects, session present false" in out
     finally:
         d.stop()
         broker.stop()

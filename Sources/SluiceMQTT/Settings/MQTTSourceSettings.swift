@@ -50,7 +50,7 @@ public struct MQTTSourceSettings: Sendable {
     public var reconnectMax: Duration = .seconds(30)
     /// The bound on messages received and not yet durable: what is read before a batch is
     /// stored, and MQTT v5's receive maximum (the broker sends no more unacknowledged).
-    public var maxInFlightMessages = 1_000
+    public var maxInFlightMessages = 5_000
     public var maxInFlightBytes = 8 << 20
     public var onOversize = Oversize.truncate
     /// Messages whose payload the parser refuses go to this stream (with `parse_error`).

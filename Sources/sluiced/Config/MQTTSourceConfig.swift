@@ -22,7 +22,7 @@ struct MQTTSourceConfig: Equatable {
     var keepaliveSeconds = 60
     var reconnectMinMillis = 500
     var reconnectMaxMillis = 30_000
-    var maxInFlightMessages = 1_000
+    var maxInFlightMessages = 5_000
     var maxInFlightBytes = 8 << 20
     var onOversize = MQTTSourceSettings.Oversize.truncate
 
