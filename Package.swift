@@ -50,6 +50,7 @@ let package = Package(
             name: "SluiceKinesis",
             dependencies: [
                 "SluiceEngine",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -19,6 +19,12 @@ public struct GetRecordsResult: Sendable {
 
 /// Reading: shard iterators and GetRecords.
 extension StreamEngine {
+    /// The stream a shard iterator was issued for, when the token is genuine (access
+    /// control authorizes GetRecords by it).
+    public func streamName(ofIterator token: String) -> String? {
+        ShardIterator.decode(token, key: iteratorKey)?.streamName
+    }
+
     /// GetShardIterator: a token for reading `shardId` from `start`.
     public func shardIterator(stream name: String, shardId: String, start: IteratorStart) throws -> String {
         let handle = try stream(name)

@@ -98,8 +98,13 @@ struct Sluiced: AsyncParsableCommand {
         }
         let gatewayService = GatewayService(gateway: gateway, streams: settings.sourceRecords.flatMap(\.streams))
 
+        let accessControl = try settings.auth?.accessControl(region: settings.engine.region, accountId: settings.engine.accountId)
+        if let auth = settings.auth {
+            logger.info("API access control on", metadata: ["credentials_file": "\(auth.credentialsFile)"])
+        }
         let router = KinesisHTTPServer.router(
-            dispatcher: KinesisDispatcher(engine: engine, subscriptionDuration: .seconds(settings.subscriptionSeconds)), logger: logger
+            dispatcher: KinesisDispatcher(engine: engine, subscriptionDuration: .seconds(settings.subscriptionSeconds)),
+            accessControl: accessControl, logger: logger
         )
         router.get("/metrics") { _, _ -> Response in
             var headers = HTTPFields()

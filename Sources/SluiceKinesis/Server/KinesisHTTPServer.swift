@@ -18,16 +18,18 @@ public enum KinesisHTTPServer {
 
     /// The router with the Kinesis endpoint; callers may add routes (metrics) before
     /// building the application.
-    public static func router(dispatcher: KinesisDispatcher, logger: Logger) -> Router<BasicRequestContext> {
+    /// - Parameter accessControl: when set, every Kinesis request must be signed by one of
+    ///   its keys and allowed by that key's policy.
+    public static func router(dispatcher: KinesisDispatcher, accessControl: ApiAccessControl? = nil, logger: Logger) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.post("/") { request, _ -> Response in
-            await respond(to: request, dispatcher: dispatcher, logger: logger)
+            await respond(to: request, dispatcher: dispatcher, accessControl: accessControl, logger: logger)
         }
         router.get("/health") { _, _ -> String in "ok\n" }
         return router
     }
 
-    static func respond(to request: Request, dispatcher: KinesisDispatcher, logger: Logger) async -> Response {
+    static func respond(to request: Request, dispatcher: KinesisDispatcher, accessControl: ApiAccessControl?, logger: Logger) async -> Response {
         var request = request
         let requestId = UUID().uuidString
         do {
@@ -41,6 +43,9 @@ public enum KinesisHTTPServer {
                 throw KinesisError(type: "ValidationException", message: "The request body is larger than \(maxRequestBody) bytes; PutRecords accepts at most 500 records and 5 MiB.", status: 413)
             }
             let action = String(target.dropFirst(targetPrefix.count))
+            if let accessControl {
+                try authorize(request, body: body, action: action, accessControl: accessControl, dispatcher: dispatcher, logger: logger)
+            }
             if action == "SubscribeToShard" {
                 return try subscribe(body: Data(buffer: body), dispatcher: dispatcher, requestId: requestId)
             }
@@ -52,6 +57,24 @@ public enum KinesisHTTPServer {
                 logger.error("request failed", metadata: ["error": "\(kinesisError)", "request_id": "\(requestId)"])
             }
             return response(status: HTTPResponse.Status(code: kinesisError.status), body: Data(kinesisError.body), requestId: requestId)
+        }
+    }
+
+    /// Refuses the request unless it is signed by a known key whose policy allows it.
+    /// Refusals are logged at notice level with the key id (never the secret).
+    static func authorize(_ request: Request, body: ByteBuffer, action: String, accessControl: ApiAccessControl, dispatcher: KinesisDispatcher, logger: Logger) throws {
+        var headers = request.headers.map { (name: $0.name.canonicalName, value: $0.value) }
+        if let authority = request.head.authority { headers.append((name: "host", value: authority)) }
+        let signed = ApiAccessControl.Request(
+            method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "", headers: headers,
+            body: Array(buffer: body)
+        )
+        do {
+            try accessControl.authorize(signed, action: action) { dispatcher.engine.streamName(ofIterator: $0) }
+        } catch let error as KinesisError {
+            let credential = request.headers[.authorization].flatMap(SigV4.parseAuthorization)?.accessKeyId ?? "(none)"
+            logger.notice("API request refused", metadata: ["action": "\(action)", "access_key_id": "\(credential)", "error": "\(error.type)"])
+            throw error
         }
     }
 

@@ -29,6 +29,9 @@ struct SluiceConfig {
     var limits = LimitsConfig()
     var fileSources: [FileSourceConfig] = []
     var mqttSources: [MQTTSourceConfig] = []
+    var auth: AuthConfig?
+    /// Listening beyond loopback without `[auth]` only when this says so.
+    var allowUnauthenticated = false
 
     /// Every source's record settings, file sources first.
     var sourceRecords: [RecordConfig] { fileSources.map(\.record) + mqttSources.map(\.record) }
@@ -66,7 +69,12 @@ struct SluiceConfig {
                 (config.listenHost, config.listenPort) = try parseListen(listen, file: file)
             }
             config.subscriptionSeconds = try api.int("subscription_seconds", range: 1...3600) ?? config.subscriptionSeconds
+            config.allowUnauthenticated = try api.bool("allow_unauthenticated") ?? false
             try api.rejectUnknownKeys()
+        }
+        if let auth = try top.section("auth") { config.auth = try AuthConfig.parse(auth, file: file) }
+        if config.auth == nil, !config.allowUnauthenticated, !SluiceConfig.isLoopback(config.listenHost) {
+            throw ConfigError("\(file): [api] listen: \"\(config.listenHost)\" is reachable beyond this machine and the API has no access control; add [auth] (README, \"Access control\"), listen on 127.0.0.1, or set [api] allow_unauthenticated = true if a firewall guards it")
         }
         if let storage = try top.section("storage") {
             switch try storage.choice("fsync", ["always", "interval"]) {
@@ -141,8 +149,13 @@ struct SluiceConfig {
             }
             try sources.rejectUnknownKeys(hint: "sources are [[sources.file]] and [[sources.mqtt]]")
         }
-        try top.rejectUnknownKeys(hint: "known keys are data_dir, log_level, [api], [storage], [engine], [encryption], [limits], [[streams]], [[sources.file]], [[sources.mqtt]]")
+        try top.rejectUnknownKeys(hint: "known keys are data_dir, log_level, [api], [auth], [storage], [engine], [encryption], [limits], [[streams]], [[sources.file]], [[sources.mqtt]]")
         return config
+    }
+
+    /// 127.0.0.0/8, ::1 and localhost.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// The key file's path: as configured when absolute; under systemd's credentials

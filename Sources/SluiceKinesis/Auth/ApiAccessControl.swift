@@ -1,0 +1,131 @@
+import Foundation
+
+/// Access control on Sluice's own API: every request must be signed (SigV4) with a known
+/// access key, within the allowed clock skew, and the key's policy must allow the action
+/// on the stream. Errors are Kinesis' own, so SDKs report them as they would from AWS.
+public struct ApiAccessControl: Sendable {
+    /// One access key and what it may do.
+    public struct Key: Sendable, Equatable {
+        public var accessKeyId: String
+        public var secretAccessKey: String
+        /// Action names or patterns (`*`, `Get*`, `PutRecord`).
+        public var actions: [String]
+        /// Stream names or patterns (`*`, `logs-*`).
+        public var streams: [String]
+
+        public init(accessKeyId: String, secretAccessKey: String, actions: [String], streams: [String]) {
+            self.accessKeyId = accessKeyId
+            self.secretAccessKey = secretAccessKey
+            self.actions = actions
+            self.streams = streams
+        }
+
+        /// Whether the policy allows `action` (on `stream`, for actions that name one).
+        public func allows(action: String, stream: String?) -> Bool {
+            guard actions.contains(where: { Self.matches($0, action) }) else { return false }
+            guard let stream else { return true }
+            return streams.contains { Self.matches($0, stream) }
+        }
+
+        /// `*` matches any run of characters; nothing else is special.
+        static func matches(_ pattern: String, _ text: String) -> Bool {
+            let parts = pattern.split(separator: "*", omittingEmptySubsequences: false)
+            guard parts.count > 1 else { return pattern == text }
+            var rest = Substring(text)
+            guard rest.hasPrefix(parts[0]) else { return false }
+            rest = rest.dropFirst(parts[0].count)
+            for part in parts.dropFirst().dropLast() {
+                guard let range = rest.range(of: part) else { return false }
+                rest = rest[range.upperBound...]
+            }
+            return rest.hasSuffix(parts.last!)
+        }
+    }
+
+    let keys: [String: Key]
+    /// Requests dated further than this from the server's clock are refused (replays).
+    public let maxClockSkew: TimeInterval
+    let region: String
+    let accountId: String
+
+    public init(keys: [Key], maxClockSkew: TimeInterval = 300, region: String, accountId: String) {
+        self.keys = Dictionary(keys.map { ($0.accessKeyId, $0) }, uniquingKeysWith: { a, _ in a })
+        self.maxClockSkew = maxClockSkew
+        self.region = region
+        self.accountId = accountId
+    }
+
+    /// The request's parts access control looks at.
+    public struct Request {
+        public var method: String
+        public var path: String
+        public var query: String
+        /// Header name (any case) and value, as received; `host` included.
+        public var headers: [(name: String, value: String)]
+        public var body: [UInt8]
+
+        public init(method: String, path: String, query: String, headers: [(name: String, value: String)], body: [UInt8]) {
+            self.method = method
+            self.path = path
+            self.query = query
+            self.headers = headers
+            self.body = body
+        }
+
+        func header(_ name: String) -> String? {
+            headers.first { $0.name.lowercased() == name }?.value
+        }
+    }
+
+    /// Checks signature, clock and policy.
+    /// - Parameter streamOfIterator: the stream a shard iterator belongs to (GetRecords
+    ///   names no stream; it is authorized by the stream its iterator was issued for).
+    /// - Returns: the access key that signed the request.
+    /// - Throws: `KinesisError` — MissingAuthenticationTokenException,
+    ///   UnrecognizedClientException, InvalidSignatureException or AccessDeniedException.
+    @discardableResult
+    public func authorize(_ request: Request, action: String, now: Date = Date(), streamOfIterator: (String) -> String?) throws -> Key {
+        guard let header = request.header("authorization") else {
+            throw KinesisError(type: "MissingAuthenticationTokenException", message: "Missing Authentication Token", status: 403)
+        }
+        guard let authorization = SigV4.parseAuthorization(header) else {
+            throw KinesisError(type: "IncompleteSignatureException", message: "Authorization header requires a SigV4 Credential, SignedHeaders and Signature (got \"\(header.prefix(40))...\").", status: 400)
+        }
+        guard let key = keys[authorization.accessKeyId] else {
+            throw KinesisError(type: "UnrecognizedClientException", message: "The security token included in the request is invalid.", status: 400)
+        }
+        guard let amzDate = request.header("x-amz-date"), let date = SigV4.parseTimestamp(amzDate), authorization.date == amzDate.prefix(8) else {
+            throw KinesisError(type: "IncompleteSignatureException", message: "The request must carry an X-Amz-Date header (yyyyMMddTHHmmssZ) matching its credential scope.", status: 400)
+        }
+        guard authorization.signedHeaders.contains("host"), authorization.signedHeaders.contains("x-amz-date") else {
+            throw KinesisError(type: "IncompleteSignatureException", message: "The signed headers must include host and x-amz-date.", status: 400)
+        }
+        if abs(date.timeIntervalSince(now)) > maxClockSkew {
+            throw KinesisError(type: "InvalidSignatureException", message: "Signature expired: \(amzDate) is more than \(Int(maxClockSkew)) s from the server's time \(SigV4.timestamp(now)); check the client's clock.", status: 400)
+        }
+        let signed = SigV4.Request(method: request.method, path: request.path, query: request.query, headers: request.headers, body: request.body)
+        guard SigV4.verify(signed, authorization: authorization, amzDate: amzDate, secret: key.secretAccessKey) else {
+            throw KinesisError(type: "InvalidSignatureException", message: "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.", status: 400)
+        }
+        let stream = Self.stream(named: request.body, action: action, streamOfIterator: streamOfIterator)
+        guard key.allows(action: action, stream: stream) else {
+            let resource = stream.map { "arn:aws:kinesis:\(region):\(accountId):stream/\($0)" } ?? "*"
+            throw KinesisError(type: "AccessDeniedException", message: "User: \(key.accessKeyId) is not authorized to perform: kinesis:\(action) on resource: \(resource)", status: 400)
+        }
+        return key
+    }
+
+    /// The stream a request acts on: StreamName, StreamARN, ConsumerARN's stream, or a
+    /// shard iterator's stream. nil for account-wide actions (ListStreams, DescribeLimits).
+    static func stream(named body: [UInt8], action: String, streamOfIterator: (String) -> String?) -> String? {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else { return nil }
+        if let name = object["StreamName"] as? String { return name }
+        for field in ["StreamARN", "ConsumerARN"] {
+            if let arn = object[field] as? String, let range = arn.range(of: ":stream/") {
+                return String(arn[range.upperBound...].split(separator: "/").first ?? "")
+            }
+        }
+        if let iterator = object["ShardIterator"] as? String { return streamOfIterator(iterator) ?? "(an unknown iterator)" }
+        return nil
+    }
+}

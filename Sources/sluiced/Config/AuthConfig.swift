@@ -1,0 +1,63 @@
+import Foundation
+import SluiceKinesis
+import TOMLKit
+
+/// `[auth]`: SigV4 access control on the API, with keys and policies from a file:
+///
+/// ```toml
+/// [[keys]]
+/// access_key_id = "edge-reader"
+/// secret_access_key = "..."
+/// actions = ["Get*", "Describe*", "List*"]   # Kinesis action names, * matches anything
+/// streams = ["telemetry"]                    # stream names, * matches anything
+/// ```
+struct AuthConfig: Equatable {
+    var credentialsFile: String
+    var maxClockSkewSeconds = 300
+
+    static func parse(_ section: TOMLSection, file: String) throws -> AuthConfig {
+        guard let path = try section.string("credentials_file") else {
+            throw ConfigError("\(file): [auth] credentials_file: required (the file of API access keys and their policies; remove [auth] to turn access control off)")
+        }
+        var config = AuthConfig(credentialsFile: path)
+        config.maxClockSkewSeconds = try section.int("max_clock_skew_seconds", range: 1...86_400) ?? config.maxClockSkewSeconds
+        try section.rejectUnknownKeys()
+        return config
+    }
+
+    /// Reads the keys file. Refuses one that others may read (it holds secrets).
+    func accessControl(region: String, accountId: String) throws -> ApiAccessControl {
+        let path = credentialsFile
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw ConfigError("[auth] credentials_file: \"\(path)\" cannot be read (\(String(cString: strerror(errno)))); create it (see README, \"Access control\")")
+        }
+        if info.st_mode & 0o077 != 0 {
+            throw ConfigError("[auth] credentials_file: \"\(path)\" may be read by other users (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
+        }
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ConfigError("[auth] credentials_file: \"\(path)\" cannot be read (\(error.localizedDescription))")
+        }
+        let table: TOMLTable
+        do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
+            throw ConfigError("\(path):\(error.source.begin.line):\(error.source.begin.column): not valid TOML: \(error.description)")
+        }
+        let top = TOMLSection(table, path: "", file: path)
+        var keys: [ApiAccessControl.Key] = []
+        for entry in try top.sections("keys") {
+            guard let id = try entry.string("access_key_id"), !id.isEmpty else { throw ConfigError("\(path): \(entry.path) access_key_id: required") }
+            guard let secret = try entry.string("secret_access_key"), secret.count >= 16 else {
+                throw ConfigError("\(path): \(entry.path) secret_access_key: required, at least 16 characters")
+            }
+            let actions = try entry.strings("actions", nonEmpty: true) ?? ["*"]
+            let streams = try entry.strings("streams", nonEmpty: true) ?? ["*"]
+            try entry.rejectUnknownKeys()
+            if keys.contains(where: { $0.accessKeyId == id }) { throw ConfigError("\(path): \(entry.path) access_key_id: \"\(id)\" is listed twice") }
+            keys.append(.init(accessKeyId: id, secretAccessKey: secret, actions: actions, streams: streams))
+        }
+        try top.rejectUnknownKeys(hint: "the file lists [[keys]] entries")
+        guard !keys.isEmpty else { throw ConfigError("\(path): no [[keys]]; add at least one access key") }
+        return ApiAccessControl(keys: keys, maxClockSkew: TimeInterval(maxClockSkewSeconds), region: region, accountId: accountId)
+    }
+}
