@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "SluiceGateway",
             dependencies: [
-                "SluiceStorage", "SluiceEngine",
+                "SluiceStorage", "SluiceEngine", "SluiceKinesis",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

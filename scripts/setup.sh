@@ -17,8 +17,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
 
-# Kinesis clients and the test runner for the integration tests.
-python3 - <<'PY' || python3 -m pip install -q boto3 awscli pytest prometheus-client
-import boto3, awscli, pytest, prometheus_client  # noqa: F401
+# Kinesis clients and the test runner for the integration tests; moto_server (a stand-in
+# remote Kinesis) and aws-kinesis-agg (the KPL format's reference deaggregator).
+python3 - <<'PY' || python3 -m pip install -q boto3 awscli pytest prometheus-client "moto[server]" aws-kinesis-agg
+import boto3, awscli, pytest, prometheus_client, moto.server, aws_kinesis_agg  # noqa: F401
 PY
 command -v swift >/dev/null || { echo "setup: the Swift toolchain (swift) is not on PATH" >&2; exit 1; }

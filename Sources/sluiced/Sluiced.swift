@@ -67,13 +67,17 @@ struct Sluiced: AsyncParsableCommand {
         try await provisioner.apply(settings.streams)
         if engineOptions.keys != nil && settings.encryptAll { try provisioner.encryptAll() }
 
-        // The gateway: sources -> partition keys -> per-shard meter -> engine or spool.
+        // The gateway: sources -> partition keys -> per-shard meter -> sink or spool.
+        let remote = try settings.sink.remoteSink(logger: Logger(label: "sluice.sink.kinesis"))
+        var gatewaySettings = settings.limits.gatewaySettings
+        gatewaySettings.aggregationMaxBytes = remote?.settings.aggregationMaxBytes
         let gateway = Gateway(
-            sink: EmbeddedSink(engine: engine), dataDirectory: settings.dataDirectory, settings: settings.limits.gatewaySettings,
+            sink: remote ?? EmbeddedSink(engine: engine), dataDirectory: settings.dataDirectory, settings: gatewaySettings,
             keys: keyRing, keyId: keyRing?.defaultKeyId, logger: Logger(label: "sluice.gateway")
         )
         let host = ProcessInfo.processInfo.hostName
-        for source in settings.sourceRecords {
+        // Forwarding: the streams live remotely (a missing one is reported by the gateway).
+        for source in settings.sourceRecords where remote == nil {
             guard (try? engine.metadata(of: source.stream)) != nil else {
                 throw ConfigError("\(source.location) stream: stream \"\(source.stream)\" does not exist; add it to [[streams]] (or create it) first")
             }

@@ -9,6 +9,13 @@ public struct ShardMap: Sendable {
         public var hashKeyRange: ClosedRange<UInt128>
         /// The shards this one was split or merged from, which must drain before it.
         public var parentIndexes: [Int]
+
+        public init(shardId: String, index: Int, hashKeyRange: ClosedRange<UInt128>, parentIndexes: [Int]) {
+            self.shardId = shardId
+            self.index = index
+            self.hashKeyRange = hashKeyRange
+            self.parentIndexes = parentIndexes
+        }
     }
 
     public let stream: String
@@ -23,6 +30,13 @@ public struct ShardMap: Sendable {
             Entry(shardId: $0.id, index: $0.index, hashKeyRange: $0.hashKeyRange,
                   parentIndexes: [$0.parentIndex, $0.adjacentParentIndex].compactMap { $0 })
         }.sorted { $0.hashKeyRange.lowerBound < $1.hashKeyRange.lowerBound }
+    }
+
+    /// A map of a stream kept elsewhere (a remote Kinesis stream's open shards).
+    public init(stream: String, version: UInt64, open entries: [Entry]) {
+        self.stream = stream
+        self.version = version
+        open = entries.sorted { $0.hashKeyRange.lowerBound < $1.hashKeyRange.lowerBound }
     }
 
     /// The open shard owning `hashKey` (binary search over the sorted ranges).

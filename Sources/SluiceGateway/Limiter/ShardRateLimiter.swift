@@ -62,15 +62,20 @@ public final class ShardRateLimiter: Sendable {
     private let window = Mutex(Window())
     private let clock: any TimeSource
 
-    public init(rates: Rates, clock: any TimeSource = SystemTimeSource()) {
+    /// With KPL aggregation: user records are packed into Kinesis records of up to this
+    /// many bytes, and the record limit counts those, not user records.
+    public let aggregateBytes: Int?
+
+    public init(rates: Rates, aggregateBytes: Int? = nil, clock: any TimeSource = SystemTimeSource()) {
         self.rates = rates
+        self.aggregateBytes = aggregateBytes
         self.clock = clock
     }
 
     /// Whether one more record of `size` fits beside what the window holds. A record
     /// larger than the byte limit fits an empty window, so no record can never pass.
-    private func fits(records: Int, bytes: Int, size: Int) -> Bool {
-        records + 1 <= rates.recordsPerSecond && (bytes + size <= rates.bytesPerSecond || bytes == 0)
+    private func fits(records: Int, bytes: Int, size: Int, newRecord: Bool = true) -> Bool {
+        records + (newRecord ? 1 : 0) <= rates.recordsPerSecond && (bytes + size <= rates.bytesPerSecond || bytes == 0)
     }
 
     /// Admits records in order while they fit; returns how many.
@@ -80,14 +85,23 @@ public final class ShardRateLimiter: Sendable {
             w.expire(now: now)
             var records = w.records
             var bytes = w.bytes
+            var admitted = 0
+            // The Kinesis record being filled (aggregation): one call's records are packed
+            // in order, so a record opens a new one when it does not fit the current one.
+            var fill = Int.max
             for size in sizes {
-                guard fits(records: records, bytes: bytes, size: size) else { break }
-                records += 1
+                let opens = aggregateBytes.map { fill > $0 - size } ?? true
+                guard fits(records: records, bytes: bytes, size: size, newRecord: opens) else { break }
+                if opens {
+                    records += 1
+                    fill = 0
+                }
+                fill += size
                 bytes += size
+                admitted += 1
             }
-            let admitted = records - w.records
             if admitted > 0 {
-                w.admissions.append(Admission(at: now, records: admitted, bytes: bytes - w.bytes))
+                w.admissions.append(Admission(at: now, records: records - w.records, bytes: bytes - w.bytes))
                 w.records = records
                 w.bytes = bytes
             }

@@ -1,43 +1,55 @@
 import Synchronization
 
-/// A first-come-first-served lock that suspends instead of blocking a thread, for critical
-/// sections that await (a put into the engine, a spool append): each shard lane holds it
-/// while it decides between the direct path and the spool, so records can never overtake
-/// each other between the two.
-final class AsyncLock: Sendable {
+/// A counting semaphore for tasks: `acquire` suspends (without blocking a thread) while
+/// all permits are taken; waiters get permits in arrival order.
+final class AsyncSemaphore: Sendable {
     private struct State {
-        var held = false
+        var available: Int
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
-    func lock() async {
+    init(_ permits: Int) {
+        state = Mutex(State(available: max(1, permits)))
+    }
+
+    func acquire() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let acquired = state.withLock { s -> Bool in
-                if s.held {
+                if s.available == 0 {
                     s.waiters.append(continuation)
                     return false
                 }
-                s.held = true
+                s.available -= 1
                 return true
             }
             if acquired { continuation.resume() }
         }
     }
 
-    func unlock() {
+    func release() {
         let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
             if s.waiters.isEmpty {
-                s.held = false
+                s.available += 1
                 return nil
             }
             return s.waiters.removeFirst()
         }
         next?.resume()
     }
+}
 
-    /// Runs `body` holding the lock.
+/// A lock for tasks: held across suspension points (an fsync, a network call), which
+/// `Mutex` must not be. Waiters get it in arrival order, which is what keeps a shard's
+/// records in order.
+final class AsyncLock: Sendable {
+    private let semaphore = AsyncSemaphore(1)
+
+    func lock() async { await semaphore.acquire() }
+
+    func unlock() { semaphore.release() }
+
     func withLock<T: Sendable>(_ body: () async throws -> T) async rethrows -> T {
         await lock()
         defer { unlock() }

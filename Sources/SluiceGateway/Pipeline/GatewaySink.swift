@@ -1,14 +1,22 @@
 import SluiceEngine
 
-/// Where the gateway stores records, and whose shard map its limiter meters against.
-/// The embedded engine is one; the remote Kinesis sink (a later issue) is the other.
+/// What a sink did with one record.
+public enum SinkOutcome: Sendable {
+    case stored
+    case failed(EngineError)
+
+    public var isStored: Bool { if case .stored = self { true } else { false } }
+}
+
+/// Where the gateway stores records, and whose shard map its limiter meters against:
+/// the embedded engine, or a remote Kinesis stream (`KinesisSink`).
 public protocol GatewaySink: Sendable {
     func shardMap(stream: String) async throws -> ShardMap
     /// Cheap staleness check for a cached map.
     func shardMapVersion(stream: String) async throws -> UInt64
-    /// Stores records of one stream (any number; the sink batches as its remote needs)
-    /// and says per record what happened, in order.
-    func put(stream: String, records: [PutRecordInput]) async throws -> [PutRecordOutcome]
+    /// Stores records of one shard of one stream (any number; the sink batches as its
+    /// remote needs) and says per record what happened, in order.
+    func put(stream: String, records: [PutRecordInput]) async throws -> [SinkOutcome]
 }
 
 /// The default sink: the embedded stream engine in the same process.
@@ -19,7 +27,12 @@ public struct EmbeddedSink: GatewaySink {
 
     public func shardMap(stream: String) throws -> ShardMap { try engine.shardMap(stream: stream) }
     public func shardMapVersion(stream: String) throws -> UInt64 { try engine.shardMapVersion(stream: stream) }
-    public func put(stream: String, records: [PutRecordInput]) async throws -> [PutRecordOutcome] {
-        try await engine.ingest(stream: stream, records: records)
+    public func put(stream: String, records: [PutRecordInput]) async throws -> [SinkOutcome] {
+        try await engine.ingest(stream: stream, records: records).map {
+            switch $0 {
+            case .stored: .stored
+            case .failed(let error): .failed(error)
+            }
+        }
     }
 }

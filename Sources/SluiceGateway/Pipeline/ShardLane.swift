@@ -46,13 +46,13 @@ final class ShardLane: Sendable {
     static let maxBatchBytes = 8 << 20
 
     init(
-        stream: String, shardId: String, index: Int, rates: ShardRateLimiter.Rates, spool: ShardSpool,
+        stream: String, shardId: String, index: Int, rates: ShardRateLimiter.Rates, aggregateBytes: Int? = nil, spool: ShardSpool,
         sink: any GatewaySink, budget: SpoolBudget, mustWait: @escaping @Sendable () -> Bool, logger: Logger
     ) {
         self.stream = stream
         self.shardId = shardId
         self.index = index
-        self.limiter = ShardRateLimiter(rates: rates)
+        self.limiter = ShardRateLimiter(rates: rates, aggregateBytes: aggregateBytes)
         self.spool = spool
         self.sink = sink
         self.budget = budget
@@ -154,10 +154,8 @@ final class ShardLane: Sendable {
             let batch = Array(records[start..<end])
             do {
                 let outcomes = try await sink.put(stream: stream, records: batch)
-                for outcome in outcomes {
-                    if case .stored = outcome { stored.append(true) } else { stored.append(false) }
-                }
-                let failed = outcomes.count - outcomes.lazy.filter { if case .stored = $0 { true } else { false } }.count
+                stored += outcomes.map(\.isStored)
+                let failed = outcomes.count - outcomes.lazy.filter(\.isStored).count
                 if failed > 0 { noteSinkFailure(count: failed, outcomes.first { if case .failed = $0 { true } else { false } }) }
             } catch {
                 stored += Array(repeating: false, count: batch.count)
@@ -168,7 +166,7 @@ final class ShardLane: Sendable {
         return stored
     }
 
-    private func noteSinkFailure(count: Int, _ example: PutRecordOutcome?) {
+    private func noteSinkFailure(count: Int, _ example: SinkOutcome?) {
         let first = state.withLock { s -> Bool in
             defer { s.sinkFailures += UInt64(count) }
             return s.sinkFailures == 0

@@ -6,15 +6,33 @@ import NIOHTTP1
 /// A small Kinesis client: one method per action used by `sluice`, over AWS JSON 1.1.
 /// Errors come back as `KinesisError`, exactly as the server (or AWS) sent them.
 public final class KinesisClient: Sendable {
+    /// How requests are signed (SigV4), for endpoints that check (AWS, sluiced with [auth]).
+    public struct Signing: Sendable {
+        public var region: String
+        public var credentials: AWSCredentialsProvider
+
+        public init(region: String, credentials: AWSCredentialsProvider) {
+            self.region = region
+            self.credentials = credentials
+        }
+    }
+
     public let endpoint: String
     let http: HTTPClient
     let timeout: TimeAmount
+    let signing: Signing?
+    /// `host[:port]` of the endpoint: the Host header, which is signed.
+    let authority: String
 
     /// - Parameter endpoint: a base URL such as `http://127.0.0.1:4567`.
-    public init(endpoint: String, timeout: TimeAmount = .seconds(30)) {
-        self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+    public init(endpoint: String, timeout: TimeAmount = .seconds(30), signing: Signing? = nil) {
+        let base = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+        self.endpoint = base
         self.http = HTTPClient(eventLoopGroupProvider: .singleton)
         self.timeout = timeout
+        self.signing = signing
+        let afterScheme = base.range(of: "://").map { base[$0.upperBound...] } ?? base[...]
+        authority = String(afterScheme.prefix { $0 != "/" })
     }
 
     public func shutdown() async throws {
@@ -27,7 +45,15 @@ public final class KinesisClient: Sendable {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: KinesisHTTPServer.contentType)
         request.headers.add(name: "X-Amz-Target", value: KinesisHTTPServer.targetPrefix + action)
-        request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(input)))
+        let payload = Array(try JSONEncoder().encode(input))
+        if let signing {
+            request.headers.add(name: "Host", value: authority)
+            let headers: [(name: String, value: String)] = request.headers.map { (name: $0.name, value: $0.value) }
+            let credentials = try signing.credentials.credentials()
+            let added = SigV4.sign(SigV4.Request(method: "POST", headers: headers, body: payload), credentials: credentials, region: signing.region)
+            for header in added { request.headers.add(name: header.name, value: header.value) }
+        }
+        request.body = .bytes(ByteBuffer(bytes: payload))
         let response: HTTPClientResponse
         do {
             response = try await http.execute(request, timeout: timeout)

@@ -16,6 +16,7 @@ struct ReadCommand: AsyncParsableCommand {
     var from = "trim-horizon"
     @Flag(name: .long, help: "Keep reading new records until interrupted.") var follow = false
     @Option(name: .long, help: "Stop after this many records.") var max: Int?
+    @Flag(name: .long, help: "Print KPL aggregated records as stored instead of the user records inside them.") var noDeaggregate = false
 
     /// The GetShardIterator type and argument that `--from` means.
     func start() throws -> (type: String, sequence: String?, timestamp: Double?) {
@@ -79,18 +80,38 @@ struct ReadCommand: AsyncParsableCommand {
         }
     }
 
+    /// Prints one record, or each user record of a KPL aggregated record (with its
+    /// sub-sequence number, as the KCL numbers them).
     func emit(_ record: RecordShape, shard: String) {
-        let text = String(data: record.Data, encoding: .utf8)
+        let bytes = [UInt8](record.Data)
+        guard !noDeaggregate, KPLAggregatedRecord.isAggregated(bytes) else {
+            emit(data: record.Data, partitionKey: record.PartitionKey, sequence: record.SequenceNumber, subSequence: nil, record: record, shard: shard)
+            return
+        }
+        do {
+            for (index, user) in try KPLAggregatedRecord.unpack(bytes, partitionKey: record.PartitionKey).enumerated() {
+                emit(data: Data(user.data), partitionKey: user.partitionKey, sequence: record.SequenceNumber, subSequence: index, record: record, shard: shard)
+            }
+        } catch {
+            FileHandle.standardError.write(Data("sluice read: \(shard) \(record.SequenceNumber): \(error); printed as stored\n".utf8))
+            emit(data: record.Data, partitionKey: record.PartitionKey, sequence: record.SequenceNumber, subSequence: nil, record: record, shard: shard)
+        }
+    }
+
+    private func emit(data: Data, partitionKey: String, sequence: String, subSequence: Int?, record: RecordShape, shard: String) {
+        let text = String(data: data, encoding: .utf8)
         if options.json {
             var object: [String: Any] = [
-                "ShardId": shard, "SequenceNumber": record.SequenceNumber, "PartitionKey": record.PartitionKey,
+                "ShardId": shard, "SequenceNumber": sequence, "PartitionKey": partitionKey,
                 "ApproximateArrivalTimestamp": record.ApproximateArrivalTimestamp,
             ]
-            if let text { object["Data"] = text } else { object["DataBase64"] = record.Data.base64EncodedString() }
+            if let subSequence { object["SubSequenceNumber"] = subSequence }
+            if let text { object["Data"] = text } else { object["DataBase64"] = data.base64EncodedString() }
             Output.json(object)
         } else {
-            let body = text ?? "base64:" + record.Data.base64EncodedString()
-            print("\(shard)\t\(record.SequenceNumber)\t\(Output.timestamp(record.ApproximateArrivalTimestamp))\t\(record.PartitionKey)\t\(body)")
+            let body = text ?? "base64:" + data.base64EncodedString()
+            let position = subSequence.map { "\(sequence).\($0)" } ?? sequence
+            print("\(shard)\t\(position)\t\(Output.timestamp(record.ApproximateArrivalTimestamp))\t\(partitionKey)\t\(body)")
         }
     }
 }

@@ -30,6 +30,7 @@ struct SluiceConfig {
     var fileSources: [FileSourceConfig] = []
     var mqttSources: [MQTTSourceConfig] = []
     var auth: AuthConfig?
+    var sink = SinkConfig()
     /// Listening beyond loopback without `[auth]` only when this says so.
     var allowUnauthenticated = false
 
@@ -128,6 +129,7 @@ struct SluiceConfig {
             config.streams.append(Stream(name: name, shards: shards, retentionHours: retention, onDemand: mode == "on_demand"))
         }
         if let limits = try top.section("limits") { config.limits = try LimitsConfig.parse(limits) }
+        if let sink = try top.section("sink") { config.sink = try SinkConfig.parse(sink, file: file) }
         if let sources = try top.section("sources") {
             func checkUnique(_ record: RecordConfig, _ entry: TOMLSection) throws {
                 if config.sourceRecords.contains(where: { $0.name == record.name }) {
@@ -149,7 +151,7 @@ struct SluiceConfig {
             }
             try sources.rejectUnknownKeys(hint: "sources are [[sources.file]] and [[sources.mqtt]]")
         }
-        try top.rejectUnknownKeys(hint: "known keys are data_dir, log_level, [api], [auth], [storage], [engine], [encryption], [limits], [[streams]], [[sources.file]], [[sources.mqtt]]")
+        try top.rejectUnknownKeys(hint: "known keys are data_dir, log_level, [api], [auth], [storage], [engine], [encryption], [limits], [sink], [[streams]], [[sources.file]], [[sources.mqtt]]")
         return config
     }
 

@@ -46,6 +46,8 @@ struct ReloadService: Service {
             ("[limits]", next.limits != running.limits),
             ("[[sources.file]]", next.fileSources != running.fileSources),
             ("[[sources.mqtt]]", next.mqttSources != running.mqttSources),
+            ("[sink]", next.sink != running.sink),
+            ("[auth]", next.auth != running.auth),
         ] where changed {
             logger.warning("this setting changes only at restart", metadata: ["setting": "\(key)"])
         }
