@@ -139,6 +139,7 @@ let package = Package(
             name: "SluiceKinesisTests",
             dependencies: [
                 "SluiceKinesis", "SluiceTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],

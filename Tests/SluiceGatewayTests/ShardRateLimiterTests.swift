@@ -47,3 +47,16 @@ import Testing
         #expect(limiter.admit(sizes: [10]) == 1)
     }
 }
+
+@Suite struct AggregatingLimiterTests {
+    /// With aggregation the record limit counts the Kinesis records the user records are
+    /// packed into, so 5,000 small user records pass where 1,000 records/s would stop them.
+    @Test func countsAggregatedRecordsAgainstTheRecordLimit() {
+        let clock = ManualTimeSource()
+        let limiter = ShardRateLimiter(rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 10), aggregateBytes: 1000, clock: clock)
+        #expect(limiter.admit(sizes: Array(repeating: 100, count: 95)) == 95)  // 10 aggregated records of ≤ 1000 B
+        #expect(limiter.admit(sizes: [100]) == 0)
+        let plain = ShardRateLimiter(rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 10), clock: clock)
+        #expect(plain.admit(sizes: Array(repeating: 100, count: 95)) == 10)
+    }
+}
