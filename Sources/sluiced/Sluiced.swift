@@ -129,9 +129,10 @@ struct Sluiced: AsyncParsableCommand {
         let (apiReady, apiReadyContinuation) = AsyncStream.makeStream(of: Void.self)
         let app = Application(
             router: router,
+            server: try settings.apiServer(),
             configuration: .init(address: .hostname(settings.listenHost, port: settings.listenPort), serverName: "Sluice"),
             onServerRunning: { _ in
-                logger.info("Kinesis API listening", metadata: ["address": "\(address)"])
+                logger.info("Kinesis API listening", metadata: ["address": "\(address)", "tls": "\(settings.tlsCertFile != nil)"])
                 apiReadyContinuation.yield()
             },
             logger: Logger(label: "sluice.api")

@@ -3,6 +3,7 @@ policies, clock skew; boto3 and the aws cli as clients, the real sluiced as serv
 import datetime
 import json
 import os
+import subprocess
 import urllib.request
 from unittest import mock
 
@@ -136,3 +137,27 @@ def test_listening_beyond_loopback_needs_auth_and_a_private_key_file(tmp_path):
     d.config.write_text(f'data_dir = "{d.data_dir}"\n[api]\nlisten = "0.0.0.0:{d.port}"\nallow_unauthenticated = true\n')
     d.start()
     d.stop()
+
+
+def test_tls_listener_with_auth(tmp_path):
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "api.key", "-out", "api.pem",
+                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   cwd=tmp_path, check=True, capture_output=True)
+    keys = tmp_path / "api-keys.toml"
+    keys.write_text(KEYS)
+    keys.chmod(0o600)
+    d = Daemon(tmp_path, f'[auth]\ncredentials_file = "{keys}"\n[[streams]]\nname = "s1"\nshards = 1\n', scheme="https")
+    d.config.write_text(d.config.read_text().replace(
+        "[api]\n", f'[api]\ntls_cert_file = "{tmp_path}/api.pem"\ntls_key_file = "{tmp_path}/api.key"\n'))
+    d.start()
+    try:
+        writer = boto3.client("kinesis", endpoint_url=d.endpoint, region_name="us-east-1", aws_access_key_id="edge-writer",
+                              aws_secret_access_key="writer-secret-0123456789", verify=str(tmp_path / "api.pem"),
+                              config=Config(retries={"max_attempts": 1}))
+        writer.put_record(StreamName="s1", PartitionKey="k", Data=b"over tls")
+        assert writer.describe_stream_summary(StreamName="s1")["StreamDescriptionSummary"]["StreamName"] == "s1"
+        plain = d.endpoint.replace("https://", "http://")
+        with pytest.raises(Exception):
+            urllib.request.urlopen(plain + "/health", timeout=3)
+    finally:
+        d.stop()

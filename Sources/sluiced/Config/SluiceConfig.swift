@@ -33,6 +33,9 @@ struct SluiceConfig {
     var sink = SinkConfig()
     /// Listening beyond loopback without `[auth]` only when this says so.
     var allowUnauthenticated = false
+    /// HTTPS on the API listener: PEM certificate chain and private key.
+    var tlsCertFile: String?
+    var tlsKeyFile: String?
 
     /// Every source's record settings, file sources first.
     var sourceRecords: [RecordConfig] { fileSources.map(\.record) + mqttSources.map(\.record) }
@@ -71,6 +74,11 @@ struct SluiceConfig {
             }
             config.subscriptionSeconds = try api.int("subscription_seconds", range: 1...3600) ?? config.subscriptionSeconds
             config.allowUnauthenticated = try api.bool("allow_unauthenticated") ?? false
+            config.tlsCertFile = try api.string("tls_cert_file")
+            config.tlsKeyFile = try api.string("tls_key_file")
+            if (config.tlsCertFile == nil) != (config.tlsKeyFile == nil) {
+                throw ConfigError("\(file): [api] tls_cert_file and tls_key_file: give both (certificate chain and private key, PEM) or neither")
+            }
             try api.rejectUnknownKeys()
         }
         if let auth = try top.section("auth") { config.auth = try AuthConfig.parse(auth, file: file) }
