@@ -3,17 +3,22 @@ import Foundation
 import Logging
 import SluiceEngine
 import SluiceGateway
+import SluiceKinesis
+import Hummingbird
 import SluiceStorage
 import Synchronization
 
-/// A temporary engine and gateway for the gateway benchmarks.
+/// A temporary engine and gateway for the gateway benchmarks. With `remote`, the engine
+/// is served over Sluice's Kinesis API on loopback (the local stand-in for Amazon Kinesis)
+/// and the gateway forwards to it through `KinesisSink`, as `[sink] kind = "kinesis"` does.
 final class GatewayRig: Sendable {
     let directory: String
     let engine: StreamEngine
     let gateway: Gateway
     let drains: Task<Void, Never>
+    let server: Task<Void, any Error>?
 
-    init(shards: Int, rates: ShardRateLimiter.Rates, spoolMaxBytes: Int64, engineLimits: Bool) throws {
+    init(shards: Int, rates: ShardRateLimiter.Rates, spoolMaxBytes: Int64, engineLimits: Bool, remote: Bool = false, aggregationBytes: Int? = nil) async throws {
         directory = NSTemporaryDirectory() + "sluice-bench-gateway-\(getpid())"
         try? FileManager.default.removeItem(atPath: directory)
         var logger = Logger(label: "bench")
@@ -25,9 +30,37 @@ final class GatewayRig: Sendable {
         var settings = Gateway.Settings()
         settings.rates = rates
         settings.spoolMaxBytes = spoolMaxBytes
-        let gateway = Gateway(sink: EmbeddedSink(engine: engine), dataDirectory: directory, settings: settings, keys: nil, keyId: nil, logger: logger)
+        settings.aggregationMaxBytes = aggregationBytes
+        var sink: any GatewaySink = EmbeddedSink(engine: engine)
+        if remote {
+            let (endpoint, task) = try await Self.serve(engine, logger: logger)
+            var sinkSettings = KinesisSink.Settings()
+            sinkSettings.aggregationMaxBytes = aggregationBytes
+            sink = KinesisSink(client: KinesisClient(endpoint: endpoint), settings: sinkSettings, logger: logger)
+            server = task
+        } else {
+            server = nil
+        }
+        let gateway = Gateway(sink: sink, dataDirectory: directory + "/gateway", settings: settings, keys: nil, keyId: nil, logger: logger)
         self.gateway = gateway
         drains = Task { await gateway.runDrains() }
+    }
+
+    /// Serves `engine`'s Kinesis API on 127.0.0.1 (a free port); returns its URL.
+    static func serve(_ engine: StreamEngine, logger: Logger) async throws -> (String, Task<Void, any Error>) {
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        var quiet = logger
+        quiet.logLevel = .critical  // cancelling the server at the end logs as errors
+        let app = Application(
+            router: KinesisHTTPServer.router(dispatcher: KinesisDispatcher(engine: engine), logger: logger),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
+            logger: quiet
+        )
+        let task = Task { try await app.runService() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw ValidationError("the stand-in server did not start") }
+        return ("http://127.0.0.1:\(port)", task)
     }
 
     /// Records stored so far, over all shards.
@@ -38,6 +71,7 @@ final class GatewayRig: Sendable {
     func finish() async {
         drains.cancel()
         await gateway.shutdown()
+        server?.cancel()
         await engine.close()
         try? FileManager.default.removeItem(atPath: directory)
     }
@@ -54,7 +88,7 @@ struct GatewayLimitBench: AsyncParsableCommand {
 
     func run() async throws {
         let limit = 1 << 20
-        let rig = try GatewayRig(shards: shards, rates: .init(bytesPerSecond: limit, recordsPerSecond: 1000), spoolMaxBytes: 64 << 20, engineLimits: true)
+        let rig = try await GatewayRig(shards: shards, rates: .init(bytesPerSecond: limit, recordsPerSecond: 1000), spoolMaxBytes: 64 << 20, engineLimits: true)
         let stop = StopFlag()
         let (producers, recordSize) = (self.producers, self.recordSize)
         let producersTask = Task {
@@ -103,7 +137,7 @@ struct TailBench: AsyncParsableCommand {
 
     func run() async throws {
         let unlimited = ShardRateLimiter.Rates(bytesPerSecond: 1 << 40, recordsPerSecond: 1 << 30)
-        let rig = try GatewayRig(shards: shards, rates: unlimited, spoolMaxBytes: 1 << 30, engineLimits: false)
+        let rig = try await GatewayRig(shards: shards, rates: unlimited, spoolMaxBytes: 1 << 30, engineLimits: false)
         let logs = rig.directory + "/logs"
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         let path = logs + "/bench.log"

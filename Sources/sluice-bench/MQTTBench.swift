@@ -158,7 +158,7 @@ struct MQTTBench: AsyncParsableCommand {
     }
 
     private func sluice(_ address: BrokerAddress, run: Int, backlog: Bool) async throws -> Double {
-        let rig = try GatewayRig(shards: shards, rates: .init(bytesPerSecond: 1 << 30, recordsPerSecond: 10_000_000), spoolMaxBytes: 1 << 30, engineLimits: false)
+        let rig = try await GatewayRig(shards: shards, rates: .init(bytesPerSecond: 1 << 30, recordsPerSecond: 10_000_000), spoolMaxBytes: 1 << 30, engineLimits: false)
         let prefix = "bench/sluice\(run)\(backlog)"
         var logger = Logger(label: "bench")
         logger.logLevel = .error
