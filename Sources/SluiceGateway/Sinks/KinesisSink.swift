@@ -28,6 +28,9 @@ public final class KinesisSink: GatewaySink {
         public var retryBase: Duration = .milliseconds(100)
         public var retryMax: Duration = .seconds(5)
         public var mapRefresh: Duration = .seconds(30)
+        /// How long a put waits for others (of any shard) to share its PutRecords call;
+        /// a full call goes at once. Zero: every put is its own call.
+        public var linger: Duration = .milliseconds(20)
         /// KPL aggregation: pack records into aggregated records of at most this size.
         public var aggregationMaxBytes: Int?
 
@@ -41,16 +44,21 @@ public final class KinesisSink: GatewaySink {
     let client: KinesisClient
     public let settings: Settings
     let logger: Logger
-    private let slots: AsyncSemaphore
-    /// `KinesisSinkRetriedRecords`: records the remote refused and that were sent again.
-    private let retried = Counter(label: "KinesisSinkRetriedRecords")
+    /// Sends one call with its retries; `KinesisSinkRetriedRecords` counts what it resent.
+    private let sender: RetryingSender
+    private let coalescer: PutRecordsCoalescer?
     private let maps = Mutex<[String: (map: ShardMap, at: ContinuousClock.Instant)]>([:])
 
     public init(client: KinesisClient, settings: Settings, logger: Logger) {
         self.client = client
         self.settings = settings
         self.logger = logger
-        slots = AsyncSemaphore(settings.maxInFlightRequests)
+        let slots = AsyncSemaphore(settings.maxInFlightRequests)
+        let sender = RetryingSender(client: client, settings: settings, slots: slots, retried: Counter(label: "KinesisSinkRetriedRecords"))
+        self.sender = sender
+        coalescer = settings.linger > .zero
+            ? PutRecordsCoalescer(linger: settings.linger, maxRecords: Self.maxRecordsPerCall, maxBytes: Self.maxBytesPerCall) { try await sender.send(stream: $0, $1) }
+            : nil
     }
 
     // MARK: - The remote shard map
@@ -119,13 +127,27 @@ public final class KinesisSink: GatewaySink {
                 bytes += size
                 end += 1
             }
-            outcomes += try await putWithRetries(stream: stream, Array(records[start..<end]))
+            let call = Array(records[start..<end])
+            if let coalescer {
+                outcomes += try await coalescer.put(stream: stream, records: call)
+            } else {
+                outcomes += try await sender.send(stream: stream, call)
+            }
             start = end
         }
         return outcomes
     }
+}
 
-    private func putWithRetries(stream: String, _ records: [SluiceEngine.PutRecordInput]) async throws -> [SinkOutcome] {
+/// One PutRecords call and its retries: only the records the remote refused are sent
+/// again, in their order, with exponential backoff and full jitter.
+struct RetryingSender: Sendable {
+    let client: KinesisClient
+    let settings: KinesisSink.Settings
+    let slots: AsyncSemaphore
+    let retried: Counter
+
+    func send(stream: String, _ records: [SluiceEngine.PutRecordInput]) async throws -> [SinkOutcome] {
         var outcomes = [SinkOutcome](repeating: .failed(EngineError(.internalFailure, "not sent")), count: records.count)
         var pending = Array(records.indices)
         var attempt = 0

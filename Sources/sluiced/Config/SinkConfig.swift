@@ -17,6 +17,7 @@ struct SinkConfig: Equatable {
     var maxInFlightRequests = 8
     var maxAttempts = 6
     var mapRefreshSeconds = 30
+    var lingerMillis = 20
 
     static func parse(_ section: TOMLSection, file: String) throws -> SinkConfig {
         var config = SinkConfig()
@@ -33,6 +34,7 @@ struct SinkConfig: Equatable {
         config.maxInFlightRequests = try section.int("max_in_flight_requests", range: 1...256) ?? config.maxInFlightRequests
         config.maxAttempts = try section.int("max_attempts", range: 1...100) ?? config.maxAttempts
         config.mapRefreshSeconds = try section.int("map_refresh_seconds", range: 1...3600) ?? config.mapRefreshSeconds
+        config.lingerMillis = try section.int("linger_ms", range: 0...10_000) ?? config.lingerMillis
         try section.rejectUnknownKeys()
         if config.kind == .embedded, config.endpoint != nil || config.aggregation {
             throw ConfigError("\(file): [sink] endpoint and aggregation apply to kind = \"kinesis\"; set kind = \"kinesis\" to forward")
@@ -55,6 +57,7 @@ struct SinkConfig: Equatable {
         settings.maxInFlightRequests = maxInFlightRequests
         settings.maxAttempts = maxAttempts
         settings.mapRefresh = .seconds(mapRefreshSeconds)
+        settings.linger = .milliseconds(lingerMillis)
         settings.aggregationMaxBytes = aggregation ? aggregationMaxBytes : nil
         logger.info("forwarding to a remote Kinesis endpoint", metadata: [
             "endpoint": "\(resolvedEndpoint)", "region": "\(region)", "credentials": "\(credentials.sourceDescription)", "aggregation": "\(aggregation)",
