@@ -75,6 +75,9 @@ public final class ShardSubscription: Sendable {
     public let shardIndex: Int
     let key: String
     let state: Mutex<(offset: UInt64, bucket: TokenBucket, closed: Bool)>
+    /// Signalled by the shard on every append, so a caught-up subscription pushes new
+    /// records as soon as they are durable instead of at its next poll.
+    private let appended = WakeSignal()
 
     init(engine: StreamEngine, stream: StreamHandle, shardIndex: Int, offset: UInt64, key: String) {
         self.engine = engine
@@ -83,6 +86,13 @@ public final class ShardSubscription: Sendable {
         self.key = key
         let now = engine.clock.monotonicNanos()
         state = Mutex((offset, TokenBucket(rate: Double(StreamEngine.consumerBytesPerSecond), now: now), false))
+        stream.shard(shardIndex)?.1.watchAppends(appended)
+    }
+
+    /// Returns when the shard had an append since the last call (or this was created),
+    /// or after `timeout`.
+    public func waitForRecords(timeout: Duration) async {
+        await appended.wait(timeout: timeout)
     }
 
     /// What one push carries.
@@ -140,6 +150,9 @@ public final class ShardSubscription: Sendable {
             defer { s.closed = true }
             return !s.closed
         }
-        if wasOpen { _ = engine.activeSubscriptions.withLock { $0.remove(key) } }
+        if wasOpen {
+            _ = engine.activeSubscriptions.withLock { $0.remove(key) }
+            stream.shard(shardIndex)?.1.unwatchAppends(appended)
+        }
     }
 }

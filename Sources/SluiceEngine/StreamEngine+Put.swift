@@ -146,6 +146,7 @@ extension StreamEngine {
         let batch = indexes.map { LogRecord(partitionKey: records[$0].partitionKey, data: records[$0].data) }
         do {
             let result = try await shard.log.append(batch)
+            shard.notifyAppend()
             let bytes = batch.reduce(0) { $0 + $1.size }
             shard.metrics.incomingRecords.increment(by: batch.count)
             shard.metrics.incomingBytes.increment(by: bytes)

@@ -1,5 +1,6 @@
 import Metrics
 import SluiceStorage
+import Synchronization
 
 /// A shard at run time: its log, its write limiter and its metrics. The shard's metadata
 /// (range, parents, open or closed) lives in the stream's metadata.
@@ -24,5 +25,17 @@ final class ShardHandle: Sendable {
     }
 
     let id: String
+
+    /// Readers waiting for this shard's next append (enhanced fan-out subscriptions).
+    private let appendWatchers = Mutex<[ObjectIdentifier: WakeSignal]>([:])
+
+    func watchAppends(_ signal: WakeSignal) { appendWatchers.withLock { $0[ObjectIdentifier(signal)] = signal } }
+    func unwatchAppends(_ signal: WakeSignal) { _ = appendWatchers.withLock { $0.removeValue(forKey: ObjectIdentifier(signal)) } }
+
+    /// Called once appended records are durable and readable.
+    func notifyAppend() {
+        let watchers = appendWatchers.withLock { Array($0.values) }
+        for watcher in watchers { watcher.signal() }
+    }
 }
 

@@ -1,6 +1,7 @@
 import Dispatch
 import Glibc
 import Logging
+import SluiceEngine
 
 /// Wakes a file source when something changes in the directories it tails (inotify:
 /// created, written, moved, deleted), so new lines are read at once instead of at the

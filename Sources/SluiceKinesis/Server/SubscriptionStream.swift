@@ -9,6 +9,8 @@ public struct SubscriptionStream: Sendable {
     let subscription: ShardSubscription
     let duration: Duration
     let heartbeat: Duration = .seconds(2)
+    /// Caught up, the stream waits for the shard's next append, and looks again after
+    /// this long regardless (heartbeats, a closed shard).
     let pollInterval: Duration = .milliseconds(100)
 
     public init(dispatcher: KinesisDispatcher, subscription: ShardSubscription, duration: Duration) {
@@ -44,7 +46,10 @@ public struct SubscriptionStream: Sendable {
                 lastSent = .now
             }
             if done { return }
-            if batch.records.isEmpty { try await Task.sleep(for: pollInterval) }
+            if batch.records.isEmpty {
+                await subscription.waitForRecords(timeout: pollInterval)
+                try Task.checkCancellation()
+            }
         }
     }
 }
