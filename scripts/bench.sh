@@ -11,13 +11,24 @@
 #     against the in-process engine, and KPL aggregation's user records/s per shard;
 #   - MQTT: QoS 1 messages into the durable engine against a plain libmosquitto
 #     subscriber on the same broker (mosquitto on 127.0.0.1), live and from a backlog.
-# Prints a Markdown table of medians over BENCH_RUNS runs (default 3), with the spread.
+#   - peers fed by the same load shape: Redis streams (XADD, appendfsync always) and NATS
+#     JetStream (file storage, plain and encrypted), installed and started here;
+#   - PutRecords and GetRecords against moto_server (pip) on loopback;
+#   - put-to-get latency through enhanced fan-out (scripts/latency.py) and sluiced's RSS
+#     under load and with 1 GB spooled (scripts/rss.py).
+# Writes BENCHMARKS.md (machine, date, command, medians over BENCH_RUNS runs (default 3)
+# with their spread, ratios to same-run baselines, goals PASS/FAIL) and prints it.
 # BENCH_SECONDS (default 5) sets each run's length.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
-swift build -c release >/dev/null
-BIN="$(swift build -c release --show-bin-path)"
+# The peers are benchmark-only: installed here, not by setup.sh.
+for p in redis-server nats-server; do
+  dpkg -s "$p" >/dev/null 2>&1 || { SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$p" >/dev/null; }
+done
+# Its own build directory, so a debug build (the tests) and this one do not wait on each other.
+swift build -c release --scratch-path .build-release >/dev/null
+BIN="$(swift build -c release --scratch-path .build-release --show-bin-path)"
 WORK="${BENCH_DIR:-$PWD/.build/bench}"
 SECONDS_EACH="${BENCH_SECONDS:-5}"
 RUNS="${BENCH_RUNS:-3}"
@@ -43,6 +54,26 @@ for size in 100 1024; do
   done
 done
 
+# Peers: the same writers/record sizes as the engine's 16-writer shape, acknowledged one
+# record at a time.
+REDIS_PORT=46379; NATS_PORT=46222; NATS_ENC_PORT=46223
+redis-server --port $REDIS_PORT --bind 127.0.0.1 --dir "$WORK" --appendonly yes --appendfsync always --save "" --daemonize yes --logfile "$WORK/redis.log"
+mkdir -p "$WORK/nats" "$WORK/nats-enc"
+printf 'listen: 127.0.0.1:%s\njetstream { store_dir: "%s" }\n' $NATS_PORT "$WORK/nats" > "$WORK/nats.conf"
+printf 'listen: 127.0.0.1:%s\njetstream { store_dir: "%s", cipher: chachapoly, key: "bench-key-0123456789abcdef" }\n' $NATS_ENC_PORT "$WORK/nats-enc" > "$WORK/nats-enc.conf"
+nats-server -c "$WORK/nats.conf" > "$WORK/nats.log" 2>&1 & NATS=$!
+nats-server -c "$WORK/nats-enc.conf" > "$WORK/nats-enc.log" 2>&1 & NATS_ENC=$!
+sleep 1
+for size in 100 1024; do
+  for _ in $(seq "$RUNS"); do
+    "$BIN/sluice-bench" peer --target redis --port $REDIS_PORT --writers 16 --record-size "$size" --seconds "$SECONDS_EACH" >> "$RESULTS"
+    "$BIN/sluice-bench" peer --target nats --port $NATS_PORT --writers 16 --record-size "$size" --seconds "$SECONDS_EACH" >> "$RESULTS"
+    "$BIN/sluice-bench" peer --target nats --port $NATS_ENC_PORT --writers 16 --record-size "$size" --seconds "$SECONDS_EACH" --label encrypted >> "$RESULTS"
+  done
+done
+redis-cli -p $REDIS_PORT shutdown nosave >/dev/null 2>&1 || true
+kill $NATS $NATS_ENC 2>/dev/null || true
+
 PORT=45991
 cat > "$WORK/sluice.toml" <<TOML
 data_dir = "$WORK/daemon"
@@ -51,6 +82,7 @@ log_level = "error"
 listen = "127.0.0.1:$PORT"
 [engine]
 enforce_write_limits = false
+enforce_read_limits = false
 TOML
 "$BIN/sluiced" --config "$WORK/sluice.toml" & DAEMON=$!
 trap 'kill $DAEMON 2>/dev/null || true' EXIT
@@ -62,10 +94,24 @@ for _ in range(300):
     except OSError:
         time.sleep(0.1)
 "
+MOTO_PORT=45995
+moto_server -H 127.0.0.1 -p $MOTO_PORT > "$WORK/moto.log" 2>&1 & MOTO=$!
+trap 'kill $DAEMON $MOTO 2>/dev/null || true' EXIT
+sleep 3
 for size in 100 1024; do
-  for _ in $(seq "$RUNS"); do "$BIN/sluice-bench" put-records --endpoint "http://127.0.0.1:$PORT" --writers 8 --batch 500 --record-size "$size" --seconds "$SECONDS_EACH" >> "$RESULTS"; done
+  for _ in $(seq "$RUNS"); do
+    "$BIN/sluice-bench" put-records --endpoint "http://127.0.0.1:$PORT" --writers 8 --batch 500 --record-size "$size" --seconds "$SECONDS_EACH" >> "$RESULTS"
+    "$BIN/sluice-bench" put-records --endpoint "http://127.0.0.1:$MOTO_PORT" --writers 8 --batch 500 --record-size "$size" --seconds "$SECONDS_EACH" --label moto >> "$RESULTS"
+  done
 done
+for _ in $(seq "$RUNS"); do
+  "$BIN/sluice-bench" get-records --endpoint "http://127.0.0.1:$PORT" --records 50000 >> "$RESULTS"
+  "$BIN/sluice-bench" get-records --endpoint "http://127.0.0.1:$MOTO_PORT" --records 5000 >> "$RESULTS"
+done
+for _ in $(seq "$RUNS"); do python3 scripts/latency.py --endpoint "http://127.0.0.1:$PORT" --rate 200 --seconds 15 >> "$RESULTS"; done
 kill -TERM $DAEMON; wait $DAEMON || true
+kill $MOTO 2>/dev/null || true
+python3 scripts/rss.py "$BIN" "$WORK" >> "$RESULTS"
 echo "CPU ceiling of frame encoding on this machine (sluice-bench seal):" > "$WORK/seal.txt"
 for size in 1024 102400 1048576; do "$BIN/sluice-bench" seal --size "$size" >> "$WORK/seal.txt"; done
 echo "On-demand timeline (one shard's key range offered 2,500 records/s; limit 1,000/s per shard):" > "$WORK/on-demand.txt"
@@ -78,37 +124,5 @@ TMPDIR="$WORK" "$BIN/sluice-bench" forward --seconds "$SECONDS_EACH" >> "$WORK/f
 echo "MQTT (QoS 1, medians of $RUNS runs; the limiter raised to measure the pipeline):" > "$WORK/mqtt.txt"
 TMPDIR="$WORK" "$BIN/sluice-bench" mqtt --runs "$RUNS" >> "$WORK/mqtt.txt"
 
-python3 - "$RESULTS" "$DD_BIG" "$DD_SMALL" "$RUNS" <<'PY'
-import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1])]
-dd_big, dd_small, runs = float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-groups = {}
-for r in rows:
-    groups.setdefault((r["bench"], r["record_size"], r["writers"], r["batch"]), []).append(r)
-print(f"Baselines (same disk, same run): dd 1 MiB blocks + fdatasync {dd_big:.0f} MB/s; dd 1 KiB blocks with O_DSYNC {dd_small:.1f} MB/s ({dd_small * 1e6 / 1024:.0f} writes/s)")
-print(f"Medians of {runs} runs; the spread is the lowest and highest run.\n")
-print("| what | record | writers | per call | records/s (spread) | MB/s | vs dd 1 MiB+fsync | vs dd 1 KiB O_DSYNC | encrypted vs plain |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-plain = {}
-for (bench, size, writers, batch), group in groups.items():
-    rps = statistics.median(r["records_per_second"] for r in group)
-    mbps = statistics.median(r["mb_per_second"] for r in group)
-    low, high = min(r["records_per_second"] for r in group), max(r["records_per_second"] for r in group)
-    ratio = ""
-    if bench == "engine-append":
-        plain[(size, writers, batch)] = rps
-    elif bench == "engine-append-encrypted" and (size, writers, batch) in plain:
-        ratio = f"{rps / plain[(size, writers, batch)]:.2f}"
-    print(f"| {bench} | {size} B | {writers} | {batch} | {rps:,.0f} ({low:,.0f}–{high:,.0f}) | {mbps:.1f} | "
-          f"{mbps / dd_big:.2f}x | {mbps / dd_small:.1f}x | {ratio} |")
-PY
-echo
-cat "$WORK/seal.txt"
-echo
-cat "$WORK/on-demand.txt"
-echo
-cat "$WORK/gateway.txt"
-echo
-cat "$WORK/mqtt.txt"
-echo
-cat "$WORK/forward.txt"
+python3 scripts/benchmarks_md.py "$RESULTS" "$DD_BIG" "$DD_SMALL" "$RUNS" "$SECONDS_EACH" "$WORK" > BENCHMARKS.md
+cat BENCHMARKS.md

@@ -17,7 +17,7 @@ public final class MQTTSource: Service, Sendable {
     let logger: Logger
     private let session: MosquittoSession
     private let recorder: SourceRecorder
-    private let stopping = Atomic<Bool>(false)
+    private let loop = SourceLoop()
 
     /// - Throws: `MQTTSourceError` when the client cannot be set up (TLS files).
     public init(settings: MQTTSourceSettings, gateway: Gateway, logger: Logger) throws {
@@ -42,9 +42,10 @@ public final class MQTTSource: Service, Sendable {
     }
 
     public func run() async throws {
-        let loop = Task { try await receiveLoop() }
         do {
-            try await runUntilStopped(loop)
+            try await loop.run({ try await self.receiveLoop() }) {
+                logger.info("stopped while waiting for spool room; the broker delivers the waiting messages again at the next start", metadata: ["source": "\(settings.name)"])
+            }
         } catch {
             await session.close()
             throw error
@@ -54,30 +55,8 @@ public final class MQTTSource: Service, Sendable {
         await session.close()
     }
 
-    private func runUntilStopped(_ loop: Task<Void, any Error>) async throws {
-        try await withGracefulShutdownHandler {
-            do {
-                try await withTaskCancellationHandler {
-                    try await loop.value
-                } onCancel: {
-                    loop.cancel()
-                }
-            } catch is CancellationError where stopping.load(ordering: .relaxed) {
-                // Stopped while a batch waited for spool room: it was not acknowledged, so
-                // the broker delivers it again at the next start.
-                logger.info("stopped while waiting for spool room; the broker delivers the waiting messages again at the next start", metadata: ["source": "\(settings.name)"])
-            }
-        } onGracefulShutdown: {
-            self.stopping.store(true, ordering: .relaxed)
-            Task {
-                try? await Task.sleep(for: .seconds(5))
-                loop.cancel()
-            }
-        }
-    }
-
     private func receiveLoop() async throws {
-        while !stopping.load(ordering: .relaxed), !Task.isCancelled {
+        while !loop.isStopping, !Task.isCancelled {
             let messages = await session.receive(wait: .milliseconds(200))
             if !messages.isEmpty {
                 settings.builder.mapper.deviceMap?.reloadIfChanged()

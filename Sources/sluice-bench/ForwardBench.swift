@@ -44,32 +44,9 @@ struct ForwardBench: AsyncParsableCommand {
     /// User records stored per second while `producers` offer batches of 500 as fast as
     /// the gateway takes them.
     private func measure(_ rig: GatewayRig, keys: Int) async throws -> Double {
-        let stop = StopFlag()
-        let (producers, recordSize) = (self.producers, self.recordSize)
-        let load = Task {
-            await withTaskGroup(of: Void.self) { group in
-                for producer in 0..<producers {
-                    group.addTask {
-                        var n = 0
-                        let payload = [UInt8](repeating: 0x61, count: recordSize)
-                        while !stop.isSet {
-                            let batch = (0..<500).map { k in PutRecordInput(partitionKey: "key-\((producer * 7919 + n + k) % keys)", data: payload) }
-                            n += 500
-                            try? await rig.gateway.submit(stream: "bench", records: batch)
-                        }
-                    }
-                }
-            }
+        let (stored, elapsed) = try await rig.offer(producers: producers, recordSize: recordSize, measure: .seconds(seconds), warmUp: .seconds(2)) { producer, n in
+            "key-\((producer * 7919 + n) % keys)"
         }
-        try await Task.sleep(for: .seconds(2))
-        let before = rig.storedRecords
-        let start = ContinuousClock.now
-        try await Task.sleep(for: .seconds(seconds))
-        let stored = rig.storedRecords - before
-        let elapsed = (ContinuousClock.now - start) / .seconds(1)
-        stop.set()
-        load.cancel()
-        await load.value
         return Double(stored) / elapsed
     }
 }

@@ -63,6 +63,39 @@ final class GatewayRig: Sendable {
         return ("http://127.0.0.1:\(port)", task)
     }
 
+    /// Offers batches of 500 records from `producers` tasks as fast as the gateway takes
+    /// them; returns the user records stored during `measure` (after `warmUp`) and the
+    /// seconds it took.
+    func offer(producers: Int, recordSize: Int, measure: Duration, warmUp: Duration,
+               key: @escaping @Sendable (_ producer: Int, _ n: Int) -> String) async throws -> (records: UInt64, seconds: Double) {
+        let stop = StopFlag()
+        let load = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for producer in 0..<producers {
+                    group.addTask {
+                        var n = 0
+                        let payload = [UInt8](repeating: 0x61, count: recordSize)
+                        while !stop.isSet {
+                            let batch = (0..<500).map { k in PutRecordInput(partitionKey: key(producer, n + k), data: payload) }
+                            n += 500
+                            try? await self.gateway.submit(stream: "bench", records: batch)
+                        }
+                    }
+                }
+            }
+        }
+        try await Task.sleep(for: warmUp)
+        let before = storedRecords
+        let start = ContinuousClock.now
+        try await Task.sleep(for: measure)
+        let stored = storedRecords - before
+        let elapsed = (ContinuousClock.now - start) / .seconds(1)
+        stop.set()
+        load.cancel()
+        await load.value
+        return (stored, elapsed)
+    }
+
     /// Records stored so far, over all shards.
     var storedRecords: UInt64 {
         gateway.status().streams.flatMap(\.shards).reduce(0) { $0 + $1.directRecords + $1.drainedRecords }
@@ -89,35 +122,12 @@ struct GatewayLimitBench: AsyncParsableCommand {
     func run() async throws {
         let limit = 1 << 20
         let rig = try await GatewayRig(shards: shards, rates: .init(bytesPerSecond: limit, recordsPerSecond: 1000), spoolMaxBytes: 64 << 20, engineLimits: true)
-        let stop = StopFlag()
-        let (producers, recordSize) = (self.producers, self.recordSize)
-        let producersTask = Task {
-            await withTaskGroup(of: Void.self) { group in
-                for producer in 0..<producers {
-                    group.addTask {
-                        var n = 0
-                        let payload = [UInt8](repeating: 0x61, count: recordSize)
-                        while !stop.isSet {
-                            let batch = (0..<100).map { k in PutRecordInput(partitionKey: "key-\(producer)-\(n + k)", data: payload) }
-                            n += 100
-                            try? await rig.gateway.submit(stream: "bench", records: batch)
-                        }
-                    }
-                }
-            }
+        let (stored, secondsElapsed) = try await rig.offer(producers: producers, recordSize: recordSize, measure: .seconds(seconds), warmUp: .seconds(3)) { producer, n in
+            "key-\(producer)-\(n)"
         }
-        try await Task.sleep(for: .seconds(3))
-        let before = rig.storedRecords
-        let start = ContinuousClock.now
-        try await Task.sleep(for: .seconds(seconds))
-        let after = rig.storedRecords
-        let elapsed = ContinuousClock.now - start
-        stop.set()
-        producersTask.cancel()
-        let secondsElapsed = elapsed / .seconds(1)
         // Keys are "key-P-N" (about 12 bytes); the limiter counts them with the data.
         let bytesPerRecord = Double(recordSize + 12)
-        let rate = Double(after - before) * bytesPerRecord / secondsElapsed
+        let rate = Double(stored) * bytesPerRecord / secondsElapsed
         let target = Double(shards * limit)
         let ratio = rate / target
         print(String(format: "gateway-limit: %d shards, %d B records: accepted %.2f MiB/s over %.0f s = %.3f of %d MiB/s  [%@ within ±3 %%]",

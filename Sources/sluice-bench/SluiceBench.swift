@@ -30,7 +30,7 @@ struct SluiceBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice-bench",
         abstract: "Measure Sluice's append and PutRecords throughput.",
-        subcommands: [EngineBench.self, PutRecordsBench.self, OnDemandBench.self, SealBench.self, GatewayLimitBench.self, TailBench.self, MQTTBench.self, MQTTPublishCommand.self, ForwardBench.self]
+        subcommands: [EngineBench.self, PutRecordsBench.self, OnDemandBench.self, SealBench.self, GatewayLimitBench.self, TailBench.self, MQTTBench.self, MQTTPublishCommand.self, ForwardBench.self, PeerBench.self, GetRecordsBench.self]
     )
 }
 
@@ -121,7 +121,7 @@ struct PutRecordsBench: AsyncParsableCommand {
     @Option(help: "The Kinesis endpoint.") var endpoint = "http://127.0.0.1:4567"
 
     func run() async throws {
-        let client = KinesisClient(endpoint: endpoint)
+        let client = try benchClient(endpoint)
         _ = try? await client.deleteStream("bench-http")
         try await client.createStream("bench-http", shardCount: load.shards)
         let payload = Data(repeating: 0x61, count: load.recordSize)
@@ -211,4 +211,48 @@ struct SealBench: AsyncParsableCommand {
         let plain = rate { RecordBatch.appendFrame(to: &buffer, entries: [(0, records)], firstOffset: 0) }
         print(String(format: "frame %d B: sealed %.0f MB/s, plain %.0f MB/s", size, sealed, plain))
     }
+}
+
+/// `sluice-bench get-records`: fills a stream, then reads it back with GetRecords (limit
+/// 10,000 per call) as fast as the endpoint answers. Start sluiced with
+/// `enforce_read_limits = false` (the point is the server's speed, not the 5 calls/s).
+struct GetRecordsBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "get-records", abstract: "GetRecords over HTTP from a running endpoint.")
+    @Option(help: "The Kinesis endpoint.") var endpoint = "http://127.0.0.1:4567"
+    @Option(help: "Records to write, then read.") var records = 50_000
+    @Option(help: "Bytes of data per record.") var recordSize = 100
+
+    func run() async throws {
+        let client = try benchClient(endpoint)
+        _ = try? await client.deleteStream("bench-get")
+        try await client.createStream("bench-get", shardCount: 1)
+        let payload = Data(repeating: 0x61, count: recordSize)
+        for start in stride(from: 0, to: records, by: 500) {
+            let entries = (start..<min(records, start + 500)).map { PutRecordsRequestEntry(Data: payload, PartitionKey: "k\($0 % 64)") }
+            _ = try await client.putRecords("bench-get", records: entries)
+        }
+        let begin = ContinuousClock.now
+        var iterator: String? = try await client.shardIterator("bench-get", shardId: "shardId-000000000000", type: "TRIM_HORIZON")
+        var read = 0
+        while let current = iterator, read < records {
+            let page = try await client.getRecords(current, limit: 10_000)
+            read += page.Records.count
+            iterator = page.NextShardIterator
+        }
+        let elapsed = (ContinuousClock.now - begin) / .seconds(1)
+        try await client.deleteStream("bench-get")
+        try await client.shutdown()
+        let line: [String: Any] = [
+            "bench": "get-records-http", "label": endpoint, "writers": 1, "record_size": recordSize, "batch": 10_000, "shards": 1,
+            "seconds": elapsed, "records_per_second": Double(read) / elapsed, "mb_per_second": Double(read * recordSize) / elapsed / 1e6,
+        ]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self))
+    }
+}
+
+/// A client that signs its requests (with throw-away credentials) as AWS SDKs do: sluiced
+/// without [auth] ignores the signature, moto_server needs it to know the service.
+func benchClient(_ endpoint: String) throws -> KinesisClient {
+    let credentials = try AWSCredentialsProvider(file: nil, profile: nil, environment: ["AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench-secret"])
+    return KinesisClient(endpoint: endpoint, signing: .init(region: "us-east-1", credentials: credentials))
 }

@@ -20,7 +20,7 @@ public final class FileSource: Service, Sendable {
 
     private let recorder: SourceRecorder
     private let tailedFiles = Mutex<[GatewayStatus.TailedFile]>([])
-    private let stopping = Atomic<Bool>(false)
+    private let loop = SourceLoop()
     private let lagGauge: Gauge
 
     /// - Throws: when the checkpoint directory cannot be made. (The config checks the
@@ -43,27 +43,8 @@ public final class FileSource: Service, Sendable {
     }
 
     public func run() async throws {
-        let loop = Task { try await tailLoop() }
-        try await withGracefulShutdownHandler {
-            do {
-                try await withTaskCancellationHandler {
-                    try await loop.value
-                } onCancel: {
-                    loop.cancel()
-                }
-            } catch is CancellationError where stopping.load(ordering: .relaxed) {
-                // Stopped while a batch waited for room in a full spool: it was not
-                // checkpointed, so the next start reads it again. A clean stop.
-                logger.info("stopped while waiting for spool room; the waiting batch is read again at the next start", metadata: ["source": "\(settings.name)"])
-            }
-        } onGracefulShutdown: {
-            // Finish the batch in hand and checkpoint it; a batch stuck behind a full
-            // spool is abandoned after a grace period (its lines are read again next start).
-            self.stopping.store(true, ordering: .relaxed)
-            Task {
-                try? await Task.sleep(for: .seconds(5))
-                loop.cancel()
-            }
+        try await loop.run({ try await self.tailLoop() }) {
+            logger.info("stopped while waiting for spool room; the waiting batch is read again at the next start", metadata: ["source": "\(settings.name)"])
         }
     }
 
@@ -85,7 +66,7 @@ public final class FileSource: Service, Sendable {
         var firstScan = true
         var lastScan = ContinuousClock.now - settings.pollInterval
         defer { for file in files.values { close(file.fd) } }
-        while !stopping.load(ordering: .relaxed), !Task.isCancelled {
+        while !loop.isStopping, !Task.isCancelled {
             if ContinuousClock.now - lastScan >= settings.pollInterval / 4 || firstScan {
                 discover(&files, saved: &saved, startAtEnd: firstScan && firstRun && settings.startAtEnd, unreadable: &unreadable, startPattern: startPattern)
                 firstScan = false
@@ -93,7 +74,7 @@ public final class FileSource: Service, Sendable {
             }
             var progressed = false
             for key in files.keys.sorted(by: { files[$0]!.path < files[$1]!.path }) {
-                guard !stopping.load(ordering: .relaxed) else { break }
+                guard !loop.isStopping else { break }
                 var file = files[key]!
                 progressed = try await pump(&file, all: &files, saved: saved) || progressed
                 files[key] = file

@@ -55,27 +55,9 @@ public struct ApiAccessControl: Sendable {
         self.accountId = accountId
     }
 
-    /// The request's parts access control looks at.
-    public struct Request {
-        public var method: String
-        public var path: String
-        public var query: String
-        /// Header name (any case) and value, as received; `host` included.
-        public var headers: [(name: String, value: String)]
-        public var body: [UInt8]
-
-        public init(method: String, path: String, query: String, headers: [(name: String, value: String)], body: [UInt8]) {
-            self.method = method
-            self.path = path
-            self.query = query
-            self.headers = headers
-            self.body = body
-        }
-
-        func header(_ name: String) -> String? {
-            headers.first { $0.name.lowercased() == name }?.value
-        }
-    }
+    /// The request's parts access control looks at: the signed request, headers as
+    /// received (`host` included).
+    public typealias Request = SigV4.Request
 
     /// Checks signature, clock and policy.
     /// - Parameter streamOfIterator: the stream a shard iterator belongs to (GetRecords
@@ -103,8 +85,7 @@ public struct ApiAccessControl: Sendable {
         if abs(date.timeIntervalSince(now)) > maxClockSkew {
             throw KinesisError(type: "InvalidSignatureException", message: "Signature expired: \(amzDate) is more than \(Int(maxClockSkew)) s from the server's time \(SigV4.timestamp(now)); check the client's clock.", status: 400)
         }
-        let signed = SigV4.Request(method: request.method, path: request.path, query: request.query, headers: request.headers, body: request.body)
-        guard SigV4.verify(signed, authorization: authorization, amzDate: amzDate, secret: key.secretAccessKey) else {
+        guard SigV4.verify(request, authorization: authorization, amzDate: amzDate, secret: key.secretAccessKey) else {
             throw KinesisError(type: "InvalidSignatureException", message: "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.", status: 400)
         }
         let stream = Self.stream(named: request.body, action: action, streamOfIterator: streamOfIterator)
@@ -127,5 +108,12 @@ public struct ApiAccessControl: Sendable {
         }
         if let iterator = object["ShardIterator"] as? String { return streamOfIterator(iterator) ?? "(an unknown iterator)" }
         return nil
+    }
+}
+
+extension SigV4.Request {
+    /// A header's value by lower-case name.
+    func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name }?.value
     }
 }

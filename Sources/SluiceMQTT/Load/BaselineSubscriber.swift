@@ -46,9 +46,7 @@ public final class BaselineSubscriber: @unchecked Sendable {
 
     public func close() {
         guard let handle else { return }
-        mosquitto_disconnect(handle)
-        mosquitto_loop_stop(handle, false)
-        mosquitto_destroy(handle)
+        MosquittoLibrary.stopThreadedClient(handle)
         self.handle = nil
         context?.release()
         context = nil

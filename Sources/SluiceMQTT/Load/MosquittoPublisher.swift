@@ -124,9 +124,7 @@ public final class MosquittoPublisher: @unchecked Sendable {
     /// Disconnects and frees the client (unacknowledged messages are abandoned).
     public func close() {
         guard let handle else { return }
-        mosquitto_disconnect(handle)
-        mosquitto_loop_stop(handle, false)
-        mosquitto_destroy(handle)
+        MosquittoLibrary.stopThreadedClient(handle)
         self.handle = nil
         context?.release()
         context = nil

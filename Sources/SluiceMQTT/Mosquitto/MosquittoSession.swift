@@ -356,6 +356,14 @@ enum MosquittoLibrary {
     }()
 
     static func initialize() { _ = done }
+
+    /// Stops a client that runs libmosquitto's own network thread (`mosquitto_loop_start`):
+    /// disconnects, joins the thread, frees the client.
+    static func stopThreadedClient(_ handle: OpaquePointer) {
+        mosquitto_disconnect(handle)
+        mosquitto_loop_stop(handle, false)
+        mosquitto_destroy(handle)
+    }
 }
 
 public struct MQTTSourceError: Error, CustomStringConvertible, Sendable {
