@@ -79,7 +79,7 @@ for r in rows:
         if key not in keys:
             keys.append(key)
 for bench, label, size, writers, batch in keys:
-    g = [r for r in rows if (r["bench"], r.get("label", ""), r["record_size"], r["writers"], r["batch"]) == (bench, label, size, writers, batch)]
+    g = [r for r in rows if "record_size" in r and (r["bench"], r.get("label", ""), r["record_size"], r["writers"], r["batch"]) == (bench, label, size, writers, batch)]
     rps = [r["records_per_second"] for r in g]
     mbps = med([r["mb_per_second"] for r in g])
     ratio = ""
