@@ -10,7 +10,8 @@
 #   - forwarding to a remote Kinesis endpoint (Sluice's API on loopback as the stand-in)
 #     against the in-process engine, and KPL aggregation's user records/s per shard;
 #   - MQTT: QoS 1 messages into the durable engine against a plain libmosquitto
-#     subscriber on the same broker (mosquitto on 127.0.0.1), live and from a backlog.
+#     subscriber on the same broker (mosquitto on 127.0.0.1), live and from a backlog, and
+#     against nats-server's MQTT listener storing into JetStream.
 #   - peers fed by the same load shape: Redis streams (XADD, appendfsync always) and NATS
 #     JetStream (file storage, plain and encrypted), installed and started here;
 #   - PutRecords and GetRecords against moto_server (pip) on loopback;

@@ -87,7 +87,10 @@ struct MQTTBench: AsyncParsableCommand {
         defer { broker.stop() }
         let address = BrokerAddress(host: "127.0.0.1", port: port, tls: false)
         var results: [String: [Double]] = [:]
+        let nats = try? BenchNATS(port: port + 1, mqttPort: port + 2)
+        defer { nats?.stop() }
         for run in 0..<runs {
+            if let nats { results["nats", default: []].append(try await natsJetStream(nats, run: run)) }
             for mode in ["live", "backlog"] {
                 results["plain-\(mode)", default: []].append(try await plain(address, run: run, backlog: mode == "backlog"))
                 results["sluice-\(mode)", default: []].append(try await sluice(address, run: run, backlog: mode == "backlog"))
@@ -101,6 +104,13 @@ struct MQTTBench: AsyncParsableCommand {
                 mode, messages, payloadBytes, devices, runs, plain, spread(results["plain-\(mode)"]!), sluice, spread(results["sluice-\(mode)"]!),
                 sluice / plain, sluice / plain >= 0.9 ? "PASS" : "FAIL"
             ))
+        }
+        if let natsRates = results["nats"] {
+            let sluice = median(results["sluice-live"]!)
+            print(String(format: "mqtt nats: %d QoS 1 messages (MQTT 3.1.1) into nats-server's MQTT listener, stored by a JetStream file stream: %.0f msg/s (%@); sluice %.2fx of it",
+                         messages, median(natsRates), spread(natsRates), sluice / median(natsRates)))
+        } else {
+            print("mqtt nats: not measured (nats-server not installed)")
         }
     }
 
@@ -193,6 +203,31 @@ struct MQTTBench: AsyncParsableCommand {
         return rate
     }
 
+    /// The same load published to nats-server's MQTT listener (MQTT 3.1.1: NATS 2.9 has no
+    /// v5), stored by a JetStream file stream over its subjects; messages per second until
+    /// the stream holds them all.
+    private func natsJetStream(_ nats: BenchNATS, run: Int) async throws -> Double {
+        let name = "benchnats\(run)"
+        try NATSWriter.createStream(port: nats.port, name: name)
+        let address = BrokerAddress(host: "127.0.0.1", port: nats.mqttPort, tls: false)
+        let (messages, devices, payloadBytes) = (self.messages, self.devices, self.payloadBytes)
+        let start = ContinuousClock.now
+        Thread.detachNewThread {
+            guard let publisher = try? MosquittoPublisher(options: .init(broker: address, qos: 1, maxOutstanding: 1_000, protocolVersion: 4)) else { return }
+            for index in 0..<messages {
+                let device = MQTTLoad.device(index % devices)
+                try? publisher.publish(topic: "\(name)/\(device)/t", payload: MQTTLoad.payload(device: device, seq: index / devices, bytes: payloadBytes), tag: UInt64(index))
+            }
+            _ = publisher.waitForAcknowledgements(timeout: .seconds(120))
+            publisher.close()
+        }
+        let deadline = ContinuousClock.now + .seconds(300)
+        while (try? NATSWriter.streamMessages(port: nats.port, name: name)) ?? 0 < messages, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return Double(messages) / ((ContinuousClock.now - start) / .seconds(1))
+    }
+
     static func waitUntil(_ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(10)
         while !condition() {
@@ -249,6 +284,43 @@ final class BenchBroker {
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
         Thread.sleep(forTimeInterval: 0.5)
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// nats-server with JetStream (file storage) and its MQTT listener, for the comparison.
+final class BenchNATS {
+    let process = Process()
+    let directory: String
+    let port: Int
+    let mqttPort: Int
+
+    init(port: Int, mqttPort: Int) throws {
+        self.port = port
+        self.mqttPort = mqttPort
+        directory = NSTemporaryDirectory() + "sluice-bench-nats-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try """
+        listen: 127.0.0.1:\(port)
+        server_name: sluice-bench
+        jetstream { store_dir: "\(directory)/js" }
+        mqtt { listen: 127.0.0.1:\(mqttPort) }
+
+        """.write(toFile: directory + "/nats.conf", atomically: false, encoding: .utf8)
+        guard let binary = ["/usr/sbin/nats-server", "/usr/bin/nats-server"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw ValidationError("nats-server is not installed")
+        }
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["-c", directory + "/nats.conf"]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        Thread.sleep(forTimeInterval: 1)
     }
 
     func stop() {

@@ -148,15 +148,27 @@ enum NATSWriter {
         }
     }
 
-    /// Creates the `bench` stream (file storage) over subjects `bench.>`.
-    static func createStream(port: Int) throws {
+    /// Creates stream `name` (file storage) over subjects `name.>`.
+    static func createStream(port: Int, name: String = "bench") throws {
+        let config = Array(#"{"name":"\#(name)","subjects":["\#(name).>"],"storage":"file","retention":"limits","discard":"old","num_replicas":1}"#.utf8)
+        _ = try request(port: port, subject: "$JS.API.STREAM.CREATE.\(name)", payload: config)
+    }
+
+    /// How many messages stream `name` holds.
+    static func streamMessages(port: Int, name: String) throws -> Int {
+        let reply = try request(port: port, subject: "$JS.API.STREAM.INFO.\(name)", payload: [])
+        let object = try JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [String: Any]
+        return ((object?["state"] as? [String: Any])?["messages"] as? Int) ?? 0
+    }
+
+    /// One JetStream API request; returns the reply's payload.
+    static func request(port: Int, subject: String, payload: [UInt8]) throws -> String {
         let connection = try LineConnection(port: port)
         try handshake(connection, inbox: "_INBOX.admin")
-        let config = Array(#"{"name":"bench","subjects":["bench.>"],"storage":"file","retention":"limits","discard":"old","num_replicas":1}"#.utf8)
-        try connection.send(Array("PUB $JS.API.STREAM.CREATE.bench _INBOX.admin \(config.count)\r\n".utf8) + config + [0x0D, 0x0A])
+        try connection.send(Array("PUB \(subject) _INBOX.admin \(payload.count)\r\n".utf8) + payload + [0x0D, 0x0A])
         while true {
             let line = try connection.line()
-            if line.hasPrefix("MSG ") { _ = try connection.line(); return }
+            if line.hasPrefix("MSG ") { return try connection.line() }
             if line.hasPrefix("-ERR") { throw ValidationError(line) }
         }
     }
