@@ -95,7 +95,11 @@ struct Sluiced: AsyncParsableCommand {
         let mqttLogger = Logger(label: "sluice.source.mqtt")
         let mqttSources = try settings.mqttSources.map { source in
             do {
-                return try MQTTSource(settings: source.settings(host: host, logger: mqttLogger), gateway: gateway, logger: mqttLogger)
+                try FileManager.default.createDirectory(atPath: settings.dataDirectory + "/checkpoints", withIntermediateDirectories: true)
+                return try MQTTSource(
+                    settings: source.settings(host: host, stateDirectory: settings.dataDirectory + "/checkpoints", logger: mqttLogger),
+                    gateway: gateway, logger: mqttLogger
+                )
             } catch let error as MQTTSourceError {
                 throw ConfigError("\(source.record.location): \(error)")
             }

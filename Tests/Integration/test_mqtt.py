@@ -392,3 +392,23 @@ def test_tls_with_client_certificate_and_password(tmp_path):
         good.stop()
         bad.stop()
         broker.stop()
+
+
+def test_filters_dropped_from_the_config_are_unsubscribed(tmp_path, broker):
+    d = mqtt_daemon(tmp_path, broker, shards=1).start()
+    wait_until(lambda: connected(d), timeout=30, what="MQTT connected")
+    d.stop()
+    # Same client id (same persistent session), other topics.
+    d.config.write_text(d.config.read_text().replace('topics = ["devices/{device}/telemetry"]', 'topics = ["other/{device}"]'))
+    d.start()
+    try:
+        wait_until(lambda: connected(d), timeout=30, what="MQTT connected again")
+        time.sleep(0.5)
+        publish(broker.url, "--devices", 3, "--messages", 30)
+        publish(broker.url, "--topic", "other/{device}", "--devices", 3, "--messages", 20)
+        wait_until(lambda: source_status(d)["records"] >= 20, timeout=30, what="messages on the new filter")
+        time.sleep(1)
+        assert source_status(d)["records"] == 20, "the dropped filter still delivers"
+        assert "unsubscribing filters no longer in the config" in d.log.read_text()
+    finally:
+        d.stop()

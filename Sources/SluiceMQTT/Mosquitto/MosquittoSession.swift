@@ -56,6 +56,7 @@ final class MosquittoSession: @unchecked Sendable {
     /// Why the broker refused the last CONNECT, for the log line that follows the error.
     private var refusal: String?
     private var loggedFailures = 0
+    private let subscriptions: SubscriptionMemory
 
     /// Creates the libmosquitto client with every option set; connects on first `receive`.
     /// - Throws: `MQTTSourceError` naming the setting at fault (unreadable TLS files, a
@@ -64,6 +65,7 @@ final class MosquittoSession: @unchecked Sendable {
         self.settings = settings
         self.logger = logger
         backoff = settings.reconnectMin
+        subscriptions = SubscriptionMemory(directory: settings.stateDirectory, broker: settings.broker.description, clientId: settings.clientId, logger: logger)
         MosquittoLibrary.initialize()
         let context = Unmanaged.passRetained(self)
         guard let handle = mosquitto_new(settings.clientId, settings.cleanSession, context.toOpaque()) else {
@@ -298,20 +300,34 @@ final class MosquittoSession: @unchecked Sendable {
     }
 
     /// Subscribes to every filter, on every connect: a broker that lost our session (its
-    /// restart without persistence, an expired session) must learn them again.
+    /// restart without persistence, an expired session) must learn them again. Filters
+    /// subscribed by an earlier config and no longer listed are unsubscribed, or the
+    /// persistent session would keep delivering them.
     private func subscribe() {
         guard let handle else { return }
-        let filters = settings.topics.map { strdup($0.subscription) }
-        defer { filters.forEach { free($0) } }
+        let current = settings.topics.map(\.subscription)
+        let stale = subscriptions.previous().filter { !current.contains($0) }
+        if !stale.isEmpty {
+            let rc = Self.withCStrings(stale) { mosquitto_unsubscribe_multiple(handle, nil, $0, $1, nil) }
+            logger.info("MQTT: unsubscribing filters no longer in the config", metadata: [
+                "source": "\(settings.name)", "topics": "\(stale.joined(separator: " "))", "ok": "\(rc == MOSQ_ERR_SUCCESS.rawValue)",
+            ])
+        }
         // MQTT v5: resend retained messages only for subscriptions the session did not have.
         let options = settings.protocolVersion == MQTT_PROTOCOL_V5 ? Int32(MQTT_SUB_OPT_SEND_RETAIN_NEW.rawValue) : 0
-        let rc = filters.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: UnsafeMutablePointer<CChar>?.self) { rebound in
-                mosquitto_subscribe_multiple(handle, nil, Int32(rebound.count), rebound.baseAddress, settings.qos, options, nil)
-            }
-        }
+        let rc = Self.withCStrings(current) { mosquitto_subscribe_multiple(handle, nil, $0, $1, settings.qos, options, nil) }
         if rc != MOSQ_ERR_SUCCESS.rawValue {
             logger.error("MQTT subscribe failed", metadata: ["source": "\(settings.name)", "error": "\(String(cString: mosquitto_strerror(rc)))"])
+        }
+        subscriptions.remember(current)
+    }
+
+    /// Calls `body` with `strings` as a C array of C strings.
+    private static func withCStrings(_ strings: [String], _ body: (Int32, UnsafePointer<UnsafeMutablePointer<CChar>?>?) -> Int32) -> Int32 {
+        let copies = strings.map { strdup($0) }
+        defer { copies.forEach { free($0) } }
+        return copies.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: UnsafeMutablePointer<CChar>?.self) { body(Int32($0.count), $0.baseAddress) }
         }
     }
 

@@ -55,6 +55,9 @@ public struct MQTTSourceSettings: Sendable {
     public var onOversize = Oversize.truncate
     /// Messages whose payload the parser refuses go to this stream (with `parse_error`).
     public var parseErrorStream: String?
+    /// Where the filters subscribed last time are remembered (`<name>.subscriptions`), so
+    /// filters dropped from the config are unsubscribed from the persistent session.
+    public var stateDirectory: String?
 
     public init(name: String, stream: String, broker: BrokerAddress, clientId: String, topics: [TopicFilter], builder: RecordBuilder) {
         self.name = name

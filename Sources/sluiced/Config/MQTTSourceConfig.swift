@@ -81,8 +81,9 @@ struct MQTTSourceConfig: Equatable {
         clientId ?? "sluice-\(host)-\(record.name)"
     }
 
+    /// - Parameter stateDirectory: where the source remembers its subscriptions.
     /// - Throws: `ConfigError` for an unreadable password file or device map.
-    func settings(host: String, logger: Logger) throws -> MQTTSourceSettings {
+    func settings(host: String, stateDirectory: String? = nil, logger: Logger) throws -> MQTTSourceSettings {
         let filters = try topics.map { try TopicFilter($0) }
         var settings = MQTTSourceSettings(
             name: record.name, stream: record.stream, broker: broker, clientId: resolvedClientId(host: host), topics: filters,
@@ -108,6 +109,7 @@ struct MQTTSourceConfig: Equatable {
         settings.maxInFlightBytes = maxInFlightBytes
         settings.onOversize = onOversize
         settings.parseErrorStream = record.parseErrorStream
+        settings.stateDirectory = stateDirectory
         return settings
     }
 }
