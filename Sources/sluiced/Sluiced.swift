@@ -95,7 +95,6 @@ struct Sluiced: AsyncParsableCommand {
         let mqttLogger = Logger(label: "sluice.source.mqtt")
         let mqttSources = try settings.mqttSources.map { source in
             do {
-                try FileManager.default.createDirectory(atPath: settings.dataDirectory + "/checkpoints", withIntermediateDirectories: true)
                 return try MQTTSource(
                     settings: source.settings(host: host, stateDirectory: settings.dataDirectory + "/checkpoints", logger: mqttLogger),
                     gateway: gateway, logger: mqttLogger

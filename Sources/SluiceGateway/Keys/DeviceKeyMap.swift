@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import SluiceStorage
 import Synchronization
 
 /// A mapping file from device ids to partition keys, for fleets whose keys come from an
@@ -67,10 +68,11 @@ public final class DeviceKeyMap: Sendable {
     }
 
     static func parse(file path: String) throws -> [String: String] {
-        guard let text = readWhole(path) else {
-            throw DeviceKeyMapError("\(path): cannot read the device map (\(String(cString: strerror(errno)))); check the path and that the sluice user may read it")
+        let bytes: [UInt8]
+        do { bytes = try PosixFileSystem().readWholeFile(path) } catch {
+            throw DeviceKeyMapError("\(path): cannot read the device map (\(error)); check the path and that the sluice user may read it")
         }
-        return try parse(text, file: path)
+        return try parse(String(decoding: bytes, as: UTF8.self), file: path)
     }
 
     static func parse(_ text: String, file: String) throws -> [String: String] {
@@ -89,21 +91,6 @@ public final class DeviceKeyMap: Sendable {
             keys[String(fields[0])] = key
         }
         return keys
-    }
-
-    private static func readWhole(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { return nil }
-            if n == 0 { break }
-            bytes += chunk[..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

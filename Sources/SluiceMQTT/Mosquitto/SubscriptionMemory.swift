@@ -26,7 +26,10 @@ struct SubscriptionMemory {
     func remember(_ filters: [String]) {
         guard let path, filters != previous() else { return }
         do {
-            try PosixFileSystem().writeAtomically(path, Array(filters.map { $0 + "\n" }.joined().utf8))
+            let fs = PosixFileSystem()
+            let directory = String(path[..<path.lastIndex(of: "/")!])
+            try fs.createDirectory(directory)
+            try fs.writeAtomically(path, Array(filters.map { $0 + "\n" }.joined().utf8))
         } catch {
             logger.warning("cannot remember the MQTT subscriptions; filters dropped from the config later may keep arriving", metadata: ["file": "\(path)", "error": "\(error)"])
         }

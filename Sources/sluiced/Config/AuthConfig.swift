@@ -1,5 +1,6 @@
 import Foundation
 import SluiceKinesis
+import SluiceStorage
 import TOMLKit
 
 /// `[auth]`: SigV4 access control on the API, with keys and policies from a file:
@@ -28,16 +29,19 @@ struct AuthConfig: Equatable {
     /// Reads the keys file. Refuses one that others may read (it holds secrets).
     func accessControl(region: String, accountId: String) throws -> ApiAccessControl {
         let path = credentialsFile
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw ConfigError("[auth] credentials_file: \"\(path)\" cannot be read (\(String(cString: strerror(errno)))); create it (see README, \"Access control\")")
-        }
-        if info.st_mode & 0o077 != 0 {
-            throw ConfigError("[auth] credentials_file: \"\(path)\" may be read by other users (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
+        let fs = PosixFileSystem()
+        guard fs.fileExists(path) else {
+            throw ConfigError("[auth] credentials_file: \"\(path)\" does not exist; create it (see README, \"Access control\")")
         }
         let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw ConfigError("[auth] credentials_file: \"\(path)\" cannot be read (\(error.localizedDescription))")
+        do {
+            let mode = try fs.permissions(path)
+            if mode & 0o077 != 0 {
+                throw ConfigError("[auth] credentials_file: \"\(path)\" may be read by other users (mode \(String(mode & 0o777, radix: 8))); run: chmod 600 \(path)")
+            }
+            text = String(decoding: try fs.readWholeFile(path), as: UTF8.self)
+        } catch let error as StorageError {
+            throw ConfigError("[auth] credentials_file: \"\(path)\" cannot be read (\(error)); it must be readable by the sluice user")
         }
         let table: TOMLTable
         do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
