@@ -31,16 +31,11 @@ struct MQTTPublishCommand: ParsableCommand {
             broker: try BrokerAddress(parsing: broker), clientId: clientId, qos: qos, maxOutstanding: maxOutstanding
         ))
         let start = ContinuousClock.now
-        for index in 0..<messages {
-            let (device, seq) = (MQTTLoad.device(index % devices), index / devices)
-            try publisher.publish(
-                topic: topic.replacingOccurrences(of: "{device}", with: device),
-                payload: payload.map { Array($0.utf8) } ?? MQTTLoad.payload(device: device, seq: seq, bytes: payloadBytes), tag: UInt64(index)
-            )
-            if rate > 0 {
-                let due = start + .seconds(Double(index + 1) / Double(rate))
-                if due > .now { Thread.sleep(forTimeInterval: (due - .now) / .seconds(1)) }
-            }
+        let rate = self.rate
+        try MQTTLoad.publish(publisher, topic: topic, messages: messages, devices: devices, payloadBytes: payloadBytes, fixedPayload: payload.map { Array($0.utf8) }) { index in
+            guard rate > 0 else { return }
+            let due = start + .seconds(Double(index + 1) / Double(rate))
+            if due > .now { Thread.sleep(forTimeInterval: (due - .now) / .seconds(1)) }
         }
         let complete = publisher.waitForAcknowledgements(timeout: .seconds(waitSeconds))
         let elapsed = (ContinuousClock.now - start) / .seconds(1)
@@ -63,6 +58,28 @@ enum MQTTLoad {
         "dev-" + String(repeating: "0", count: max(0, 4 - String(number).count)) + String(number)
     }
 
+    /// Publishes message `i` to device `i % devices` (`{device}` in `topic`) with sequence
+    /// number `i / devices`; `pace(i)` runs after each.
+    static func publish(_ publisher: MosquittoPublisher, topic: String, messages: Int, devices: Int, payloadBytes: Int,
+                        fixedPayload: [UInt8]? = nil, pace: (Int) -> Void = { _ in }) throws {
+        for index in 0..<messages {
+            let device = Self.device(index % devices)
+            try publisher.publish(
+                topic: topic.replacingOccurrences(of: "{device}", with: device),
+                payload: fixedPayload ?? payload(device: device, seq: index / devices, bytes: payloadBytes), tag: UInt64(index)
+            )
+            pace(index)
+        }
+    }
+
+    /// One whole QoS 1 load: connect, publish every message, wait for the acknowledgements.
+    static func send(to address: BrokerAddress, protocolVersion: Int32 = 5, topic: String, messages: Int, devices: Int, payloadBytes: Int) throws {
+        let publisher = try MosquittoPublisher(options: .init(broker: address, qos: 1, maxOutstanding: 1_000, protocolVersion: protocolVersion))
+        defer { publisher.close() }
+        try publish(publisher, topic: topic, messages: messages, devices: devices, payloadBytes: payloadBytes)
+        _ = publisher.waitForAcknowledgements(timeout: .seconds(120))
+    }
+
     /// `{"device":"dev-0007","seq":12,"pad":"xxx..."}`, padded to `bytes`.
     static func payload(device: String, seq: Int, bytes: Int) -> [UInt8] {
         let head = "{\"device\":\"\(device)\",\"seq\":\(seq),\"pad\":\""
@@ -83,14 +100,15 @@ struct MQTTBench: AsyncParsableCommand {
     @Option(help: "Broker port on 127.0.0.1.") var port = 18_883
 
     func run() async throws {
-        let broker = try BenchBroker(port: port)
+        let broker = try BenchServer.mosquitto(port: port)
         defer { broker.stop() }
         let address = BrokerAddress(host: "127.0.0.1", port: port, tls: false)
         var results: [String: [Double]] = [:]
-        let nats = try? BenchNATS(port: port + 1, mqttPort: port + 2)
+        let (natsPort, natsMQTTPort) = (port + 1, port + 2)
+        let nats = try? BenchServer.nats(port: natsPort, mqttPort: natsMQTTPort)
         defer { nats?.stop() }
         for run in 0..<runs {
-            if let nats { results["nats", default: []].append(try await natsJetStream(nats, run: run)) }
+            if nats != nil { results["nats", default: []].append(try await natsJetStream(port: natsPort, mqttPort: natsMQTTPort, run: run)) }
             for mode in ["live", "backlog"] {
                 results["plain-\(mode)", default: []].append(try await plain(address, run: run, backlog: mode == "backlog"))
                 results["sluice-\(mode)", default: []].append(try await sluice(address, run: run, backlog: mode == "backlog"))
@@ -121,13 +139,7 @@ struct MQTTBench: AsyncParsableCommand {
                        connect: () async throws -> Void) async throws -> Double {
         let (messages, devices, payloadBytes) = (self.messages, self.devices, self.payloadBytes)
         let publish: @Sendable () throws -> Void = {
-            let publisher = try MosquittoPublisher(options: .init(broker: address, qos: 1, maxOutstanding: 1_000))
-            for index in 0..<messages {
-                let device = MQTTLoad.device(index % devices)
-                try publisher.publish(topic: "\(topicPrefix)/\(device)/t", payload: MQTTLoad.payload(device: device, seq: index / devices, bytes: payloadBytes), tag: UInt64(index))
-            }
-            _ = publisher.waitForAcknowledgements(timeout: .seconds(120))
-            publisher.close()
+            try MQTTLoad.send(to: address, topic: "\(topicPrefix)/{device}/t", messages: messages, devices: devices, payloadBytes: payloadBytes)
         }
         var start = ContinuousClock.now
         if backlog {
@@ -206,23 +218,17 @@ struct MQTTBench: AsyncParsableCommand {
     /// The same load published to nats-server's MQTT listener (MQTT 3.1.1: NATS 2.9 has no
     /// v5), stored by a JetStream file stream over its subjects; messages per second until
     /// the stream holds them all.
-    private func natsJetStream(_ nats: BenchNATS, run: Int) async throws -> Double {
+    private func natsJetStream(port natsPort: Int, mqttPort: Int, run: Int) async throws -> Double {
         let name = "benchnats\(run)"
-        try NATSWriter.createStream(port: nats.port, name: name)
-        let address = BrokerAddress(host: "127.0.0.1", port: nats.mqttPort, tls: false)
+        try NATSWriter.createStream(port: natsPort, name: name)
+        let address = BrokerAddress(host: "127.0.0.1", port: mqttPort, tls: false)
         let (messages, devices, payloadBytes) = (self.messages, self.devices, self.payloadBytes)
         let start = ContinuousClock.now
         Thread.detachNewThread {
-            guard let publisher = try? MosquittoPublisher(options: .init(broker: address, qos: 1, maxOutstanding: 1_000, protocolVersion: 4)) else { return }
-            for index in 0..<messages {
-                let device = MQTTLoad.device(index % devices)
-                try? publisher.publish(topic: "\(name)/\(device)/t", payload: MQTTLoad.payload(device: device, seq: index / devices, bytes: payloadBytes), tag: UInt64(index))
-            }
-            _ = publisher.waitForAcknowledgements(timeout: .seconds(120))
-            publisher.close()
+            try? MQTTLoad.send(to: address, protocolVersion: 4, topic: "\(name)/{device}/t", messages: messages, devices: devices, payloadBytes: payloadBytes)
         }
         let deadline = ContinuousClock.now + .seconds(300)
-        while (try? NATSWriter.streamMessages(port: nats.port, name: name)) ?? 0 < messages, ContinuousClock.now < deadline {
+        while (try? NATSWriter.streamMessages(port: natsPort, name: name)) ?? 0 < messages, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
         return Double(messages) / ((ContinuousClock.now - start) / .seconds(1))
@@ -257,70 +263,54 @@ final class Box<Value: Sendable>: @unchecked Sendable {
     }
 }
 
-/// A mosquitto broker on 127.0.0.1 for the benchmark, with the settings the README asks
-/// of production brokers (no queue bound for persistent sessions).
-final class BenchBroker {
+/// A server the benchmark starts on 127.0.0.1 from a config it writes to a temporary
+/// directory, and stops (removing the directory) at the end.
+final class BenchServer {
     let process = Process()
     let directory: String
 
-    init(port: Int) throws {
-        directory = NSTemporaryDirectory() + "sluice-bench-mosquitto-\(getpid())"
+    /// - Parameters:
+    ///   - config: the config file's text, given the directory.
+    ///   - settle: seconds to give the server to listen.
+    init(name: String, binaries: [String], install: String, config: (String) -> String, settle: TimeInterval) throws {
+        directory = NSTemporaryDirectory() + "sluice-bench-\(name)-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let config = """
-        listener \(port) 127.0.0.1
-        allow_anonymous true
-        max_queued_messages 0
-        max_inflight_messages 0
-        persistence false
-
-        """
-        try config.write(toFile: directory + "/mosquitto.conf", atomically: false, encoding: .utf8)
-        guard let binary = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw ValidationError("mosquitto is not installed (apt-get install -y mosquitto; scripts/setup.sh does it)")
+        try config(directory).write(toFile: directory + "/\(name).conf", atomically: false, encoding: .utf8)
+        guard let binary = binaries.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw ValidationError("\(name) is not installed (\(install))")
         }
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["-c", directory + "/mosquitto.conf"]
+        process.arguments = ["-c", directory + "/\(name).conf"]
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
-        Thread.sleep(forTimeInterval: 0.5)
+        Thread.sleep(forTimeInterval: settle)
     }
 
-    func stop() {
-        process.terminate()
-        process.waitUntilExit()
-        try? FileManager.default.removeItem(atPath: directory)
+    /// mosquitto with the settings the README asks of production brokers (no queue bound
+    /// for persistent sessions).
+    static func mosquitto(port: Int) throws -> BenchServer {
+        try BenchServer(name: "mosquitto", binaries: ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"],
+                        install: "apt-get install -y mosquitto; scripts/setup.sh does it", config: { _ in """
+            listener \(port) 127.0.0.1
+            allow_anonymous true
+            max_queued_messages 0
+            max_inflight_messages 0
+            persistence false
+
+            """ }, settle: 0.5)
     }
-}
 
-/// nats-server with JetStream (file storage) and its MQTT listener, for the comparison.
-final class BenchNATS {
-    let process = Process()
-    let directory: String
-    let port: Int
-    let mqttPort: Int
+    /// nats-server with JetStream (file storage) and its MQTT listener.
+    static func nats(port: Int, mqttPort: Int) throws -> BenchServer {
+        try BenchServer(name: "nats-server", binaries: ["/usr/sbin/nats-server", "/usr/bin/nats-server"],
+                        install: "apt-get install -y nats-server; scripts/bench.sh does it", config: { directory in """
+            listen: 127.0.0.1:\(port)
+            server_name: sluice-bench
+            jetstream { store_dir: "\(directory)/js" }
+            mqtt { listen: 127.0.0.1:\(mqttPort) }
 
-    init(port: Int, mqttPort: Int) throws {
-        self.port = port
-        self.mqttPort = mqttPort
-        directory = NSTemporaryDirectory() + "sluice-bench-nats-\(getpid())"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try """
-        listen: 127.0.0.1:\(port)
-        server_name: sluice-bench
-        jetstream { store_dir: "\(directory)/js" }
-        mqtt { listen: 127.0.0.1:\(mqttPort) }
-
-        """.write(toFile: directory + "/nats.conf", atomically: false, encoding: .utf8)
-        guard let binary = ["/usr/sbin/nats-server", "/usr/bin/nats-server"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw ValidationError("nats-server is not installed")
-        }
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["-c", directory + "/nats.conf"]
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        Thread.sleep(forTimeInterval: 1)
+            """ }, settle: 1)
     }
 
     func stop() {
