@@ -7,8 +7,8 @@ import Synchronization
 /// does by default (before the message is handed over) and only counting what arrives.
 /// It stores nothing, so its rate is the ceiling for any subscriber on this machine.
 public final class BaselineSubscriber: @unchecked Sendable {
-    private var handle: OpaquePointer?
-    private var context: Unmanaged<BaselineSubscriber>?
+    private var client = MosquittoClient<BaselineSubscriber>()
+    private var handle: OpaquePointer? { client.handle }
     private let received = Atomic<Int>(0)
     private let connected = Atomic<Bool>(false)
     let filter: String
@@ -18,14 +18,7 @@ public final class BaselineSubscriber: @unchecked Sendable {
     public init(broker: BrokerAddress, clientId: String, filter: String, qos: Int32 = 1) throws {
         self.filter = filter
         self.qos = qos
-        MosquittoLibrary.initialize()
-        let context = Unmanaged.passRetained(self)
-        guard let handle = mosquitto_new(clientId, false, context.toOpaque()) else {
-            context.release()
-            throw MQTTSourceError("cannot create an MQTT client")
-        }
-        self.handle = handle
-        self.context = context
+        let handle = try client.create(clientId: clientId, cleanSession: false, owner: self)
         _ = mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5)
         _ = mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1)
         mosquitto_connect_with_flags_callback_set(handle, sluiceBaselineOnConnect)
@@ -45,11 +38,7 @@ public final class BaselineSubscriber: @unchecked Sendable {
     public var isConnected: Bool { connected.load(ordering: .relaxed) }
 
     public func close() {
-        guard let handle else { return }
-        MosquittoLibrary.stopThreadedClient(handle)
-        self.handle = nil
-        context?.release()
-        context = nil
+        client.destroy(stopThread: true)
     }
 
     func didConnect(_ handle: OpaquePointer?, code: Int32) {

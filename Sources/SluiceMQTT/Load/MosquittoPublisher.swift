@@ -38,8 +38,8 @@ public final class MosquittoPublisher: @unchecked Sendable {
     }
 
     let options: Options
-    private var handle: OpaquePointer?
-    private var context: Unmanaged<MosquittoPublisher>?
+    private var client = MosquittoClient<MosquittoPublisher>()
+    private var handle: OpaquePointer? { client.handle }
     private let ledger = Mutex(Ledger())
     private let slots: DispatchSemaphore
 
@@ -47,14 +47,7 @@ public final class MosquittoPublisher: @unchecked Sendable {
     public init(options: Options) throws {
         self.options = options
         slots = DispatchSemaphore(value: options.maxOutstanding)
-        MosquittoLibrary.initialize()
-        let context = Unmanaged.passRetained(self)
-        guard let handle = mosquitto_new(options.clientId, options.clientId == nil, context.toOpaque()) else {
-            context.release()
-            throw MQTTSourceError("cannot create an MQTT client")
-        }
-        self.handle = handle
-        self.context = context
+        let handle = try client.create(clientId: options.clientId, cleanSession: options.clientId == nil, owner: self)
         _ = mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, options.protocolVersion)
         _ = mosquitto_int_option(handle, MOSQ_OPT_SEND_MAXIMUM, Int32(min(65_535, options.maxOutstanding)))
         _ = mosquitto_max_inflight_messages_set(handle, UInt32(options.maxOutstanding))
@@ -123,11 +116,7 @@ public final class MosquittoPublisher: @unchecked Sendable {
 
     /// Disconnects and frees the client (unacknowledged messages are abandoned).
     public func close() {
-        guard let handle else { return }
-        MosquittoLibrary.stopThreadedClient(handle)
-        self.handle = nil
-        context?.release()
-        context = nil
+        client.destroy(stopThread: true)
     }
 
     func didConnect(code: Int32) {

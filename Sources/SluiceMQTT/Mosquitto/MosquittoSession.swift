@@ -47,8 +47,8 @@ final class MosquittoSession: @unchecked Sendable {
     let logger: Logger
     let figures = Mutex(Figures())
     private let queue = DispatchQueue(label: "sluice.mqtt.session")
-    private var handle: OpaquePointer?
-    private var context: Unmanaged<MosquittoSession>?
+    private var client = MosquittoClient<MosquittoSession>()
+    private var handle: OpaquePointer? { client.handle }
     private var state = State.disconnected(retryAt: .now)
     private var backoff: Duration
     private var inbox: [MQTTMessage] = []
@@ -66,18 +66,11 @@ final class MosquittoSession: @unchecked Sendable {
         self.logger = logger
         backoff = settings.reconnectMin
         subscriptions = SubscriptionMemory(directory: settings.stateDirectory, broker: settings.broker.description, clientId: settings.clientId, logger: logger)
-        MosquittoLibrary.initialize()
-        let context = Unmanaged.passRetained(self)
-        guard let handle = mosquitto_new(settings.clientId, settings.cleanSession, context.toOpaque()) else {
-            context.release()
-            throw MQTTSourceError("\(settings.name): cannot create the MQTT client (\(String(cString: strerror(errno))))")
-        }
-        self.handle = handle
-        self.context = context
+        let handle = try client.create(clientId: settings.clientId, cleanSession: settings.cleanSession, owner: self)
         do {
             try configure(handle)
         } catch {
-            destroy()
+            client.destroy()
             throw error
         }
     }
@@ -147,7 +140,7 @@ final class MosquittoSession: @unchecked Sendable {
                     mosquitto_disconnect(handle)
                     _ = mosquitto_loop_write(handle, 1)
                 }
-                self.destroy()
+                self.client.destroy()
                 self.publishState("disconnected")
                 continuation.resume()
             }
@@ -266,13 +259,6 @@ final class MosquittoSession: @unchecked Sendable {
         figures.withLock { $0.state = text }
     }
 
-    private func destroy() {
-        if let handle { mosquitto_destroy(handle) }
-        handle = nil
-        context?.release()
-        context = nil
-    }
-
     // MARK: - Callbacks (from MosquittoCallbacks.swift, on the queue inside loop_read)
 
     func didConnect(code: Int32, flags: Int32) {
@@ -361,24 +347,6 @@ final class MosquittoSession: @unchecked Sendable {
         default:
             ""
         }
-    }
-}
-
-/// libmosquitto's process-wide setup, done once.
-enum MosquittoLibrary {
-    private static let done: Bool = {
-        mosquitto_lib_init()
-        return true
-    }()
-
-    static func initialize() { _ = done }
-
-    /// Stops a client that runs libmosquitto's own network thread (`mosquitto_loop_start`):
-    /// disconnects, joins the thread, frees the client.
-    static func stopThreadedClient(_ handle: OpaquePointer) {
-        mosquitto_disconnect(handle)
-        mosquitto_loop_stop(handle, false)
-        mosquitto_destroy(handle)
     }
 }
 

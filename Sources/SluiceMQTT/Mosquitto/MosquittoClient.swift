@@ -1,0 +1,51 @@
+import CMosquitto
+import Glibc
+
+/// A libmosquitto client handle and the owner its callbacks receive as `userdata`,
+/// created and freed together: the owner is retained for as long as the handle lives
+/// and released only after `mosquitto_destroy`, so no callback reaches a freed owner
+/// (../shared/FACTS.md). Used by the source's session, the load generator and the
+/// benchmark's baseline subscriber.
+struct MosquittoClient<Owner: AnyObject> {
+    private(set) var handle: OpaquePointer?
+    private var owner: Unmanaged<Owner>?
+
+    init() {}
+
+    /// Creates the handle with `owner` as its callbacks' `userdata`.
+    mutating func create(clientId: String?, cleanSession: Bool, owner: Owner) throws -> OpaquePointer {
+        MosquittoLibrary.initialize()
+        let retained = Unmanaged.passRetained(owner)
+        guard let created = mosquitto_new(clientId, cleanSession, retained.toOpaque()) else {
+            retained.release()
+            throw MQTTSourceError("cannot create an MQTT client (\(String(cString: strerror(errno))))")
+        }
+        handle = created
+        self.owner = retained
+        return created
+    }
+
+    /// Frees the client. `stopThread`: it runs libmosquitto's own network thread
+    /// (`mosquitto_loop_start`), which is disconnected and joined first.
+    mutating func destroy(stopThread: Bool = false) {
+        guard let handle else { return }
+        if stopThread {
+            mosquitto_disconnect(handle)
+            mosquitto_loop_stop(handle, false)
+        }
+        mosquitto_destroy(handle)
+        self.handle = nil
+        owner?.release()
+        owner = nil
+    }
+}
+
+/// libmosquitto's process-wide setup, done once.
+enum MosquittoLibrary {
+    private static let done: Bool = {
+        mosquitto_lib_init()
+        return true
+    }()
+
+    static func initialize() { _ = done }
+}
