@@ -32,9 +32,10 @@ final class ShardHandle: Sendable {
     func watchAppends(_ signal: WakeSignal) { appendWatchers.withLock { $0[ObjectIdentifier(signal)] = signal } }
     func unwatchAppends(_ signal: WakeSignal) { _ = appendWatchers.withLock { $0.removeValue(forKey: ObjectIdentifier(signal)) } }
 
-    /// Called once appended records are durable and readable.
+    /// Called once appended records are durable and readable (on every append: no copy
+    /// while nobody watches).
     func notifyAppend() {
-        let watchers = appendWatchers.withLock { Array($0.values) }
+        let watchers = appendWatchers.withLock { $0.isEmpty ? [] : Array($0.values) }
         for watcher in watchers { watcher.signal() }
     }
 }

@@ -181,15 +181,8 @@ struct RetryingSender: Sendable {
             retried.increment(by: pending.count)
             // Full jitter: a random wait up to base × 2^attempt, capped.
             let ceiling = min(settings.retryMax, settings.retryBase * (1 << min(attempt, 16)))
-            try await Task.sleep(for: .nanoseconds(Int64.random(in: 0...max(1, ceiling.nanoseconds))))
+            try await Task.sleep(for: .nanoseconds(Int64.random(in: 0...max(1, Int64(ceiling / .nanoseconds(1))))))
         }
         return outcomes
-    }
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

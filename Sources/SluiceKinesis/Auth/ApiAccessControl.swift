@@ -1,3 +1,4 @@
+import Glibc
 import Foundation
 
 /// Access control on Sluice's own API: every request must be signed (SigV4) with a known
@@ -27,18 +28,9 @@ public struct ApiAccessControl: Sendable {
             return streams.contains { Self.matches($0, stream) }
         }
 
-        /// `*` matches any run of characters; nothing else is special.
+        /// Shell-style patterns (fnmatch): `*` matches any run of characters.
         static func matches(_ pattern: String, _ text: String) -> Bool {
-            let parts = pattern.split(separator: "*", omittingEmptySubsequences: false)
-            guard parts.count > 1 else { return pattern == text }
-            var rest = Substring(text)
-            guard rest.hasPrefix(parts[0]) else { return false }
-            rest = rest.dropFirst(parts[0].count)
-            for part in parts.dropFirst().dropLast() {
-                guard let range = rest.range(of: part) else { return false }
-                rest = rest[range.upperBound...]
-            }
-            return rest.hasSuffix(parts.last!)
+            fnmatch(pattern, text, 0) == 0
         }
     }
 
