@@ -107,7 +107,7 @@ for size in 100 1024; do
 done
 for _ in $(seq "$RUNS"); do
   "$BIN/sluice-bench" get-records --endpoint "http://127.0.0.1:$PORT" --records 50000 >> "$RESULTS"
-  "$BIN/sluice-bench" get-records --endpoint "http://127.0.0.1:$MOTO_PORT" --records 5000 >> "$RESULTS"
+  "$BIN/sluice-bench" get-records --endpoint "http://127.0.0.1:$MOTO_PORT" --records 5000 --label moto >> "$RESULTS"
 done
 for _ in $(seq "$RUNS"); do python3 scripts/latency.py --endpoint "http://127.0.0.1:$PORT" --rate 200 --seconds 15 >> "$RESULTS"; done
 kill -TERM $DAEMON; wait $DAEMON || true

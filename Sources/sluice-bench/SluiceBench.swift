@@ -221,6 +221,7 @@ struct GetRecordsBench: AsyncParsableCommand {
     @Option(help: "The Kinesis endpoint.") var endpoint = "http://127.0.0.1:4567"
     @Option(help: "Records to write, then read.") var records = 50_000
     @Option(help: "Bytes of data per record.") var recordSize = 100
+    @Option(help: "A label printed with the result.") var label = ""
 
     func run() async throws {
         let client = try benchClient(endpoint)
@@ -243,7 +244,7 @@ struct GetRecordsBench: AsyncParsableCommand {
         try await client.deleteStream("bench-get")
         try await client.shutdown()
         let line: [String: Any] = [
-            "bench": "get-records-http", "label": endpoint, "writers": 1, "record_size": recordSize, "batch": 10_000, "shards": 1,
+            "bench": "get-records-http", "label": label, "writers": 1, "record_size": recordSize, "batch": 10_000, "shards": 1,
             "seconds": elapsed, "records_per_second": Double(read) / elapsed, "mb_per_second": Double(read * recordSize) / elapsed / 1e6,
         ]
         print(String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self))
