@@ -9,8 +9,8 @@ import TOMLKit
 /// [[keys]]
 /// access_key_id = "edge-reader"
 /// secret_access_key = "..."
-/// actions = ["Get*", "Describe*", "List*"]   # Kinesis action names, * matches anything
-/// streams = ["telemetry"]                    # stream names, * matches anything
+/// actions = ["Get*", "Describe*", "List*"]   # Kinesis action names, shell patterns (* ?)
+/// streams = ["telemetry"]                    # stream names, shell patterns (* ?)
 /// ```
 struct AuthConfig: Equatable {
     var credentialsFile: String
