@@ -3,6 +3,9 @@ import SluiceStorage
 /// How the engine stores and meters; `sluiced` fills it from the config file.
 public struct EngineOptions: Sendable {
     public var log = LogOptions()
+    /// Small flushes of every shard are made durable by one fdatasync of a shared commit
+    /// journal (FORMAT.md, "Commit journal") instead of one fsync per shard file.
+    public var commitJournal = true
     /// Kinesis' per-shard write limits, answered with ProvisionedThroughputExceeded.
     public var enforceWriteLimits = true
     public var shardWriteBytesPerSecond = KinesisLimits.shardWriteBytesPerSecond

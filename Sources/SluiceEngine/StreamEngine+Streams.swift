@@ -64,6 +64,9 @@ extension StreamEngine {
             return handle
         }
         for shard in handle.allShards { try? await shard.log.close() }
+        // A replay must never write the deleted stream's bytes into one created later
+        // under the same name.
+        try journal?.checkpoint()
         try fs.createDirectories(trashDirectory)
         let trash = trashDirectory + "/\(name).\(clock.nowMillis())"
         try fs.rename(handle.directory, to: trash)

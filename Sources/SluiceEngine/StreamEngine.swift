@@ -15,6 +15,9 @@ public final class StreamEngine: Sendable {
     let fs: any FileSystem
     let clock: any TimeSource
     let logger: Logger
+    /// Shared by every shard's log: one fdatasync for small flushes across shards (nil
+    /// when `options.commitJournal` is off).
+    let journal: CommitJournal?
     let iteratorKey: SymmetricKey
     let streams: Mutex<[String: StreamHandle]>
     /// The per-shard write limits in force (changed by a config reload).
@@ -53,6 +56,10 @@ public final class StreamEngine: Sendable {
         self.fs = fileSystem
         self.logger = logger
         try fileSystem.createDirectories(dataDirectory + "/streams")
+        // Before any shard recovers: the journal puts back what a power loss took from
+        // the segment files.
+        journal = options.commitJournal
+            ? try CommitJournal(dataDirectory: dataDirectory, fileSystem: fileSystem, logger: logger) : nil
         iteratorKey = try Self.loadIteratorKey(dataDirectory + "/engine.key", fs: fileSystem)
         streams = Mutex([:])
         writeLimits = Mutex(WriteLimits(
@@ -111,7 +118,7 @@ public final class StreamEngine: Sendable {
     func openShard(_ shard: ShardMetadata, of stream: StreamMetadata, streamDirectory: String) throws -> ShardHandle {
         let log = try ShardLog(
             directory: streamDirectory + "/" + shard.id, options: options.log,
-            fileSystem: fs, clock: clock, keys: options.keys, logger: logger
+            fileSystem: fs, clock: clock, keys: options.keys, journal: journal, logger: logger
         )
         do {
             try log.setEncryption(keyId: stream.encryptionType == "KMS" ? stream.keyId : nil)
@@ -191,12 +198,15 @@ public final class StreamEngine: Sendable {
         streams.withLock { Array($0.values) }.flatMap { stream in stream.allShards.map { (stream, $0) } }
     }
 
-    /// Flushes and closes every shard log.
+    /// Flushes and closes every shard log, then fsyncs what went through the journal.
     public func close() async {
         for (_, shard) in everyShard {
             do { try await shard.log.close() } catch {
                 logger.error("closing a shard log failed", metadata: ["shard": "\(shard.log.directory)", "error": "\(error)"])
             }
+        }
+        do { try journal?.checkpoint() } catch {
+            logger.error("emptying the commit journal failed; the next start replays it", metadata: ["error": "\(error)"])
         }
     }
 
@@ -224,6 +234,7 @@ extension StreamEngine {
     /// (a disk that hangs). Empty when healthy.
     public func healthProblems(timeout: Duration = .seconds(5)) async -> [String] {
         var problems: [String] = []
+        if let failure = journal?.failure { problems.append("commit journal: \(failure.message)") }
         for (stream, shard) in everyShard {
             if let failure = shard.log.failure {
                 problems.append("\(stream.name)/\(shard.id): \(failure.message)")

@@ -87,10 +87,13 @@ struct EngineBench: AsyncParsableCommand {
     @OptionGroup var load: LoadOptions
     @Option(help: "A scratch data directory on the disk to measure.") var dir: String
     @Option(help: "A key file: encrypt the benchmark stream (envelope encryption, AES-256-GCM).") var keyFile: String?
+    @Flag(help: "Fsync every shard's segment file itself instead of the shared commit journal (the before of the journal's before/after).")
+    var noJournal = false
 
     func run() async throws {
         var options = EngineOptions()
         options.enforceWriteLimits = false
+        options.commitJournal = !noJournal
         options.keys = try keyFile.map { try LocalKeyFile.load(path: $0).provider }
         var logger = Logger(label: "bench")
         logger.logLevel = .error
@@ -99,7 +102,8 @@ struct EngineBench: AsyncParsableCommand {
         try engine.createStream(name: "bench", shardCount: load.shards)
         let payload = [UInt8](repeating: 0x61, count: load.recordSize)
         let batch = load.batch
-        try await measure(load, name: keyFile == nil ? "engine-append" : "engine-append-encrypted") { writer, n in
+        let name = (keyFile == nil ? "engine-append" : "engine-append-encrypted") + (noJournal ? " (no journal)" : "")
+        try await measure(load, name: name) { writer, n in
             let records = (0..<batch).map { PutRecordInput(partitionKey: "w\(writer)-\((n * batch + $0) % 64)", data: payload) }
             if batch == 1 {
                 _ = try await engine.putRecord(stream: "bench", record: records[0])

@@ -73,6 +73,11 @@ final class FaultyFile: RandomAccessFile {
         try inner.sync()
     }
 
+    func syncData() throws {
+        if owner.failSync { throw StorageError(.io(errno: EIO), "fdatasync \(path): Input/output error (injected)") }
+        try inner.syncData()
+    }
+
     func truncate(to size: Int64) throws { try inner.truncate(to: size) }
     func size() throws -> Int64 { try inner.size() }
 }

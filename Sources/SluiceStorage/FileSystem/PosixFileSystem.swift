@@ -125,6 +125,10 @@ final class PosixFile: RandomAccessFile {
         if fsync(fd) != 0 { throw StorageError.posix("fsync", path: path, errno: errno) }
     }
 
+    func syncData() throws {
+        if fdatasync(fd) != 0 { throw StorageError.posix("fdatasync", path: path, errno: errno) }
+    }
+
     func truncate(to size: Int64) throws {
         if ftruncate(fd, off_t(size)) != 0 { throw StorageError.posix("truncate", path: path, errno: errno) }
     }

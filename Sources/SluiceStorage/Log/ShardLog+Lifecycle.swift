@@ -32,6 +32,8 @@ extension ShardLog {
             return doomed
         }
         guard !doomed.isEmpty else { return 0 }
+        // A replay must never write into a file that is gone.
+        try journal?.checkpoint()
         for info in doomed { try fs.removeFile(info.segment.path) }
         try fs.syncDirectory(directory)
         return doomed.count

@@ -19,6 +19,9 @@ public final class ShardLog: Sendable {
     let logger: Logger
     /// Master keys, when encryption at rest is configured.
     let keys: (any KeyProvider)?
+    /// Makes small flushes durable together with other shards' (nil: every flush fsyncs
+    /// its own segment file).
+    let journal: CommitJournal?
     let ioQueue: DispatchQueue
     let state: Mutex<State>
     /// What recovery found when the log was opened.
@@ -101,9 +104,11 @@ public final class ShardLog: Sendable {
         fileSystem: any FileSystem = PosixFileSystem(),
         clock: any TimeSource = SystemTimeSource(),
         keys: (any KeyProvider)? = nil,
+        journal: CommitJournal? = nil,
         logger: Logger = Logger(label: "sluice.storage")
     ) throws {
         self.directory = directory
+        self.journal = journal
         self.options = options
         self.fs = fileSystem
         self.clock = clock
@@ -200,6 +205,11 @@ public final class ShardLog: Sendable {
             var created: [Segment] = []
             do {
                 chunks = try encode(work.appends, tail: &tail, keyId: work.keyId)
+                // One small chunk: durable through the journal, with other shards' flushes.
+                // Flushes spanning two segments fsync the older one first (below), so
+                // only the newest segment of a shard can ever have a torn tail.
+                let journal = options.sync == .always && chunks.count == 1
+                    && chunks[0].bytes.count <= CommitJournal.maxFlushBytes ? self.journal : nil
                 for (k, chunk) in chunks.enumerated() {
                     let segment: Segment
                     if let header = chunk.header {
@@ -213,11 +223,15 @@ public final class ShardLog: Sendable {
                         segment = chunk.segment!
                     }
                     try segment.file.write(chunk.bytes, at: chunk.position)
-                    // A segment is complete on disk before the next one exists, so only the
-                    // newest segment of a shard can ever have a torn tail.
-                    if options.sync == .always || k < chunks.count - 1 { try segment.file.sync() }
+                    if let journal {
+                        try journal.commit(.init(file: segment.file, position: chunk.position, bytes: chunk.bytes, createdIn: created.isEmpty ? nil : directory))
+                    } else if options.sync == .always || k < chunks.count - 1 {
+                        // A segment is complete on disk before the next one exists, so only
+                        // the newest segment of a shard can ever have a torn tail.
+                        try segment.file.sync()
+                    }
                 }
-                if !created.isEmpty { try fs.syncDirectory(directory) }
+                if journal == nil, !created.isEmpty { try fs.syncDirectory(directory) }
             } catch {
                 fail(chunks: chunks, created: created, committedTail: work.tail, waiters: waiters, error: error)
                 continue
