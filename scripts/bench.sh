@@ -51,6 +51,10 @@ for size in 100 1024; do
       # Plain, then encrypted, back to back: the ratio compares like with like.
       "$BIN/sluice-bench" engine --dir "$WORK/engine" $run --record-size "$size" --seconds "$SECONDS_EACH" >> "$RESULTS"
       "$BIN/sluice-bench" engine --dir "$WORK/engine" $run --record-size "$size" --seconds "$SECONDS_EACH" --key-file "$WORK/bench.key" >> "$RESULTS"
+      # The commit journal's before/after: every shard fsyncing its own file.
+      if [ "$run" != "--writers 8 --batch 100" ]; then
+        "$BIN/sluice-bench" engine --dir "$WORK/engine" $run --record-size "$size" --seconds "$SECONDS_EACH" --no-journal >> "$RESULTS"
+      fi
     done
   done
 done

@@ -71,10 +71,11 @@ print("Engine rows: `sluice-bench engine` (4 shards, every append acknowledged a
 print("| what | record | writers | per call | records/s (spread) | MB/s | vs dd 1 MiB+fsync | encrypted vs plain |")
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 plain = {}
+before = {}
 best_append = 0.0
 keys = []
 for r in rows:
-    if r["bench"] in ("engine-append", "engine-append-encrypted", "peer-redis", "peer-nats"):
+    if r["bench"] in ("engine-append", "engine-append-encrypted", "engine-append (no journal)", "peer-redis", "peer-nats"):
         key = (r["bench"], r.get("label", ""), r["record_size"], r["writers"], r["batch"])
         if key not in keys:
             keys.append(key)
@@ -88,8 +89,16 @@ for bench, label, size, writers, batch in keys:
         best_append = max(best_append, mbps)
     elif bench == "engine-append-encrypted" and (size, writers, batch) in plain:
         ratio = f"{med(rps) / plain[(size, writers, batch)]:.2f}"
+    elif bench == "engine-append (no journal)":
+        before[(size, writers)] = med(rps)
     name = bench + (f" ({label})" if label else "")
     print(f"| {name} | {size} B | {writers} | {batch} | {med(rps):,.0f} ({spread(rps)}) | {mbps:.1f} | {mbps / dd_big:.2f}x | {ratio} |")
+if before:
+    print("\nThe commit journal (one fdatasync for the small flushes of every shard; FORMAT.md), profiled in as the fix for "
+          "4 shards paying 4 fsyncs per round: " + "; ".join(
+              f"{size} B × {writers} writers {before[(size, writers)]:,.0f} → {plain[(size, writers, 1)]:,.0f} records/s "
+              f"({plain[(size, writers, 1)] / before[(size, writers)]:.2f}x)"
+              for size, writers in sorted(before) if (size, writers, 1) in plain) + ".")
 goal("Engine append ≥ 50 % of `dd` fsync bandwidth", f"{best_append / dd_big:.2f} (best shape)", best_append / dd_big >= 0.5, "largest engine MB/s over dd 1 MiB + fdatasync")
 for size in (100, 1024):
     sluice = plain.get((size, 16, 1), float("nan"))
