@@ -15,6 +15,8 @@ public final class StreamEngine: Sendable {
     let fs: any FileSystem
     let clock: any TimeSource
     let logger: Logger
+    /// Held while the engine is open: one sluiced per data directory.
+    let lock: DataDirectoryLock
     /// Shared by every shard's log: one fdatasync for small flushes across shards (nil
     /// when `options.commitJournal` is off).
     let journal: CommitJournal?
@@ -56,6 +58,7 @@ public final class StreamEngine: Sendable {
         self.fs = fileSystem
         self.logger = logger
         try fileSystem.createDirectories(dataDirectory + "/streams")
+        lock = try DataDirectoryLock(dataDirectory: dataDirectory)
         // Before any shard recovers: the journal puts back what a power loss took from
         // the segment files.
         journal = options.commitJournal

@@ -315,6 +315,9 @@ final class BenchServer {
 
     func stop() {
         process.terminate()
+        // mosquitto has been seen to ignore SIGTERM at the end of a run: do not hang on it.
+        for _ in 0..<50 where process.isRunning { usleep(100_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         try? FileManager.default.removeItem(atPath: directory)
     }

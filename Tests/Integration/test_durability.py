@@ -150,3 +150,19 @@ def test_sigterm_stops_cleanly_and_everything_reads_back(tmp_path):
     daemon.start()
     assert len(read_stream(daemon.client(), "calm")["shardId-000000000000"]) == 300
     daemon.stop()
+
+
+def test_a_second_sluiced_on_the_same_data_dir_is_refused(tmp_path):
+    first = Daemon(tmp_path).start()
+    first.client().create_stream(StreamName="one", ShardCount=1)
+    (tmp_path / "second").mkdir()
+    second = Daemon(tmp_path / "second")
+    second.config.write_text(first.config.read_text().replace(f"127.0.0.1:{first.port}", f"127.0.0.1:{second.port}"))
+    _, output = second.start_failing()
+    assert "is in use by another sluiced" in output and f"pid {first.proc.pid}" in output
+    # The first one is untouched and keeps serving; after it stops, a start succeeds.
+    first.client().put_record(StreamName="one", PartitionKey="k", Data=b"still here")
+    first.stop()
+    second.start()
+    assert [r["Data"] for r in read_stream(second.client(), "one")["shardId-000000000000"]] == [b"still here"]
+    second.stop()

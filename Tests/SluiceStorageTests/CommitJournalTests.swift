@@ -161,7 +161,7 @@ import SluiceTestSupport
 }
 
 /// The real file system, counting fsyncs per file name.
-final class SyncCountingFileSystem: FileSystem {
+final class SyncCountingFileSystem: WrappingFileSystem {
     let real = PosixFileSystem()
     let syncs = Mutex<[String: Int]>([:])
 
@@ -180,20 +180,9 @@ final class SyncCountingFileSystem: FileSystem {
     func openFile(_ path: String, create: Bool) throws -> any RandomAccessFile {
         SyncCountingFile(try real.openFile(path, create: create), owner: self)
     }
-    func openForReading(_ path: String) throws -> any RandomAccessFile { try real.openForReading(path) }
-    func listDirectory(_ path: String) throws -> [String] { try real.listDirectory(path) }
-    func createDirectory(_ path: String) throws { try real.createDirectory(path) }
-    func fileExists(_ path: String) -> Bool { real.fileExists(path) }
-    func isDirectory(_ path: String) -> Bool { real.isDirectory(path) }
-    func rename(_ from: String, to: String) throws { try real.rename(from, to: to) }
-    func removeFile(_ path: String) throws { try real.removeFile(path) }
-    func removeTree(_ path: String) throws { try real.removeTree(path) }
-    func syncDirectory(_ path: String) throws { try real.syncDirectory(path) }
-    func setPermissions(_ path: String, mode: UInt32) throws { try real.setPermissions(path, mode: mode) }
-    func permissions(_ path: String) throws -> UInt32 { try real.permissions(path) }
 }
 
-final class SyncCountingFile: RandomAccessFile {
+final class SyncCountingFile: WrappingFile {
     let inner: any RandomAccessFile
     let owner: SyncCountingFileSystem
 
@@ -202,11 +191,6 @@ final class SyncCountingFile: RandomAccessFile {
         self.owner = owner
     }
 
-    var path: String { inner.path }
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int { try inner.read(into: buffer, at: offset) }
-    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws { try inner.write(bytes, at: offset) }
     func sync() throws { owner.counted(path); try inner.sync() }
     func syncData() throws { owner.counted(path); try inner.syncData() }
-    func truncate(to size: Int64) throws { try inner.truncate(to: size) }
-    func size() throws -> Int64 { try inner.size() }
 }

@@ -7,8 +7,8 @@ import Glibc
 /// The real file system with faults on demand: a disk that fills up after a byte budget
 /// (writes fail with ENOSPC after writing what fits, as a real full disk does) and an
 /// fsync that fails with EIO.
-public final class FaultyFileSystem: FileSystem {
-    let real = PosixFileSystem()
+public final class FaultyFileSystem: WrappingFileSystem {
+    public let real = PosixFileSystem()
     let state = Mutex<(budget: Int?, failSync: Bool)>((nil, false))
 
     public init() {}
@@ -32,32 +32,15 @@ public final class FaultyFileSystem: FileSystem {
     public func openFile(_ path: String, create: Bool) throws -> any RandomAccessFile {
         FaultyFile(try real.openFile(path, create: create), owner: self)
     }
-    public func openForReading(_ path: String) throws -> any RandomAccessFile { try real.openForReading(path) }
-    public func listDirectory(_ path: String) throws -> [String] { try real.listDirectory(path) }
-    public func createDirectory(_ path: String) throws { try real.createDirectory(path) }
-    public func fileExists(_ path: String) -> Bool { real.fileExists(path) }
-    public func isDirectory(_ path: String) -> Bool { real.isDirectory(path) }
-    public func rename(_ from: String, to: String) throws { try real.rename(from, to: to) }
-    public func removeFile(_ path: String) throws { try real.removeFile(path) }
-    public func removeTree(_ path: String) throws { try real.removeTree(path) }
-    public func syncDirectory(_ path: String) throws { try real.syncDirectory(path) }
-    public func setPermissions(_ path: String, mode: UInt32) throws { try real.setPermissions(path, mode: mode) }
-    public func permissions(_ path: String) throws -> UInt32 { try real.permissions(path) }
 }
 
-final class FaultyFile: RandomAccessFile {
+final class FaultyFile: WrappingFile {
     let inner: any RandomAccessFile
     let owner: FaultyFileSystem
 
     init(_ inner: any RandomAccessFile, owner: FaultyFileSystem) {
         self.inner = inner
         self.owner = owner
-    }
-
-    var path: String { inner.path }
-
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
-        try inner.read(into: buffer, at: offset)
     }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
@@ -77,7 +60,4 @@ final class FaultyFile: RandomAccessFile {
         if owner.failSync { throw StorageError(.io(errno: EIO), "fdatasync \(path): Input/output error (injected)") }
         try inner.syncData()
     }
-
-    func truncate(to size: Int64) throws { try inner.truncate(to: size) }
-    func size() throws -> Int64 { try inner.size() }
 }

@@ -6,8 +6,8 @@ import Synchronization
 /// created since its directory was last synced. (The worst case a kernel allows; a real
 /// one may keep some of it.) Truncation is not taken back: storage only truncates new
 /// files and undoes failed writes with it.
-public final class PowerLossFileSystem: FileSystem {
-    let real = PosixFileSystem()
+public final class PowerLossFileSystem: WrappingFileSystem {
+    public let real = PosixFileSystem()
 
     struct Undo {
         let position: Int64
@@ -71,12 +71,6 @@ public final class PowerLossFileSystem: FileSystem {
         }
         return PowerLossFile(file, owner: self)
     }
-    public func openForReading(_ path: String) throws -> any RandomAccessFile { try real.openForReading(path) }
-    public func listDirectory(_ path: String) throws -> [String] { try real.listDirectory(path) }
-    public func createDirectory(_ path: String) throws { try real.createDirectory(path) }
-    public func fileExists(_ path: String) -> Bool { real.fileExists(path) }
-    public func isDirectory(_ path: String) -> Bool { real.isDirectory(path) }
-    public func rename(_ from: String, to: String) throws { try real.rename(from, to: to) }
     public func removeFile(_ path: String) throws {
         try real.removeFile(path)
         state.withLock { s in
@@ -95,23 +89,15 @@ public final class PowerLossFileSystem: FileSystem {
         try real.syncDirectory(path)
         state.withLock { $0.created[path] = nil }
     }
-    public func setPermissions(_ path: String, mode: UInt32) throws { try real.setPermissions(path, mode: mode) }
-    public func permissions(_ path: String) throws -> UInt32 { try real.permissions(path) }
 }
 
-final class PowerLossFile: RandomAccessFile {
+final class PowerLossFile: WrappingFile {
     let inner: any RandomAccessFile
     let owner: PowerLossFileSystem
 
     init(_ inner: any RandomAccessFile, owner: PowerLossFileSystem) {
         self.inner = inner
         self.owner = owner
-    }
-
-    var path: String { inner.path }
-
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
-        try inner.read(into: buffer, at: offset)
     }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
@@ -128,7 +114,4 @@ final class PowerLossFile: RandomAccessFile {
         try inner.syncData()
         owner.didSync(inner)
     }
-
-    func truncate(to size: Int64) throws { try inner.truncate(to: size) }
-    func size() throws -> Int64 { try inner.size() }
 }
