@@ -66,8 +66,9 @@ import SluiceTestSupport
         counting.reset()
         try await appendConcurrently(logs, perShard: 100)
         let (journalSyncs, segmentSyncs) = counting.counts(journal: "commit.journal")
-        // 800 appends in 8 shards: far fewer fsyncs than flushes, and none of a segment.
-        #expect(segmentSyncs == 0)
+        // 800 appends in 8 shards: far fewer fsyncs than flushes; a segment is fsynced only
+        // by the flush that created it.
+        #expect(segmentSyncs <= 8)
         #expect(journalSyncs > 0 && journalSyncs < 800)
     }
 
@@ -96,13 +97,13 @@ import SluiceTestSupport
         let bytes = try fs.readWholeFile(path)
         let generation = try #require(JournalFormat.decodeHeader(bytes))
         let entries = JournalFormat.decodeEntries(bytes, generation: generation)
-        #expect(entries.count == 10)
-        let lastEntrySize = JournalFormat.entrySize(entries[9])
+        #expect(entries.count == 9)  // the first append created the segment: fsynced directly
+        let lastEntrySize = JournalFormat.entrySize(entries[entries.count - 1])
         let end = JournalFormat.headerSize + entries.reduce(0) { $0 + JournalFormat.entrySize($1) }
         RawFile.flip(path, at: end - lastEntrySize / 2)
         try fs.cutPower()
         let reopened = try CommitJournal(dataDirectory: tmp.path, fileSystem: fs)
-        #expect(reopened.replayReport.entries == 9)
+        #expect(reopened.replayReport.entries == 8)
         #expect(try readAll(try openLogs(tmp, journal: reopened, shards: 1)[0]).map(\.offset) == Array(0..<9))
     }
 
@@ -114,7 +115,7 @@ import SluiceTestSupport
         let marker = Array("PLAINTEXT-MARKER-3f9c".utf8)
         for _ in 0..<20 { _ = try await log.append([LogRecord(partitionKey: "pk", data: marker)]) }
         let journalBytes = try fs.readWholeFile(tmp.file("journal/commit.journal"))
-        #expect(JournalFormat.decodeEntries(journalBytes, generation: try #require(JournalFormat.decodeHeader(journalBytes))).count == 20)
+        #expect(JournalFormat.decodeEntries(journalBytes, generation: try #require(JournalFormat.decodeHeader(journalBytes))).count == 19)  // the first created the segment
         #expect(!contains(journalBytes, marker))
         try fs.cutPower()
         let reopened = try CommitJournal(dataDirectory: tmp.path, fileSystem: fs)
@@ -122,7 +123,7 @@ import SluiceTestSupport
         #expect(records.count == 20 && records.allSatisfy { $0.data == marker })
     }
 
-    @Test func replayKeepsASegmentHeaderRewrappedSince() async throws {
+    @Test func aSegmentRewrappedAfterItsFramesWereJournaledStaysReadable() async throws {
         let tmp = TemporaryDirectory()
         let v1 = MasterKey(id: "k", version: 1, secret: SymmetricKey(data: [UInt8](repeating: 1, count: 32)))
         let v2 = MasterKey(id: "k", version: 2, secret: SymmetricKey(data: [UInt8](repeating: 2, count: 32)))
@@ -130,12 +131,12 @@ import SluiceTestSupport
         let log = try openLogs(tmp, journal: journal, shards: 1, keys: StaticKeyProvider([v1]), keyId: "k")[0]
         for n in 0..<5 { _ = try await log.append(records(n..<n + 1)) }
         try await log.close()
-        // `sluice keys rewrap` while the journal still holds the segment's creation, then
-        // version 1 is retired: a replay of the old header would make the segment unreadable.
+        // `sluice keys rewrap` while the journal still holds frames, then version 1 is
+        // retired: the replay must not bring the old header back.
         let both = StaticKeyProvider([v1, v2])
         #expect(try DataKeyRewrapper(fs: fs).rewrap(dataDirectory: tmp.path, keys: both).rewrapped == 1)
         let reopened = try CommitJournal(dataDirectory: tmp.path, fileSystem: fs)
-        #expect(reopened.replayReport.writes == 5)
+        #expect(reopened.replayReport.writes == 4)  // the segment's creation never goes through the journal
         let onlyV2 = StaticKeyProvider([v2])
         #expect(try readAll(try openLogs(tmp, journal: reopened, shards: 1, keys: onlyV2, keyId: "k")[0]).map(\.offset) == Array(0..<5))
     }
@@ -145,13 +146,14 @@ import SluiceTestSupport
         let faulty = FaultyFileSystem()
         let journal = try CommitJournal(dataDirectory: tmp.path, fileSystem: faulty)
         let log = try ShardLog(directory: shardPath(tmp, 0), fileSystem: faulty, journal: journal)
+        let other = try ShardLog(directory: shardPath(tmp, 1), fileSystem: faulty, journal: journal)
         _ = try await log.append(records(0..<1))
+        _ = try await other.append(records(0..<1))
         faulty.setFailSync(true)
         await #expect { _ = try await log.append(records(1..<2)) } throws: { ($0 as? StorageError)?.code == .io(errno: 5) }
         faulty.setFailSync(false)
         #expect(journal.failure?.code == .unavailable)
-        let other = try ShardLog(directory: shardPath(tmp, 1), fileSystem: faulty, journal: journal)
-        await #expect { _ = try await other.append(records(0..<1)) } throws: { ($0 as? StorageError)?.code == .unavailable }
+        await #expect { _ = try await other.append(records(1..<2)) } throws: { ($0 as? StorageError)?.code == .unavailable }
     }
 
     func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {

@@ -48,14 +48,11 @@ public final class CommitJournal: Sendable {
         public let file: any RandomAccessFile
         public let position: Int64
         public let bytes: [UInt8]
-        /// The shard directory when this flush created the file (synced at the next reset).
-        public let createdIn: String?
 
-        public init(file: any RandomAccessFile, position: Int64, bytes: [UInt8], createdIn: String?) {
+        public init(file: any RandomAccessFile, position: Int64, bytes: [UInt8]) {
             self.file = file
             self.position = position
             self.bytes = bytes
-            self.createdIn = createdIn
         }
     }
 
@@ -88,8 +85,6 @@ public final class CommitJournal: Sendable {
         var position: Int64
         /// Files written since the last reset, by path: the reset fsyncs them.
         var touched: [String: any RandomAccessFile] = [:]
-        /// Directories in which files were created since the last reset.
-        var directories: Set<String> = []
     }
 
     /// Opens `DATA_DIR/journal/commit.journal`, replays what it holds into the segment
@@ -248,7 +243,6 @@ public final class CommitJournal: Sendable {
             cursor.position += Int64(bytes.count)
             for flush in entryFiles {
                 cursor.touched[flush.file.path] = flush.file
-                if let directory = flush.createdIn { cursor.directories.insert(directory) }
             }
             entry = []
             entryFiles = []
@@ -268,13 +262,11 @@ public final class CommitJournal: Sendable {
         if round.contains(where: \.reset) { try reset(&cursor) }
     }
 
-    /// Fsyncs every file written since the last reset (and the directories where files
-    /// were created), then starts a new generation: the entries on disk are dead.
+    /// Fsyncs every file written since the last reset, then starts a new generation: the
+    /// entries on disk are dead.
     private func reset(_ cursor: inout Cursor) throws {
         for file in cursor.touched.values { try file.syncData() }
-        for directory in cursor.directories { try fs.syncDirectory(directory) }
         cursor.touched = [:]
-        cursor.directories = []
         cursor.generation += 1
         try file.write(JournalFormat.encodeHeader(generation: cursor.generation), at: 0)
         try file.syncData()

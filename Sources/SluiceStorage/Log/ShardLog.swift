@@ -205,10 +205,13 @@ public final class ShardLog: Sendable {
             var created: [Segment] = []
             do {
                 chunks = try encode(work.appends, tail: &tail, keyId: work.keyId)
-                // One small chunk: durable through the journal, with other shards' flushes.
-                // Flushes spanning two segments fsync the older one first (below), so
-                // only the newest segment of a shard can ever have a torn tail.
-                let journal = options.sync == .always && chunks.count == 1
+                // One small chunk into an existing segment: durable through the journal,
+                // with other shards' flushes. A flush that creates a segment fsyncs it and
+                // the directory itself, so a later direct fsync into it never depends on a
+                // directory entry only the journal's next reset would make durable. Flushes
+                // spanning two segments fsync the older one first (below), so only the
+                // newest segment of a shard can ever have a torn tail.
+                let journal = options.sync == .always && chunks.count == 1 && chunks[0].header == nil
                     && chunks[0].bytes.count <= CommitJournal.maxFlushBytes ? self.journal : nil
                 for (k, chunk) in chunks.enumerated() {
                     let segment: Segment
@@ -224,14 +227,14 @@ public final class ShardLog: Sendable {
                     }
                     try segment.file.write(chunk.bytes, at: chunk.position)
                     if let journal {
-                        try journal.commit(.init(file: segment.file, position: chunk.position, bytes: chunk.bytes, createdIn: created.isEmpty ? nil : directory))
+                        try journal.commit(.init(file: segment.file, position: chunk.position, bytes: chunk.bytes))
                     } else if options.sync == .always || k < chunks.count - 1 {
                         // A segment is complete on disk before the next one exists, so only
                         // the newest segment of a shard can ever have a torn tail.
                         try segment.file.sync()
                     }
                 }
-                if journal == nil, !created.isEmpty { try fs.syncDirectory(directory) }
+                if !created.isEmpty { try fs.syncDirectory(directory) }
             } catch {
                 fail(chunks: chunks, created: created, committedTail: work.tail, waiters: waiters, error: error)
                 continue
