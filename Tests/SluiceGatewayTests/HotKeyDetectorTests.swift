@@ -32,7 +32,9 @@ final class CapturedLog: Sendable {
         var settings = HotKeyDetector.Settings()
         settings.window = .milliseconds(50)
         let detector = HotKeyDetector(stream: "s", rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 1000), settings: settings, logger: log.logger)
-        detector.observe(key: "sensor-1", shard: 0, bytes: 900_000, records: 10, openShards: 4)
+        // Hot however long the 60 ms sleep takes on a loaded machine (it failed once when it
+        // took long enough to bring 900 KB under the hot share).
+        detector.observe(key: "sensor-1", shard: 0, bytes: 900_000_000, records: 10, openShards: 4)
         detector.observe(key: "sensor-2", shard: 0, bytes: 100, records: 1, openShards: 4)
         try await Task.sleep(for: .milliseconds(60))
         detector.observe(key: "sensor-2", shard: 0, bytes: 100, records: 1, openShards: 4)
