@@ -18,10 +18,9 @@ struct ForwardBench: AsyncParsableCommand {
     @Option(help: "Concurrent producers.") var producers = 4
 
     func run() async throws {
-        let unlimited = ShardRateLimiter.Rates(bytesPerSecond: 1 << 40, recordsPerSecond: 1 << 30)
         var rates: [String: Double] = [:]
         for (label, remote, aggregation) in [("embedded", false, nil), ("forwarded", true, nil), ("forwarded+aggregation", true, 51_200)] as [(String, Bool, Int?)] {
-            let rig = try await GatewayRig(shards: shards, rates: unlimited, spoolMaxBytes: 1 << 30, engineLimits: false, remote: remote, aggregationBytes: aggregation)
+            let rig = try await GatewayRig(shards: shards, rates: .unlimited, spoolMaxBytes: 1 << 30, engineLimits: false, remote: remote, aggregationBytes: aggregation)
             rates[label] = try await measure(rig, keys: 10_000)
             await rig.finish()
         }

@@ -8,6 +8,11 @@ import Hummingbird
 import SluiceStorage
 import Synchronization
 
+extension ShardRateLimiter.Rates {
+    /// No limit: the benches that measure the pipeline itself, not the meter.
+    static let unlimited = ShardRateLimiter.Rates(bytesPerSecond: 1 << 40, recordsPerSecond: 1 << 30)
+}
+
 /// A temporary engine and gateway for the gateway benchmarks. With `remote`, the engine
 /// is served over Sluice's Kinesis API on loopback (the local stand-in for Amazon Kinesis)
 /// and the gateway forwards to it through `KinesisSink`, as `[sink] kind = "kinesis"` does.
@@ -146,8 +151,7 @@ struct TailBench: AsyncParsableCommand {
     @Option(help: "Partition-key template.") var partitionKey = "{file.name}-{host}"
 
     func run() async throws {
-        let unlimited = ShardRateLimiter.Rates(bytesPerSecond: 1 << 40, recordsPerSecond: 1 << 30)
-        let rig = try await GatewayRig(shards: shards, rates: unlimited, spoolMaxBytes: 1 << 30, engineLimits: false)
+        let rig = try await GatewayRig(shards: shards, rates: .unlimited, spoolMaxBytes: 1 << 30, engineLimits: false)
         let logs = rig.directory + "/logs"
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         let path = logs + "/bench.log"

@@ -66,6 +66,8 @@ public final class CommitJournal: Sendable {
         case done
         case lead
         case failed(StorageError)
+
+        var isLead: Bool { if case .lead = self { true } else { false } }
     }
 
     struct Request {
@@ -101,17 +103,13 @@ public final class CommitJournal: Sendable {
         self.fileBytes = fileBytes
         self.logger = logger
         let directory = dataDirectory + "/journal"
-        path = directory + "/commit.journal"
+        path = Self.path(in: dataDirectory)
         try fileSystem.createDirectories(directory)
         var generation: UInt64 = 0
         var report = ReplayReport()
-        if fileSystem.fileExists(path) {
-            let bytes = try fileSystem.readWholeFile(path)
-            if let found = JournalFormat.decodeHeader(bytes) {
-                generation = found
-                let entries = JournalFormat.decodeEntries(bytes, generation: found)
-                report = try JournalReplay(dataDirectory: dataDirectory, fs: fileSystem).apply(entries)
-            }
+        if let found = try Self.read(path, fs: fileSystem) {
+            generation = found.generation
+            report = try JournalReplay(dataDirectory: dataDirectory, fs: fileSystem).apply(found.entries)
         }
         let file = try fileSystem.openFile(path, create: true)
         if try file.size() != fileBytes {
@@ -135,11 +133,18 @@ public final class CommitJournal: Sendable {
     /// How many entries the journal under `dataDirectory` holds, read without changing
     /// anything (`sluice verify`): writes a stopped sluiced applies at its next start.
     public static func pendingEntries(dataDirectory: String, fileSystem: any FileSystem = PosixFileSystem()) throws -> Int {
-        let path = dataDirectory + "/journal/commit.journal"
-        guard fileSystem.fileExists(path) else { return 0 }
-        let bytes = try fileSystem.readWholeFile(path)
-        guard let generation = JournalFormat.decodeHeader(bytes) else { return 0 }
-        return JournalFormat.decodeEntries(bytes, generation: generation).count
+        try read(path(in: dataDirectory), fs: fileSystem)?.entries.count ?? 0
+    }
+
+    static func path(in dataDirectory: String) -> String { dataDirectory + "/journal/commit.journal" }
+
+    /// The journal's generation and valid entries; nil when there is no journal or its
+    /// header is not valid (then nothing in it is replayed).
+    private static func read(_ path: String, fs: any FileSystem) throws -> (generation: UInt64, entries: [[JournalFormat.Write]])? {
+        guard fs.fileExists(path) else { return nil }
+        let bytes = try fs.readWholeFile(path)
+        guard let generation = JournalFormat.decodeHeader(bytes) else { return nil }
+        return (generation, JournalFormat.decodeEntries(bytes, generation: generation))
     }
 
     private static func fillWithZeros(_ file: any RandomAccessFile, bytes: Int64) throws {
@@ -182,7 +187,7 @@ public final class CommitJournal: Sendable {
         if !leads {
             request.ticket.semaphore.wait()
         }
-        if leads || { if case .lead = request.ticket.outcome { return true } else { return false } }() {
+        if leads || request.ticket.outcome.isLead {
             leadRound(as: request.ticket)
         }
         if case .failed(let error) = request.ticket.outcome { throw error }
