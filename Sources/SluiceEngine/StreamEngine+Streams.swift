@@ -30,7 +30,7 @@ extension StreamEngine {
                 throw EngineError(.resourceInUse, "Stream \(name) under account \(options.accountId) already exists.")
             }
             let open = all.values.reduce(0) { $0 + $1.metadata.openShards.count }
-            if open + count > options.shardLimit {
+            if count > options.shardLimit - open {  // not open + count: a client's count may be Int.max
                 throw EngineError(.limitExceeded, "This request would exceed the shard limit for the account \(options.accountId) in \(options.region). Current limit of shards is \(options.shardLimit). Number of open shards is \(open).")
             }
             let now = clock.nowMillis()
@@ -43,7 +43,10 @@ extension StreamEngine {
                 status: "ACTIVE", mode: mode.rawValue, encryptionType: options.keys == nil ? "NONE" : "KMS",
                 keyId: options.keys?.defaultKeyId, tags: [:], shards: shards, enhancedMetrics: [], consumers: []
             )
-            let directory = streamsDirectory + "/" + name
+            let directory = streamsDirectory + "/" + PathComponent.encode(name)
+            if let reason = quarantinedStreams.withLock({ $0[PathComponent.encode(name)] }) {
+                throw EngineError(.resourceInUse, "Stream \(name) is quarantined (\(reason)); its records are kept. Run `sluice repair` with sluiced stopped, or move \(directory) aside, before creating it again.")
+            }
             // Shard directories first, metadata last: the stream exists once stream.json does.
             try fs.createDirectories(directory)
             var handles: [Int: ShardHandle] = [:]
@@ -68,7 +71,7 @@ extension StreamEngine {
         // under the same name.
         try journal?.checkpoint()
         try fs.createDirectories(trashDirectory)
-        let trash = trashDirectory + "/\(name).\(clock.nowMillis())"
+        let trash = trashDirectory + "/\(PathComponent.encode(name)).\(clock.nowMillis())"
         try fs.rename(handle.directory, to: trash)
         try fs.syncDirectory(streamsDirectory)
         try fs.removeTree(trash)
@@ -210,11 +213,19 @@ extension StreamEngine {
         guard name.count <= KinesisLimits.maxStreamNameLength else {
             throw EngineError.length(field: "streamName", value: name, max: KinesisLimits.maxStreamNameLength)
         }
+        guard nameProblem(name) == nil else {
+            throw EngineError(.validation, "1 validation error detected: Value '\(name)' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
+        }
+    }
+
+    /// Why `name` is not a Kinesis stream name, or nil when it is one.
+    static func nameProblem(_ name: String) -> String? {
+        guard (1...KinesisLimits.maxStreamNameLength).contains(name.count) else {
+            return "'\(name)' is not 1–\(KinesisLimits.maxStreamNameLength) characters"
+        }
         let allowed = name.unicodeScalars.allSatisfy {
             ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "." || $0 == "-"
         }
-        guard allowed else {
-            throw EngineError(.validation, "1 validation error detected: Value '\(name)' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
-        }
+        return allowed ? nil : "'\(name)' holds characters outside [a-zA-Z0-9_.-]"
     }
 }

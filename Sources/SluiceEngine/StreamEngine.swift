@@ -26,6 +26,8 @@ public final class StreamEngine: Sendable {
     let writeLimits: Mutex<WriteLimits>
     /// `stream|consumer|shard` of every open enhanced fan-out subscription.
     let activeSubscriptions = Mutex<Set<String>>([])
+    /// Stream directories left out at start (directory name → why), kept untouched.
+    let quarantinedStreams = Mutex<[String: String]>([:])
 
     public struct WriteLimits: Sendable, Equatable {
         public var enabled: Bool
@@ -70,19 +72,59 @@ public final class StreamEngine: Sendable {
             recordsPerSecond: options.shardWriteRecordsPerSecond
         ))
         try removeTrash()
-        for name in try fileSystem.listDirectory(streamsDirectory).sorted() {
-            let directory = streamsDirectory + "/" + name
+        for entry in try fileSystem.listDirectory(streamsDirectory).sorted() {
+            let directory = streamsDirectory + "/" + entry
             guard fileSystem.isDirectory(directory) else { continue }
-            guard fileSystem.fileExists(directory + "/stream.json") else {
-                // A create that crashed before its metadata was written: it never existed.
-                logger.warning("removing an unfinished stream directory", metadata: ["directory": "\(directory)"])
-                try fileSystem.removeTree(directory)
-                continue
+            if let handle = try openStreamOrQuarantine(directory: directory, entry: entry) {
+                streams.withLock { $0[handle.name] = handle }
             }
-            let handle = try openStream(directory: directory)
-            try finishClosingShardsSync(handle)
-            streams.withLock { $0[handle.name] = handle }
         }
+    }
+
+    /// Opens one stream directory found at start. A stream whose metadata is missing,
+    /// unreadable or names another stream is quarantined (kept on disk untouched, reported,
+    /// its name refused to CreateStream) so that the other streams still start; record
+    /// data is never deleted. Only a directory that holds no record at all and no
+    /// metadata (a CreateStream that crashed half-way) is removed.
+    /// - Returns: nil when the stream was quarantined or removed.
+    /// - Throws: what must stop the start (a missing master key, an I/O failure).
+    private func openStreamOrQuarantine(directory: String, entry: String) throws -> StreamHandle? {
+        let metadataPath = directory + "/stream.json"
+        guard fs.fileExists(metadataPath) else {
+            let found = try DataDirectoryVerifier(fileSystem: fs).verify(streamDirectory: directory)
+            let onlyShardDirectories = try fs.listDirectory(directory).allSatisfy {
+                ($0.hasPrefix("shardId-") && fs.isDirectory(directory + "/" + $0)) || $0.hasSuffix(".tmp")
+            }
+            if onlyShardDirectories && found.records == 0 && found.findings.isEmpty {
+                logger.warning("removing an unfinished stream directory (no metadata, no record)", metadata: ["directory": "\(directory)"])
+                try fs.removeTree(directory)
+                return nil
+            }
+            quarantine(entry, directory: directory, reason: "\(metadataPath) is missing but its shards hold \(found.records) records")
+            return nil
+        }
+        let metadata: StreamMetadata
+        do {
+            metadata = try readMetadata(directory: directory)
+        } catch let error as EngineError {
+            quarantine(entry, directory: directory, reason: error.message)
+            return nil
+        }
+        guard PathComponent.encode(metadata.name) == entry else {
+            quarantine(entry, directory: directory, reason: "\(metadataPath) names stream '\(metadata.name)', which belongs in directory \(PathComponent.encode(metadata.name))")
+            return nil
+        }
+        let handle = try openStream(metadata, directory: directory)
+        try finishClosingShardsSync(handle)
+        return handle
+    }
+
+    private func quarantine(_ entry: String, directory: String, reason: String) {
+        logger.error("stream quarantined: its records are kept but not served", metadata: [
+            "directory": "\(directory)", "reason": "\(reason)",
+            "fix": "run `sluice repair \(dataDirectory)` to rebuild its metadata, or restore stream.json from a backup, then restart",
+        ])
+        quarantinedStreams.withLock { $0[entry] = reason }
     }
 
     /// The key that signs shard iterators; kept on disk so iterators survive a restart.
@@ -103,14 +145,23 @@ public final class StreamEngine: Sendable {
         for name in try fs.listDirectory(trashDirectory) { try fs.removeTree(trashDirectory + "/" + name) }
     }
 
-    /// Loads `stream.json` and opens (recovers) the log of every shard it lists.
-    func openStream(directory: String) throws -> StreamHandle {
+    /// Loads and checks `stream.json`: an untrusted file once it has been on a disk.
+    func readMetadata(directory: String) throws -> StreamMetadata {
+        let path = directory + "/stream.json"
         let metadata: StreamMetadata
         do {
-            metadata = try JSONDecoder().decode(StreamMetadata.self, from: Data(try fs.readWholeFile(directory + "/stream.json")))
+            metadata = try JSONDecoder().decode(StreamMetadata.self, from: Data(try fs.readWholeFile(path)))
         } catch {
-            throw EngineError(.internalFailure, "\(directory)/stream.json cannot be read: \(error); restore it from a backup or remove the stream directory")
+            throw EngineError(.internalFailure, "\(path) cannot be read: \(error)")
         }
+        if let problem = metadata.problem {
+            throw EngineError(.internalFailure, "\(path) is not consistent: \(problem)")
+        }
+        return metadata
+    }
+
+    /// Opens (recovers) the log of every shard `metadata` lists.
+    func openStream(_ metadata: StreamMetadata, directory: String) throws -> StreamHandle {
         var shards: [Int: ShardHandle] = [:]
         for shard in metadata.shards {
             shards[shard.index] = try openShard(shard, of: metadata, streamDirectory: directory)

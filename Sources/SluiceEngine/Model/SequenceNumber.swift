@@ -55,9 +55,11 @@ public enum ShardID {
         }
     }
 
-    /// The index in a shard id; also accepts the bare number as Kinesis does.
+    /// The index in a shard id; also accepts the bare number as Kinesis does. Only
+    /// 1–12 ASCII digits: a sign, a longer number or other characters are not a shard id.
     public static func index(_ id: String) -> Int? {
-        if id.hasPrefix("shardId-") { return Int(id.dropFirst(8)) }
-        return Int(id)
+        let digits = id.hasPrefix("shardId-") ? id.utf8.dropFirst(8) : id.utf8[...]
+        guard (1...12).contains(digits.count), digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
+        return Int(String(decoding: digits, as: UTF8.self))
     }
 }

@@ -189,7 +189,7 @@ public final class Gateway: Sendable {
 
     private func openLane(stream: String, shardId: String, index: Int) throws -> ShardLane {
         let spool = try ShardSpool(
-            directory: spoolDirectory + "/" + stream + "/spool-" + shardId, segmentMaxBytes: settings.spoolSegmentBytes,
+            directory: spoolDirectory + "/" + PathComponent.encode(stream) + "/spool-" + shardId, segmentMaxBytes: settings.spoolSegmentBytes,
             keys: keys, keyId: keyId, logger: logger
         )
         return ShardLane(
@@ -202,10 +202,10 @@ public final class Gateway: Sendable {
     /// Spool directories left on disk for `stream`: (shard id, index).
     private func spooledShards(of stream: String) throws -> [(String, Int)] {
         let fs = PosixFileSystem()
-        let directory = spoolDirectory + "/" + stream
+        let directory = spoolDirectory + "/" + PathComponent.encode(stream)
         guard fs.isDirectory(directory) else { return [] }
         return try fs.listDirectory(directory).compactMap { name in
-            guard name.hasPrefix("spool-shardId-"), let index = Int(name.dropFirst("spool-shardId-".count)) else { return nil }
+            guard name.hasPrefix("spool-shardId-"), let index = ShardID.index(String(name.dropFirst("spool-".count))) else { return nil }
             return (String(name.dropFirst("spool-".count)), index)
         }
     }

@@ -28,7 +28,11 @@ struct CheckpointStore: Sendable {
 
     init(directory: String, source: String) throws {
         try PosixFileSystem().createDirectories(directory)
-        path = directory + "/" + source + ".json"
+        path = directory + "/" + PathComponent.encode(source) + ".json"
+        // Before names were encoded, a source whose name holds non-ASCII letters kept its
+        // checkpoints under the raw name (the config never allowed '/' or a leading '.').
+        let legacy = directory + "/" + source + ".json"
+        if legacy != path, fs.fileExists(legacy), !fs.fileExists(path) { try fs.rename(legacy, to: path) }
     }
 
     var exists: Bool { fs.fileExists(path) }

@@ -142,7 +142,7 @@ public final class FileSource: Service, Sendable {
                 logger.info("file readable again", metadata: ["source": "\(settings.name)", "path": "\(path)"])
             }
             var offset: Int64 = 0
-            if let entry = saved[key], entry.offset <= size,
+            if let entry = saved[key], entry.offset >= 0, entry.offset <= size,
                Fingerprint(length: entry.fingerprintLength, crc: entry.fingerprint).matches(fd: fd) {
                 offset = entry.offset
             } else if startAtEnd {

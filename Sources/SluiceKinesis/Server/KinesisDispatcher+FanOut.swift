@@ -46,7 +46,7 @@ extension KinesisDispatcher {
         let all = (try engine.metadata(of: stream).consumers ?? []).sorted { $0.name < $1.name }
         let after = input.NextToken.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
         let rest = all.filter { after == nil || $0.name > after! }
-        let page = Array(rest.prefix(input.MaxResults ?? 100))
+        let page = Array(rest.prefix(try RequestNumbers.count(input.MaxResults, fallback: 100, field: "maxResults", in: 1...10_000)))
         return ListStreamConsumersOutput(
             Consumers: page.map { consumerShape(stream, $0) },
             NextToken: rest.count > page.count ? Data(page.last!.name.utf8).base64EncodedString() : nil
@@ -66,7 +66,11 @@ extension KinesisDispatcher {
             case "LATEST": start = .latest
             case "AT_SEQUENCE_NUMBER": start = .atSequenceNumber(position.SequenceNumber ?? "")
             case "AFTER_SEQUENCE_NUMBER": start = .afterSequenceNumber(position.SequenceNumber ?? "")
-            case "AT_TIMESTAMP": start = .atTimestamp(millis: Int64(((position.Timestamp ?? 0) * 1000).rounded(.down)))
+            case "AT_TIMESTAMP":
+                guard let timestamp = position.Timestamp else {
+                    throw KinesisError(type: "InvalidArgumentException", message: "Must specify StartingPosition.Timestamp for StartingPosition.Type AT_TIMESTAMP.")
+                }
+                start = .atTimestamp(millis: try RequestNumbers.epochMillis(timestamp, field: "StartingPosition.Timestamp"))
             default:
                 throw KinesisError(type: "ValidationException", message: "1 validation error detected: Value '\(position.Type)' at 'startingPosition.type' failed to satisfy constraint: Member must satisfy enum value set: [AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, AT_TIMESTAMP]")
             }

@@ -60,7 +60,7 @@ extension KinesisDispatcher {
             guard let timestamp = input.Timestamp else {
                 throw KinesisError(type: "InvalidArgumentException", message: "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP.")
             }
-            start = .atTimestamp(millis: Int64((timestamp * 1000).rounded(.down)))
+            start = .atTimestamp(millis: try RequestNumbers.epochMillis(timestamp, field: "Timestamp"))
         default:
             throw KinesisError(type: "ValidationException", message: "1 validation error detected: Value '\(input.ShardIteratorType)' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, AT_SEQUENCE_NUMBER, AT_TIMESTAMP, TRIM_HORIZON, LATEST]")
         }

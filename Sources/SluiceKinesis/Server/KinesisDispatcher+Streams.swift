@@ -44,10 +44,7 @@ extension KinesisDispatcher {
 
     func describeStream(_ input: DescribeStreamInput) throws -> DescribeStreamOutput {
         let streamName = try name(input.StreamName, input.StreamARN)
-        let limit = input.Limit ?? 100
-        guard (1...10_000).contains(limit) else {
-            throw KinesisError(type: "ValidationException", message: "1 validation error detected: Value '\(limit)' at 'limit' failed to satisfy constraint: Member must have value between 1 and 10000")
-        }
+        let limit = try RequestNumbers.count(input.Limit, fallback: 100, field: "limit", in: 1...10_000)
         let m = try engine.metadata(of: streamName)
         let (shards, more) = page(try engine.visibleShards(of: streamName), after: input.ExclusiveStartShardId, limit: limit)
         return DescribeStreamOutput(StreamDescription: StreamDescriptionShape(
@@ -72,10 +69,7 @@ extension KinesisDispatcher {
     }
 
     func listStreams(_ input: ListStreamsInput) throws -> ListStreamsOutput {
-        let limit = input.Limit ?? 100
-        guard (1...10_000).contains(limit) else {
-            throw KinesisError(type: "ValidationException", message: "1 validation error detected: Value '\(limit)' at 'limit' failed to satisfy constraint: Member must have value between 1 and 10000")
-        }
+        let limit = try RequestNumbers.count(input.Limit, fallback: 100, field: "limit", in: 1...10_000)
         let after = input.NextToken.flatMap { Foundation.Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
             ?? input.ExclusiveStartStreamName
         let names = engine.streamNames().filter { after == nil || $0 > after! }
@@ -94,10 +88,7 @@ extension KinesisDispatcher {
     }
 
     func listShards(_ input: ListShardsInput) throws -> ListShardsOutput {
-        let limit = input.MaxResults ?? 1000
-        guard (1...10_000).contains(limit) else {
-            throw KinesisError(type: "ValidationException", message: "1 validation error detected: Value '\(limit)' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 10000")
-        }
+        let limit = try RequestNumbers.count(input.MaxResults, fallback: 1000, field: "maxResults", in: 1...10_000)
         var streamName: String
         var after = input.ExclusiveStartShardId
         if let token = input.NextToken {
@@ -124,7 +115,7 @@ extension KinesisDispatcher {
 
     /// ListShards' ShardFilter, with Kinesis' meanings.
     func filter(_ shards: [ShardMetadata], by filter: ShardFilterShape) throws -> [ShardMetadata] {
-        let millis = filter.Timestamp.map { Int64(($0 * 1000).rounded(.down)) }
+        let millis = try filter.Timestamp.map { try RequestNumbers.epochMillis($0, field: "ShardFilter.Timestamp") }
         func needTimestamp() throws -> Int64 {
             guard let millis else {
                 throw KinesisError(type: "InvalidArgumentException", message: "Timestamp is required for ShardFilter type \(filter.Type).")
@@ -205,7 +196,7 @@ extension KinesisDispatcher {
 
     func listTags(_ input: ListTagsInput) throws -> ListTagsOutput {
         let m = try engine.metadata(of: try name(input.StreamName, input.StreamARN))
-        let limit = input.Limit ?? 50
+        let limit = try RequestNumbers.count(input.Limit, fallback: 50, field: "limit", in: 1...50)
         let keys = m.tags.keys.sorted().filter { input.ExclusiveStartTagKey == nil || $0 > input.ExclusiveStartTagKey! }
         return ListTagsOutput(
             Tags: keys.prefix(limit).map { TagShape(Key: $0, Value: m.tags[$0]) },

@@ -81,7 +81,7 @@ public struct KinesisDispatcher: Sendable {
         do {
             input = try JSONDecoder().decode(Input.self, from: body.isEmpty ? Foundation.Data("{}".utf8) : body)
         } catch {
-            throw KinesisError.decoding(error)
+            throw KinesisError.decoding(error, body: body)
         }
         let output = try await action(input)
         return try JSONEncoder().encode(output)

@@ -39,8 +39,12 @@ public enum KinesisHTTPServer {
             let body: ByteBuffer
             do {
                 body = try await request.collectBody(upTo: maxRequestBody)
-            } catch {
+            } catch is NIOTooManyBytesError {
                 throw KinesisError(type: "ValidationException", message: "The request body is larger than \(maxRequestBody) bytes; PutRecords accepts at most 500 records and 5 MiB.", status: 413)
+            } catch {
+                // A bad chunk size, a body cut short before the connection closed, a
+                // Content-Length that lies: the client's bytes, not its size, are wrong.
+                throw KinesisError.serialization("The request body is malformed or was cut short before its declared end (\(error)); send the whole body with a correct Content-Length or valid chunked encoding.")
             }
             let action = String(target.dropFirst(targetPrefix.count))
             if let accessControl {

@@ -214,7 +214,7 @@ struct ProtoReader {
         var value: UInt64 = 0
         var shift: UInt64 = 0
         while let byte = rest.popFirst() {
-            guard shift < 64 else { break }
+            guard shift < 64 else { throw KPLFormatError("varint longer than 10 bytes") }
             value |= UInt64(byte & 0x7F) << shift
             if byte & 0x80 == 0 { return value }
             shift += 7
@@ -230,8 +230,10 @@ struct ProtoReader {
     }
 
     mutating func bytes() throws -> [UInt8] {
-        let length = Int(try varint())
-        guard length <= rest.count else { throw KPLFormatError("field of \(length) bytes runs past the end") }
+        // Compared as UInt64 first: a crafted length ≥ 2^63 must not reach Int(_:).
+        let declared = try varint()
+        guard declared <= UInt64(rest.count) else { throw KPLFormatError("field of \(declared) bytes runs past the end") }
+        let length = Int(declared)
         defer { rest = rest.dropFirst(length) }
         return Array(rest.prefix(length))
     }

@@ -41,6 +41,9 @@ public final class CommitJournal: Sendable {
         public var writes = 0
         /// Writes whose file no longer exists (its stream was deleted): skipped.
         public var skipped = 0
+        /// Writes sluiced could not have made (a path outside the layout, a position past
+        /// the segment's end), each described; skipped and reported, never applied.
+        public var rejected: [String] = []
     }
 
     /// One shard flush: `bytes` already written to `file` at `position`, not yet fsynced.
@@ -128,12 +131,25 @@ public final class CommitJournal: Sendable {
                 "entries": "\(report.entries)", "writes": "\(report.writes)", "skipped": "\(report.skipped)",
             ])
         }
+        for rejection in report.rejected.prefix(20) {
+            logger.error("commit journal write rejected, not applied", metadata: ["journal": "\(path)", "write": "\(rejection)"])
+        }
+        if report.rejected.count > 20 {
+            logger.error("commit journal: more writes rejected", metadata: ["journal": "\(path)", "count": "\(report.rejected.count - 20)"])
+        }
     }
 
     /// How many entries the journal under `dataDirectory` holds, read without changing
     /// anything (`sluice verify`): writes a stopped sluiced applies at its next start.
     public static func pendingEntries(dataDirectory: String, fileSystem: any FileSystem = PosixFileSystem()) throws -> Int {
         try read(path(in: dataDirectory), fs: fileSystem)?.entries.count ?? 0
+    }
+
+    /// What the next start's replay would do, checked without writing (`sluice verify`
+    /// reports its rejections in the words the start logs them).
+    public static func inspect(dataDirectory: String, fileSystem: any FileSystem = PosixFileSystem()) throws -> ReplayReport {
+        guard let found = try read(path(in: dataDirectory), fs: fileSystem) else { return ReplayReport() }
+        return try JournalReplay(dataDirectory: dataDirectory, fs: fileSystem).dryRun(found.entries)
     }
 
     static func path(in dataDirectory: String) -> String { dataDirectory + "/journal/commit.journal" }

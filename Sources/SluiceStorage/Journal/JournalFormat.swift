@@ -101,7 +101,8 @@ enum JournalFormat {
         for _ in 0..<count {
             let pathLength = Int(try reader.read(UInt16.self))
             let path = String(decoding: try reader.readBytes(pathLength), as: UTF8.self)
-            let position = Int64(try reader.read(UInt64.self))
+            // A crafted position ≥ 2^63 wraps negative here and the replay rejects it.
+            let position = Int64(truncatingIfNeeded: try reader.read(UInt64.self))
             let length = Int(try reader.read(UInt32.self))
             writes.append(Write(path: path, position: position, bytes: Array(try reader.readBytes(length))))
         }

@@ -40,12 +40,14 @@ public struct DataDirectoryVerifier {
             if !fs.fileExists(streamPath + "/stream.json") {
                 summary.findings.append(Finding(severity: .damage, file: streamPath + "/stream.json", message: "stream metadata is missing"))
             }
-            for shard in try DataDirectoryLayout.shardDirectories(ofStream: streamPath, fs: fs) {
-                summary.shards += 1
-                try verifyShard(shard, into: &summary)
-            }
+            try verifyShards(ofStream: streamPath, into: &summary)
         }
-        let pending = try CommitJournal.pendingEntries(dataDirectory: dataDirectory, fileSystem: fs)
+        let journal = try CommitJournal.inspect(dataDirectory: dataDirectory, fileSystem: fs)
+        for rejection in journal.rejected {
+            summary.findings.append(Finding(severity: .damage, file: CommitJournal.path(in: dataDirectory),
+                message: "commit journal write rejected, not applied: \(rejection) (sluiced skips it at start; the segment keeps what it holds)"))
+        }
+        let pending = journal.entries
         if pending > 0 {
             summary.findings.append(Finding(severity: .notice, file: dataDirectory + "/journal/commit.journal",
                 message: "\(pending) commit-journal entries are not yet checkpointed into their segments (normal while sluiced runs; a stopped sluiced applies them at its next start, so a short segment tail found now is restored then)"))
@@ -57,6 +59,21 @@ public struct DataDirectoryVerifier {
             }
         }
         return summary
+    }
+
+    /// Checks the shards of one stream directory alone (the engine asks this of a stream
+    /// whose metadata is missing: does it hold records that must be kept?).
+    public func verify(streamDirectory: String) throws -> Summary {
+        var summary = Summary()
+        try verifyShards(ofStream: streamDirectory, into: &summary)
+        return summary
+    }
+
+    private func verifyShards(ofStream streamPath: String, into summary: inout Summary) throws {
+        for shard in try DataDirectoryLayout.shardDirectories(ofStream: streamPath, fs: fs) {
+            summary.shards += 1
+            try verifyShard(shard, into: &summary)
+        }
     }
 
     private func verifyShard(_ directory: String, into summary: inout Summary) throws {
