@@ -130,9 +130,13 @@ struct Sluiced: AsyncParsableCommand {
         }
         let address = "\(settings.listenHost.contains(":") ? "[\(settings.listenHost)]" : settings.listenHost):\(settings.listenPort)"
         let (apiReady, apiReadyContinuation) = AsyncStream.makeStream(of: Void.self)
+        let connections = ConnectionGuard(
+            maxConnections: DescriptorLimit.fit(maxConnections: settings.maxConnections, logger: logger),
+            idleTimeout: .seconds(settings.idleTimeoutSeconds), logger: Logger(label: "sluice.api")
+        )
         let app = Application(
             router: router,
-            server: try settings.apiServer(),
+            server: try settings.apiServer(connections: connections),
             configuration: .init(address: .hostname(settings.listenHost, port: settings.listenPort), serverName: "Sluice"),
             onServerRunning: { _ in
                 logger.info("Kinesis API listening", metadata: ["address": "\(address)", "tls": "\(settings.tlsCertFile != nil)"])

@@ -36,6 +36,10 @@ struct SluiceConfig {
     /// HTTPS on the API listener: PEM certificate chain and private key.
     var tlsCertFile: String?
     var tlsKeyFile: String?
+    /// Connections the API keeps open at once; beyond it a new one is answered 503.
+    var maxConnections = 1024
+    /// A connection that sends no whole request for this long is closed.
+    var idleTimeoutSeconds = 60
 
     /// Every source's record settings, file sources first.
     var sourceRecords: [RecordConfig] { fileSources.map(\.record) + mqttSources.map(\.record) }
@@ -76,6 +80,8 @@ struct SluiceConfig {
             config.allowUnauthenticated = try api.bool("allow_unauthenticated") ?? false
             config.tlsCertFile = try api.string("tls_cert_file")
             config.tlsKeyFile = try api.string("tls_key_file")
+            config.maxConnections = try api.int("max_connections", range: 16...1_000_000) ?? config.maxConnections
+            config.idleTimeoutSeconds = try api.int("idle_timeout_seconds", range: 1...3600) ?? config.idleTimeoutSeconds
             if (config.tlsCertFile == nil) != (config.tlsKeyFile == nil) {
                 throw ConfigError("\(file): [api] tls_cert_file and tls_key_file: give both (certificate chain and private key, PEM) or neither")
             }

@@ -1,0 +1,163 @@
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTPTypes
+import Synchronization
+
+/// Bounds the API's connections: how many may be open at once, and how long one may go
+/// without sending a whole request.
+///
+/// Why: with systemd's default of 1,024 descriptors, about a thousand idle connections
+/// once left none for new clients, and slow-header (slowloris) connections were kept
+/// forever. Beyond `maxConnections` a new connection is answered at once with a 503 and
+/// closed (a fast, polite refusal instead of a hang in the accept queue); a connection
+/// that has not delivered a complete request within `idleTimeout` of opening or of its
+/// previous response is closed. Refusals and timeouts are counted and logged at most
+/// once per `logEvery`.
+public final class ConnectionGuard: Sendable {
+    public let maxConnections: Int
+    public let idleTimeout: Duration
+    let open = Atomic<Int>(0)
+    let refusedTotal = Atomic<Int>(0)
+    let timedOutTotal = Atomic<Int>(0)
+    let lastLog = Mutex<ContinuousClock.Instant?>(nil)
+    let logEvery: Duration = .seconds(10)
+    let logger: Logger
+
+    public init(maxConnections: Int, idleTimeout: Duration, logger: Logger) {
+        self.maxConnections = maxConnections
+        self.idleTimeout = idleTimeout
+        self.logger = logger
+    }
+
+    /// Connections open now.
+    public var openConnections: Int { open.load(ordering: .relaxed) }
+    /// Connections refused because `maxConnections` were open, since start.
+    public var refusedConnections: Int { refusedTotal.load(ordering: .relaxed) }
+    /// Connections closed for sending no whole request within `idleTimeout`, since start.
+    public var timedOutConnections: Int { timedOutTotal.load(ordering: .relaxed) }
+
+    /// A handler for one connection's pipeline (after the HTTP codec).
+    public func handler() -> any RemovableChannelHandler {
+        ConnectionGuardHandler(guard: self)
+    }
+
+    func noteRefused() {
+        let total = refusedTotal.add(1, ordering: .relaxed).newValue
+        logRateLimited("API connection refused: the connection limit is reached", [
+            "max_connections": "\(maxConnections)", "refused_total": "\(total)",
+            "fix": "raise [api] max_connections (and the unit's LimitNOFILE) or find the client holding connections",
+        ])
+    }
+
+    func noteTimedOut() {
+        let total = timedOutTotal.add(1, ordering: .relaxed).newValue
+        logRateLimited("API connection closed: no complete request within the idle timeout", [
+            "idle_timeout_seconds": "\(idleTimeout.components.seconds)", "timed_out_total": "\(total)",
+        ])
+    }
+
+    private func logRateLimited(_ message: Logger.Message, _ metadata: Logger.Metadata) {
+        let now = ContinuousClock.now
+        let due = lastLog.withLock { last -> Bool in
+            if let last, now - last < logEvery { return false }
+            last = now
+            return true
+        }
+        if due { logger.warning(message, metadata: metadata) }
+    }
+}
+
+/// Counts one connection against its `ConnectionGuard` and closes it when idle too long.
+final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let limits: ConnectionGuard
+    private var counted = false
+    private var deadline: Scheduled<Void>?
+
+    init(guard limits: ConnectionGuard) {
+        self.limits = limits
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { admit(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        admit(context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        release()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        release()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .end = unwrapInboundIn(data) {
+            // A whole request arrived: the server's answer may take as long as it needs.
+            deadline?.cancel()
+            deadline = nil
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { arm(context) }
+        context.write(data, promise: promise)
+    }
+
+    private func admit(_ context: ChannelHandlerContext) {
+        guard !counted else { return }
+        counted = true
+        let open = limits.open.add(1, ordering: .relaxed).newValue
+        guard open <= limits.maxConnections else {
+            refuse(context)
+            return
+        }
+        arm(context)
+    }
+
+    /// Answers 503 before any request is read and closes: clients see a clear refusal.
+    private func refuse(_ context: ChannelHandlerContext) {
+        limits.noteRefused()
+        let body = ByteBuffer(string: #"{"__type":"ServiceUnavailableException","message":"sluiced has reached [api] max_connections; retry later"}"#)
+        var head = HTTPResponse(status: .serviceUnavailable)
+        head.headerFields[.contentType] = "application/x-amz-json-1.1"
+        head.headerFields[.contentLength] = "\(body.readableBytes)"
+        head.headerFields[.connection] = "close"
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    private func arm(_ context: ChannelHandlerContext) {
+        deadline?.cancel()
+        let limits = self.limits
+        let (seconds, attoseconds) = limits.idleTimeout.components
+        deadline = context.eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {
+            [channel = context.channel] in
+            limits.noteTimedOut()
+            channel.close(promise: nil)
+        }
+    }
+
+    private func release() {
+        deadline?.cancel()
+        deadline = nil
+        if counted {
+            counted = false
+            limits.open.subtract(1, ordering: .relaxed)
+        }
+    }
+}
