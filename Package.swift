@@ -116,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "SluiceStorage", "SluiceKinesis", "SluiceGateway",
+                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

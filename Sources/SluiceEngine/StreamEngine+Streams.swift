@@ -44,7 +44,7 @@ extension StreamEngine {
                 keyId: options.keys?.defaultKeyId, tags: [:], shards: shards, enhancedMetrics: [], consumers: []
             )
             let directory = streamsDirectory + "/" + PathComponent.encode(name)
-            if let reason = quarantinedStreams.withLock({ $0[PathComponent.encode(name)] }) {
+            if let reason = quarantineReason(of: name) {
                 throw EngineError(.resourceInUse, "Stream \(name) is quarantined (\(reason)); its records are kept. Run `sluice repair` with sluiced stopped, or move \(directory) aside, before creating it again.")
             }
             // Shard directories first, metadata last: the stream exists once stream.json does.
@@ -76,6 +76,17 @@ extension StreamEngine {
         try fs.syncDirectory(streamsDirectory)
         try fs.removeTree(trash)
         logger.info("deleted stream", metadata: ["stream": "\(name)"])
+    }
+
+    /// Why the stream `name` is quarantined (left out at start, its directory kept
+    /// untouched), or nil.
+    public func quarantineReason(of name: String) -> String? {
+        quarantinedStreams.withLock { $0[PathComponent.encode(name)] }
+    }
+
+    /// Names of the quarantined streams whose directory name decodes to a stream name.
+    public var quarantinedStreamNames: Set<String> {
+        Set(quarantinedStreams.withLock { Array($0.keys) }.compactMap(PathComponent.decode))
     }
 
     /// Stream names, sorted.

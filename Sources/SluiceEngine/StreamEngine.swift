@@ -89,34 +89,19 @@ public final class StreamEngine: Sendable {
     /// - Returns: nil when the stream was quarantined or removed.
     /// - Throws: what must stop the start (a missing master key, an I/O failure).
     private func openStreamOrQuarantine(directory: String, entry: String) throws -> StreamHandle? {
-        let metadataPath = directory + "/stream.json"
-        guard fs.fileExists(metadataPath) else {
-            let found = try DataDirectoryVerifier(fileSystem: fs).verify(streamDirectory: directory)
-            let onlyShardDirectories = try fs.listDirectory(directory).allSatisfy {
-                ($0.hasPrefix("shardId-") && fs.isDirectory(directory + "/" + $0)) || $0.hasSuffix(".tmp")
-            }
-            if onlyShardDirectories && found.records == 0 && found.findings.isEmpty {
-                logger.warning("removing an unfinished stream directory (no metadata, no record)", metadata: ["directory": "\(directory)"])
-                try fs.removeTree(directory)
-                return nil
-            }
-            quarantine(entry, directory: directory, reason: "\(metadataPath) is missing but its shards hold \(found.records) records")
+        switch try StreamDirectoryCheck.check(directory: directory, entry: entry, fs: fs) {
+        case .unfinished:
+            logger.warning("removing an unfinished stream directory (no metadata, no record)", metadata: ["directory": "\(directory)"])
+            try fs.removeTree(directory)
             return nil
-        }
-        let metadata: StreamMetadata
-        do {
-            metadata = try readMetadata(directory: directory)
-        } catch let error as EngineError {
-            quarantine(entry, directory: directory, reason: error.message)
+        case .quarantine(let reason):
+            quarantine(entry, directory: directory, reason: reason)
             return nil
+        case .open(let metadata):
+            let handle = try openStream(metadata, directory: directory)
+            try finishClosingShardsSync(handle)
+            return handle
         }
-        guard PathComponent.encode(metadata.name) == entry else {
-            quarantine(entry, directory: directory, reason: "\(metadataPath) names stream '\(metadata.name)', which belongs in directory \(PathComponent.encode(metadata.name))")
-            return nil
-        }
-        let handle = try openStream(metadata, directory: directory)
-        try finishClosingShardsSync(handle)
-        return handle
     }
 
     private func quarantine(_ entry: String, directory: String, reason: String) {
@@ -130,11 +115,8 @@ public final class StreamEngine: Sendable {
     /// The key that signs shard iterators; kept on disk so iterators survive a restart.
     private static func loadIteratorKey(_ path: String, fs: any FileSystem) throws -> SymmetricKey {
         if fs.fileExists(path) {
-            let bytes = try fs.readWholeFile(path)
-            guard bytes.count == 32 else {
-                throw EngineError(.internalFailure, "\(path) should hold 32 bytes but holds \(bytes.count); delete it and restart (open shard iterators become invalid)")
-            }
-            return SymmetricKey(data: bytes)
+            if let problem = IteratorKeyFile.problem(path, fs: fs) { throw EngineError(.internalFailure, problem) }
+            return SymmetricKey(data: try fs.readWholeFile(path))
         }
         let key = SymmetricKey(size: .bits256)
         try fs.writeAtomically(path, key.withUnsafeBytes { Array($0) }, mode: 0o600)
@@ -143,21 +125,6 @@ public final class StreamEngine: Sendable {
 
     private func removeTrash() throws {
         for name in try fs.listDirectory(trashDirectory) { try fs.removeTree(trashDirectory + "/" + name) }
-    }
-
-    /// Loads and checks `stream.json`: an untrusted file once it has been on a disk.
-    func readMetadata(directory: String) throws -> StreamMetadata {
-        let path = directory + "/stream.json"
-        let metadata: StreamMetadata
-        do {
-            metadata = try JSONDecoder().decode(StreamMetadata.self, from: Data(try fs.readWholeFile(path)))
-        } catch {
-            throw EngineError(.internalFailure, "\(path) cannot be read: \(error)")
-        }
-        if let problem = metadata.problem {
-            throw EngineError(.internalFailure, "\(path) is not consistent: \(problem)")
-        }
-        return metadata
     }
 
     /// Opens (recovers) the log of every shard `metadata` lists.
@@ -174,6 +141,7 @@ public final class StreamEngine: Sendable {
             directory: streamDirectory + "/" + shard.id, options: options.log,
             fileSystem: fs, clock: clock, keys: options.keys, journal: journal, logger: logger
         )
+        try ShardBirthRecord.writeIfMissing(shard, shardDirectory: log.directory, fs: fs)
         do {
             try log.setEncryption(keyId: stream.encryptionType == "KMS" ? stream.keyId : nil)
         } catch let error as StorageError {
@@ -211,6 +179,11 @@ public final class StreamEngine: Sendable {
     }
 
     func writeMetadata(_ metadata: StreamMetadata, directory: String) throws {
+        try Self.writeMetadata(metadata, directory: directory, fs: fs)
+    }
+
+    /// Replaces `directory/stream.json` atomically (temp file, fsync, rename, fsync).
+    static func writeMetadata(_ metadata: StreamMetadata, directory: String, fs: any FileSystem) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try fs.writeAtomically(directory + "/stream.json", Array(try encoder.encode(metadata)))

@@ -7,7 +7,7 @@ struct Sluice: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "Talk to a running sluiced, or check its data offline.",
-        subcommands: [StreamsCommand.self, PutCommand.self, ReadCommand.self, StatusCommand.self, VerifyCommand.self, KeysCommand.self]
+        subcommands: [StreamsCommand.self, PutCommand.self, ReadCommand.self, StatusCommand.self, VerifyCommand.self, RepairCommand.self, KeysCommand.self]
     )
 }
 

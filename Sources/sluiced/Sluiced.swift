@@ -29,12 +29,13 @@ struct Sluiced: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try SluiceConfig.load(path: config)
+        let environment = ProcessInfo.processInfo.environment
+        try settings.preflight(environment: environment, streamExists: settings.streamOnDisk)
         if checkConfig {
             print("\(config): OK")
             return
         }
         sluice_tune_malloc()
-        let environment = ProcessInfo.processInfo.environment
         let levels = LogSetup.bootstrap(level: Logger.Level(rawValue: settings.logLevel) ?? .info, environment: environment)
         let registry = PrometheusCollectorRegistry()
         var metrics = PrometheusMetricsFactory(registry: registry)
@@ -77,23 +78,26 @@ struct Sluiced: AsyncParsableCommand {
         )
         let host = ProcessInfo.processInfo.hostName
         // Forwarding: the streams live remotely (a missing one is reported by the gateway).
-        for source in settings.sourceRecords where remote == nil {
-            guard (try? engine.metadata(of: source.stream)) != nil else {
-                throw ConfigError("\(source.location) stream: stream \"\(source.stream)\" does not exist; add it to [[streams]] (or create it) first")
-            }
-            if let errorStream = source.parseErrorStream, (try? engine.metadata(of: errorStream)) == nil {
-                throw ConfigError("\(source.location) parse_error_stream: stream \"\(errorStream)\" does not exist; add it to [[streams]]")
-            }
+        // A source whose stream is quarantined stays stopped (its file checkpoints and the
+        // broker's session keep its place); the other sources and streams run.
+        let quarantined = engine.quarantinedStreamNames
+        func runs(_ source: RecordConfig) -> Bool {
+            guard let name = source.streams.first(where: quarantined.contains) else { return true }
+            logger.error("source not started: its stream is quarantined", metadata: [
+                "source": "\(source.location)", "stream": "\(name)", "fix": "run `sluice repair \(settings.dataDirectory)` with sluiced stopped",
+            ])
+            return false
         }
+        try settings.checkSourceStreams { quarantined.contains($0) || (try? engine.metadata(of: $0)) != nil }
         let fileLogger = Logger(label: "sluice.source.file")
-        let fileSources = try settings.fileSources.map { source in
+        let fileSources = try settings.fileSources.filter { runs($0.record) }.map { source in
             try FileSource(
                 settings: source.settings(host: host, logger: fileLogger), gateway: gateway,
                 checkpointDirectory: settings.dataDirectory + "/checkpoints", logger: fileLogger
             )
         }
         let mqttLogger = Logger(label: "sluice.source.mqtt")
-        let mqttSources = try settings.mqttSources.map { source in
+        let mqttSources = try settings.mqttSources.filter { runs($0.record) }.map { source in
             do {
                 return try MQTTSource(
                     settings: source.settings(host: host, stateDirectory: settings.dataDirectory + "/checkpoints", logger: mqttLogger),
@@ -103,7 +107,7 @@ struct Sluiced: AsyncParsableCommand {
                 throw ConfigError("\(source.record.location): \(error)")
             }
         }
-        let gatewayService = GatewayService(gateway: gateway, streams: settings.sourceRecords.flatMap(\.streams))
+        let gatewayService = GatewayService(gateway: gateway, streams: settings.sourceRecords.filter(runs).flatMap(\.streams))
 
         let accessControl = try settings.auth?.accessControl(region: settings.engine.region, accountId: settings.engine.accountId)
         if let auth = settings.auth {

@@ -9,6 +9,10 @@ struct StreamProvisioner {
 
     func apply(_ streams: [SluiceConfig.Stream]) async throws {
         for stream in streams {
+            if let reason = engine.quarantineReason(of: stream.name) {
+                logger.error("configured stream is quarantined; not created, not changed", metadata: ["stream": "\(stream.name)", "reason": "\(reason)"])
+                continue
+            }
             let existing = try? engine.metadata(of: stream.name)
             if existing == nil {
                 try engine.createStream(name: stream.name, shardCount: stream.shards, mode: stream.onDemand ? .onDemand : .provisioned)

@@ -7,6 +7,13 @@ public struct DataDirectoryVerifier {
         public var file: String
         public var position: Int64?
         public var message: String
+
+        public init(severity: Severity, file: String, position: Int64? = nil, message: String) {
+            self.severity = severity
+            self.file = file
+            self.position = position
+            self.message = message
+        }
     }
 
     public struct Summary: Sendable {
@@ -37,9 +44,6 @@ public struct DataDirectoryVerifier {
         }
         for streamPath in try DataDirectoryLayout.streamDirectories(dataDirectory, fs: fs) {
             summary.streams += 1
-            if !fs.fileExists(streamPath + "/stream.json") {
-                summary.findings.append(Finding(severity: .damage, file: streamPath + "/stream.json", message: "stream metadata is missing"))
-            }
             try verifyShards(ofStream: streamPath, into: &summary)
         }
         let journal = try CommitJournal.inspect(dataDirectory: dataDirectory, fileSystem: fs)

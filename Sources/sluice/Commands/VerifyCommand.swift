@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SluiceEngine
 import SluiceStorage
 
 struct VerifyCommand: AsyncParsableCommand {
@@ -15,10 +16,14 @@ struct VerifyCommand: AsyncParsableCommand {
     var keyFile: String?
 
     func run() async throws {
-        let summary: DataDirectoryVerifier.Summary
+        var summary: DataDirectoryVerifier.Summary
         do {
             let keys = try keyFile.map { try LocalKeyFile.load(path: $0).provider }
             summary = try DataDirectoryVerifier(keys: keys).verify(dataDirectory: dataDirectory)
+            // What the start itself would refuse or quarantine, in its words.
+            for (file, message) in try StreamDirectoryCheck.findings(dataDirectory: dataDirectory) {
+                summary.findings.append(.init(severity: .damage, file: file, message: message))
+            }
         } catch {
             Output.failure(error)
         }

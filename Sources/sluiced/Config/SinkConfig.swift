@@ -47,12 +47,17 @@ struct SinkConfig: Equatable {
 
     /// The sink the gateway writes to; nil for the embedded engine.
     /// - Throws: `ConfigError` when no AWS credentials are found.
-    func remoteSink(logger: Logger) throws -> KinesisSink? {
-        guard kind == .kinesis else { return nil }
-        let credentials: AWSCredentialsProvider
-        do { credentials = try AWSCredentialsProvider(file: credentialsFile, profile: profile) } catch {
+    /// The remote's credentials, loaded as the start loads them.
+    @discardableResult
+    func checkCredentials() throws -> AWSCredentialsProvider {
+        do { return try AWSCredentialsProvider(file: credentialsFile, profile: profile) } catch {
             throw ConfigError("[sink] \(error)")
         }
+    }
+
+    func remoteSink(logger: Logger) throws -> KinesisSink? {
+        guard kind == .kinesis else { return nil }
+        let credentials = try checkCredentials()
         var settings = KinesisSink.Settings()
         settings.maxInFlightRequests = maxInFlightRequests
         settings.maxAttempts = maxAttempts

@@ -1,0 +1,50 @@
+import Foundation
+import Logging
+import SluiceKinesis
+import SluiceMQTT
+import SluiceStorage
+
+/// The checks a start makes before it takes the data directory: `sluiced --check-config`
+/// runs exactly these, and the start runs them first, so both refuse a config with the
+/// same words.
+extension SluiceConfig {
+    /// - Parameter streamExists: whether a stream a source names exists outside the
+    ///   config's `[[streams]]` (created through the API earlier).
+    /// - Throws: `ConfigError` (or the key file's own error) naming the file and setting.
+    func preflight(environment: [String: String], streamExists: (String) -> Bool) throws {
+        let logger = Logger(label: "sluiced.preflight", factory: { _ in SwiftLogNoOpLogHandler() })
+        if let keyFile = resolvedKeyFile(environment: environment) {
+            _ = try LocalKeyFile.load(path: keyFile)
+        }
+        _ = try apiServer(connections: ConnectionGuard(maxConnections: maxConnections, idleTimeout: .seconds(idleTimeoutSeconds), logger: logger))
+        _ = try auth?.accessControl(region: engine.region, accountId: engine.accountId)
+        if sink.kind == .kinesis { try sink.checkCredentials() }
+        let declared = Set(streams.map(\.name))
+        try checkSourceStreams { declared.contains($0) || streamExists($0) }
+        for source in fileSources { _ = try source.settings(host: "preflight", logger: logger) }
+        for source in mqttSources {
+            do { _ = try source.settings(host: "preflight", logger: logger) } catch let error as MQTTSourceError {
+                throw ConfigError("\(source.record.location): \(error)")
+            }
+        }
+    }
+
+    /// Every source's streams must exist (locally; forwarding sends to remote streams).
+    func checkSourceStreams(exists: (String) -> Bool) throws {
+        guard sink.kind != .kinesis else { return }
+        for source in sourceRecords {
+            guard exists(source.stream) else {
+                throw ConfigError("\(source.location) stream: stream \"\(source.stream)\" does not exist; add it to [[streams]] (or create it) first")
+            }
+            if let errorStream = source.parseErrorStream, !exists(errorStream) {
+                throw ConfigError("\(source.location) parse_error_stream: stream \"\(errorStream)\" does not exist; add it to [[streams]]")
+            }
+        }
+    }
+
+    /// Whether `name` has a stream directory with metadata under data_dir (read-only:
+    /// `--check-config` may run beside a running sluiced).
+    func streamOnDisk(_ name: String) -> Bool {
+        FileManager.default.fileExists(atPath: dataDirectory + "/streams/" + PathComponent.encode(name) + "/stream.json")
+    }
+}
