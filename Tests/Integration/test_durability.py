@@ -108,7 +108,7 @@ def test_torn_tail_is_cut_kept_and_reported(tmp_path):
     assert verify.stdout.strip().endswith("OK")
 
 
-def test_corrupt_segment_is_quarantined_and_the_rest_served(tmp_path):
+def test_a_damaged_frame_costs_only_its_own_records(tmp_path):
     daemon = Daemon(tmp_path).start()
     kinesis = daemon.client()
     kinesis.create_stream(StreamName="rot", ShardCount=2)
@@ -130,11 +130,16 @@ def test_corrupt_segment_is_quarantined_and_the_rest_served(tmp_path):
 
     daemon.start()
     log = daemon.log.read_text()
-    assert "quarantined a corrupt segment" in log and victim.name in log
+    assert "a segment is damaged inside" in log and victim.name in log
     after = read_stream(daemon.client(), "rot")
     assert after["shardId-000000000001"] == before["shardId-000000000001"]
-    assert after["shardId-000000000000"] == []
-    assert Path(str(victim) + ".quarantined").exists()
+    # Only the damaged frame's records are gone: the nine frames after it are served.
+    damaged = before["shardId-000000000000"]
+    survivors = after["shardId-000000000000"]
+    assert survivors and len(survivors) < len(damaged)
+    assert [r["SequenceNumber"] for r in survivors] == [r["SequenceNumber"] for r in damaged if r in survivors]
+    assert {r["Data"] for r in survivors} < {r["Data"] for r in damaged}
+    assert Path(str(victim) + ".damaged").exists()
     result = daemon.client().put_record(StreamName="rot", PartitionKey="k0", Data=b"still writable")
     assert result["SequenceNumber"]
     daemon.stop()

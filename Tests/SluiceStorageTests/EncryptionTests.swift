@@ -102,10 +102,15 @@ import SluiceTestSupport
         #expect(!verified.isClean)
         #expect(verified.findings.contains { $0.file == path && $0.position == Int64(headerSize) && $0.message.contains("authentication failed") })
 
+        // The forged frame is cut out; the frames after it are salvaged into a segment
+        // sealed under a fresh data key, and no plaintext reaches the disk on the way.
         let reopened = try ShardLog(directory: directory, keys: provider())
-        let quarantine = try #require(reopened.recoveryReport.quarantined.first)
-        #expect(quarantine.reason.contains("authentication failed"))
-        #expect(quarantine.position == Int64(headerSize))
+        let salvage = try #require(reopened.recoveryReport.salvaged.first)
+        #expect(salvage.reason.contains("authentication failed"))
+        #expect(salvage.position == Int64(headerSize))
+        #expect(try readAll(reopened).map(\.data) == markedRecords(1..<5).map(\.data))
+        for file in segmentFiles(directory) { #expect(try SegmentHeader.decode(RawFile.read(file)).isEncrypted) }
+        #expect(!contains(allBytes(tmp.path), Self.marker))
     }
 
     @Test func framesCannotBeMovedBetweenShards() async throws {

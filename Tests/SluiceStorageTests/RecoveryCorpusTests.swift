@@ -80,38 +80,74 @@ import SluiceTestSupport
         #expect(try await log.append(records(10..<11)).firstOffset == 10)
     }
 
-    @Test func flippedByteInsideTheNewestSegmentIsQuarantined() async throws {
+    @Test func flippedByteInsideTheNewestSegmentCostsOnlyTheDamagedFrame() async throws {
         let tmp = TemporaryDirectory()
         let files = try await makeLog(tmp, segments: 2)
         let header = SegmentHeader(baseOffset: 10, createdAtMillis: 0).encodedSize
         RawFile.flip(files[1], at: header + 20)
-        let size = RawFile.size(files[1])
+        let original = RawFile.read(files[1])
         let log = try ShardLog(directory: shardDirectory(tmp))
         let report = log.recoveryReport
-        #expect(report.tornTails.isEmpty)
-        let quarantine = try #require(report.quarantined.first)
-        #expect(quarantine.file == files[1])
-        #expect(quarantine.position == Int64(header))
-        #expect(quarantine.reason.contains("CRC"))
-        #expect(RawFile.exists(files[1] + ".quarantined"))
-        #expect(!RawFile.exists(files[1]))
-        // The older segment is still served.
-        #expect(try readAll(log).map(\.data) == records(0..<10, padding: 20).map(\.data))
-        // No offset the damaged segment could hold is handed out again.
-        let next = try await log.append(records(50..<51))
-        #expect(next.firstOffset >= 10 + UInt64(size))
-        #expect(try readAll(log).count == 11)
+        #expect(report.tornTails.isEmpty && report.quarantined.isEmpty)
+        let salvage = try #require(report.salvaged.first)
+        #expect(salvage.file == files[1])
+        #expect(salvage.position == Int64(header))
+        #expect(salvage.reason.contains("CRC"))
+        #expect(salvage.lostRecords == 1)
+        // The damaged bytes onwards are kept as evidence, byte for byte.
+        #expect(RawFile.read(files[1] + ".damaged") == Array(original[header...]))
+        // Every record but the one in the damaged frame is served, in order.
+        let expected = records(0..<20, padding: 20).enumerated().filter { $0.offset != 10 }.map(\.element.data)
+        #expect(try readAll(log).map(\.data) == expected)
+        // Appends continue after the last salvaged record; a reopen changes nothing more.
+        #expect(try await log.append(records(50..<51)).firstOffset == 20)
+        try await log.close()
+        let again = try ShardLog(directory: shardDirectory(tmp))
+        #expect(again.recoveryReport.salvaged.isEmpty && again.recoveryReport.quarantined.isEmpty)
+        #expect(try readAll(again).count == 20)
     }
 
-    @Test func damageInAnOlderSegmentQuarantinesOnlyThatSegment() async throws {
+    @Test func severalDamagedFramesAreEachCutOutAlone() async throws {
+        let tmp = TemporaryDirectory()
+        let files = try await makeLog(tmp, segments: 1)
+        let bytes = RawFile.read(files[0])
+        let header = SegmentHeader(baseOffset: 0, createdAtMillis: 0).encodedSize
+        let frame = (bytes.count - header) / 10
+        for k in [2, 3, 7] { RawFile.flip(files[0], at: header + k * frame + 30) }
+        let log = try ShardLog(directory: shardDirectory(tmp))
+        let expected = records(0..<10, padding: 20).enumerated().filter { ![2, 3, 7].contains($0.offset) }.map(\.element.data)
+        #expect(try readAll(log).map(\.data) == expected)
+        #expect(log.recoveryReport.salvaged.first?.damagedRanges.count == 2)
+        #expect(try await log.append(records(10..<11)).firstOffset == 10)
+    }
+
+    @Test func damageWithNothingValidAfterItKeepsThePrefix() async throws {
+        let tmp = TemporaryDirectory()
+        let files = try await makeLog(tmp, segments: 1)
+        let size = RawFile.size(files[0])
+        // The bodies of the last two frames damaged (their lengths intact, so no torn tail):
+        // no valid frame follows the first damage.
+        let header = SegmentHeader(baseOffset: 0, createdAtMillis: 0).encodedSize
+        let frame = (size - header) / 10
+        RawFile.flip(files[0], at: header + 8 * frame + 30)
+        RawFile.flip(files[0], at: header + 9 * frame + 30)
+        let log = try ShardLog(directory: shardDirectory(tmp))
+        let salvage = try #require(log.recoveryReport.salvaged.first, "\(log.recoveryReport)")
+        #expect(salvage.salvagedSegments.isEmpty && salvage.damagedRanges.count == 1)
+        #expect(try readAll(log).map(\.data) == records(0..<8, padding: 20).map(\.data))
+        // No offset the damaged tail could have held is handed out again.
+        #expect(try await log.append(records(10..<11)).firstOffset >= UInt64(size))
+    }
+
+    @Test func damageInAnOlderSegmentCostsOnlyItsDamagedFrame() async throws {
         let tmp = TemporaryDirectory()
         let files = try await makeLog(tmp, segments: 3)
         RawFile.flip(files[1], at: RawFile.size(files[1]) - 3)
         let log = try ShardLog(directory: shardDirectory(tmp))
         #expect(log.recoveryReport.tornTails.isEmpty)
-        #expect(log.recoveryReport.quarantined.map(\.file) == [files[1]])
+        #expect(log.recoveryReport.salvaged.map(\.file) == [files[1]])
         let stored = try readAll(log)
-        #expect(stored.map(\.offset) == Array(0..<10) + Array(20..<30))
+        #expect(stored.map(\.offset) == Array(0..<19) + Array(20..<30))
         #expect(try await log.append(records(30..<31)).firstOffset == 30)
     }
 

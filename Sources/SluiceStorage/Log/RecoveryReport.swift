@@ -16,10 +16,25 @@ public struct RecoveryReport: Sendable, Equatable {
         public var quarantinedAs: String
     }
 
+    /// A segment damaged inside: its frames before the damage kept in place, the valid
+    /// frames after it moved to `salvagedSegments`, the damaged bytes kept in
+    /// `damagedBytesIn`; `lostRecords` offsets were in the first damaged range.
+    public struct Salvage: Sendable, Equatable {
+        public var file: String
+        public var position: Int64
+        public var reason: String
+        /// [start, end) byte ranges of the original file.
+        public var damagedRanges: [[Int64]]
+        public var salvagedSegments: [String]
+        public var lostRecords: UInt64
+        public var damagedBytesIn: String
+    }
+
     public var segments = 0
     public var frames = 0
     public var tornTails: [TornTail] = []
     public var quarantined: [Quarantine] = []
+    public var salvaged: [Salvage] = []
 
     public init() {}
 }

@@ -19,6 +19,31 @@ public enum SegmentScanner {
         public var problem: Problem?
     }
 
+    /// Checks a frame body whose CRC matched: its batch header, that its offsets continue
+    /// the frames before it (`info`), that times do not run backwards, that its kind fits the
+    /// segment and, with the data key, that it authenticates at `position`.
+    /// - Parameter resuming: the first frame after a damaged range, whose offsets may
+    ///   skip past the records the damage took (but never go back).
+    static func check(
+        _ body: UnsafeRawBufferPointer, at position: Int64, in segment: Segment, after info: SegmentInfo, resuming: Bool
+    ) throws -> RecordBatch.Summary {
+        let summary = try RecordBatch.summary(body)
+        let expected = info.isEmpty ? max(info.endOffset, segment.header.baseOffset) : info.endOffset
+        if info.isEmpty || resuming ? summary.firstOffset < expected : summary.firstOffset != expected {
+            throw StorageError(.corrupt, "frame offset \(summary.firstOffset) does not follow \(expected)")
+        }
+        if let last = info.lastTimestamp, summary.firstTimestamp < last {
+            throw StorageError(.corrupt, "frame arrival time runs backwards")
+        }
+        guard (summary.kind == RecordBatch.sealedKind) == segment.header.isEncrypted else {
+            throw StorageError(.corrupt, segment.header.isEncrypted ? "plain frame in an encrypted segment" : "sealed frame in a plain segment")
+        }
+        if let dataKey = segment.dataKey {
+            _ = try RecordBatch.open(body, dataKey: dataKey, context: segment.context, position: position)
+        }
+        return summary
+    }
+
     /// Scans `file` as a segment.
     /// - Parameters:
     ///   - expectedBase: the base offset its file name gives.
@@ -85,20 +110,7 @@ public enum SegmentScanner {
             var summaryError: String?
             let step = try reader.next { position, body in
                 do {
-                    let summary = try RecordBatch.summary(body)
-                    let expected = info.isEmpty ? max(info.endOffset, header.baseOffset) : info.endOffset
-                    if info.isEmpty ? summary.firstOffset < expected : summary.firstOffset != expected {
-                        throw StorageError(.corrupt, "frame offset \(summary.firstOffset) does not follow \(expected)")
-                    }
-                    if let last = info.lastTimestamp, summary.firstTimestamp < last {
-                        throw StorageError(.corrupt, "frame arrival time runs backwards")
-                    }
-                    guard (summary.kind == RecordBatch.sealedKind) == header.isEncrypted else {
-                        throw StorageError(.corrupt, header.isEncrypted ? "plain frame in an encrypted segment" : "sealed frame in a plain segment")
-                    }
-                    if let dataKey {
-                        _ = try RecordBatch.open(body, dataKey: dataKey, context: segment.context, position: position)
-                    }
+                    let summary = try check(body, at: position, in: segment, after: info, resuming: false)
                     info.add(summary, at: position, frameSize: Int64(Frame.headerSize + body.count), indexInterval: indexInterval)
                 } catch let error as StorageError {
                     summaryError = error.message

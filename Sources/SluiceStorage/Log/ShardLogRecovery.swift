@@ -23,8 +23,10 @@ struct ShardLogRecovery {
         for name in names where name.hasSuffix(".tmp") { try fs.removeFile(directory + "/" + name) }
         try SegmentHeaderRewriter(fs: fs).finishInterrupted(in: directory)
         let bases = names.compactMap(Segment.baseOffset(fileName:)).sorted()
-        for (k, base) in bases.enumerated() {
-            let isNewest = k == bases.count - 1
+        // Segments a salvage in this run wrote (and so already read back).
+        var salvagedBases: Set<UInt64> = []
+        for (k, base) in bases.enumerated() where !salvagedBases.contains(base) {
+            let isNewest = bases[(k + 1)...].allSatisfy(salvagedBases.contains)
             let path = directory + "/" + Segment.fileName(baseOffset: base)
             let file = try fs.openFile(path, create: false)
             var outcome = try SegmentScanner.scan(
@@ -58,6 +60,24 @@ struct ShardLogRecovery {
                     result.nextOffset = max(result.nextOffset, base)
                 }
             case .corrupt(let position, let reason):
+                if let salvaged = try salvage(file: file, outcome: outcome, path: path, base: base, isNewest: isNewest, position: position, reason: reason) {
+                    salvagedBases.formUnion(salvaged.written)
+                    result.segments += salvaged.segments
+                    result.nextOffset = max(result.nextOffset, salvaged.segments.last?.endOffset ?? base)
+                    if isNewest && !salvaged.endsValid {
+                        // The damaged tail could have held any offset below base + size.
+                        result.nextOffset = max(result.nextOffset, base + UInt64(max(outcome.fileSize, 1)))
+                    }
+                    result.tailIsOpen = isNewest && salvaged.endsValid
+                    result.report.salvaged.append(salvaged.report)
+                    logger.error("a segment is damaged inside: the frames before and after the damage are kept and served, the damaged bytes set aside", metadata: [
+                        "file": "\(path)", "at_byte": "\(position)", "reason": "\(reason)",
+                        "damaged_ranges": "\(salvaged.report.damagedRanges.map { "\($0[0])..<\($0[1])" })",
+                        "records_lost": "\(salvaged.report.lostRecords)", "salvaged_into": "\(salvaged.report.salvagedSegments)",
+                        "damaged_bytes_in": "\(salvaged.report.damagedBytesIn)",
+                    ])
+                    continue
+                }
                 let target = path + ".quarantined"
                 try fs.rename(path, to: target)
                 try fs.syncDirectory(directory)

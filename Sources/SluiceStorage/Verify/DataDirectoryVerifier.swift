@@ -86,6 +86,9 @@ public struct DataDirectoryVerifier {
             if name.hasSuffix(".quarantined") {
                 summary.findings.append(Finding(severity: .damage, file: directory + "/" + name,
                     message: "quarantined segment: its records are not served"))
+            } else if name.hasSuffix(".damaged") {
+                summary.findings.append(Finding(severity: .damage, file: directory + "/" + name,
+                    message: "bytes cut out of a segment damaged inside (the records in them are lost; the frames before and after them are served); delete this file once noted"))
             } else if name.hasSuffix(".broken") {
                 summary.findings.append(Finding(severity: .notice, file: directory + "/" + name,
                     message: "bytes cut from a torn tail at an earlier recovery (never acknowledged)"))
