@@ -168,7 +168,7 @@ extension StreamEngine {
             let done = Set(outcomes.map(\.0))
             return outcomes + indexes.filter { !done.contains($0) }.map { ($0, .failed(failure)) }
         } catch {
-            logger.error("append failed", metadata: ["shard": "\(shard.log.directory)", "error": "\(error)"])
+            failureLog.log(logger, .error, "append failed", metadata: ["shard": "\(shard.log.directory)", "error": "\(error)"])
             let failure = EngineError(.internalFailure, "\(error)")
             return indexes.map { ($0, .failed(failure)) }
         }

@@ -15,6 +15,8 @@ public final class StreamEngine: Sendable {
     let fs: any FileSystem
     let clock: any TimeSource
     let logger: Logger
+    /// Failed appends repeat as fast as clients retry: one line per 10 s at most.
+    let failureLog = LogRateLimit()
     /// Held while the engine is open: one sluiced per data directory.
     let lock: DataDirectoryLock
     /// Shared by every shard's log: one fdatasync for small flushes across shards (nil

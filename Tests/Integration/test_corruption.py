@@ -189,6 +189,9 @@ def test_damage_is_survived_or_refused_in_the_words_verify_uses(tmp_path, damage
         d.start()
         assert stored(d.client(), "alpha") == expected["alpha"]
         assert d.sluice("verify", str(d.data_dir)).returncode == 0
+    if damage == "checkpoint random bytes":
+        assert "file checkpoints unreadable: this source starts over as on its first run" in d.log.read_text()
+        assert list((d.data_dir / "checkpoints").glob("app.json.unreadable-*"))
     if damage.startswith("journal entry"):
         assert "commit journal write rejected" in d.log.read_text()
         assert report.returncode == 1 and "commit journal write rejected" in report.stdout

@@ -37,6 +37,14 @@ struct CheckpointStore: Sendable {
 
     var exists: Bool { fs.fileExists(path) }
 
+    /// Keeps an unreadable checkpoint file as `<file>.unreadable-<ms>` for inspection;
+    /// returns its new name.
+    func setAside(now: Int64) throws -> String {
+        let aside = path + ".unreadable-\(now)"
+        try fs.rename(path, to: aside)
+        return aside
+    }
+
     /// - Throws: when the file exists but cannot be read or decoded.
     func load() throws -> [FileCheckpoint] {
         guard fs.fileExists(path) else { return [] }
@@ -44,7 +52,7 @@ struct CheckpointStore: Sendable {
         do {
             return try JSONDecoder().decode(Document.self, from: Data(bytes)).files
         } catch {
-            throw StorageError(.corrupt, "checkpoint file \(path) is unreadable (\(error)); move it aside to re-read the source's files from their start")
+            throw StorageError(.corrupt, "checkpoint file \(path) is unreadable (\(error))")
         }
     }
 

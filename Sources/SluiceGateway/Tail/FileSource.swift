@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import ServiceLifecycle
 import SluiceEngine
+import SluiceStorage
 import Synchronization
 
 /// Tails the files a `[[sources.file]]` entry names: finds them by glob (new files too),
@@ -57,7 +58,12 @@ public final class FileSource: Service, Sendable {
         do {
             for entry in try checkpoints.load() { saved[TailedFile.Key(device: entry.device, inode: entry.inode)] = entry }
         } catch {
-            logger.error("\(error)", metadata: ["source": "\(settings.name)"])
+            // Say what happens now, not what the operator could have done instead.
+            let aside = (try? checkpoints.setAside(now: SystemTimeSource().nowMillis())) ?? "(could not be moved)"
+            logger.error("file checkpoints unreadable: this source starts over as on its first run", metadata: [
+                "source": "\(settings.name)", "error": "\(error)", "kept_as": "\(aside)",
+                "consequence": "\(settings.startAtEnd ? "lines written before now are not read (start_at = end)" : "each file is read from its start again: lines stored before are stored again")",
+            ])
         }
         let watcher = FileWatcher(directories: FileGlob.directories(of: settings.paths), logger: logger)
         defer { watcher.stop() }

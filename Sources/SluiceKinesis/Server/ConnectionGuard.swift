@@ -2,6 +2,7 @@ import HTTPTypes
 import Logging
 import NIOCore
 import NIOHTTPTypes
+import SluiceStorage
 import Synchronization
 
 /// Bounds the API's connections: how many may be open at once, and how long one may go
@@ -13,15 +14,15 @@ import Synchronization
 /// closed (a fast, polite refusal instead of a hang in the accept queue); a connection
 /// that has not delivered a complete request within `idleTimeout` of opening or of its
 /// previous response is closed. Refusals and timeouts are counted and logged at most
-/// once per `logEvery`.
+/// once per 10 s each.
 public final class ConnectionGuard: Sendable {
     public let maxConnections: Int
     public let idleTimeout: Duration
     let open = Atomic<Int>(0)
     let refusedTotal = Atomic<Int>(0)
     let timedOutTotal = Atomic<Int>(0)
-    let lastLog = Mutex<ContinuousClock.Instant?>(nil)
-    let logEvery: Duration = .seconds(10)
+    let refusedLog = LogRateLimit()
+    let timedOutLog = LogRateLimit()
     let logger: Logger
 
     public init(maxConnections: Int, idleTimeout: Duration, logger: Logger) {
@@ -44,7 +45,7 @@ public final class ConnectionGuard: Sendable {
 
     func noteRefused() {
         let total = refusedTotal.add(1, ordering: .relaxed).newValue
-        logRateLimited("API connection refused: the connection limit is reached", [
+        refusedLog.log(logger, .warning, "API connection refused: the connection limit is reached", metadata: [
             "max_connections": "\(maxConnections)", "refused_total": "\(total)",
             "fix": "raise [api] max_connections (and the unit's LimitNOFILE) or find the client holding connections",
         ])
@@ -52,19 +53,9 @@ public final class ConnectionGuard: Sendable {
 
     func noteTimedOut() {
         let total = timedOutTotal.add(1, ordering: .relaxed).newValue
-        logRateLimited("API connection closed: no complete request within the idle timeout", [
+        timedOutLog.log(logger, .notice, "API connection closed: no complete request within the idle timeout", metadata: [
             "idle_timeout_seconds": "\(idleTimeout.components.seconds)", "timed_out_total": "\(total)",
         ])
-    }
-
-    private func logRateLimited(_ message: Logger.Message, _ metadata: Logger.Metadata) {
-        let now = ContinuousClock.now
-        let due = lastLog.withLock { last -> Bool in
-            if let last, now - last < logEvery { return false }
-            last = now
-            return true
-        }
-        if due { logger.warning(message, metadata: metadata) }
     }
 }
 

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import SluiceEngine
+import SluiceStorage
 
 /// The Kinesis-compatible HTTP API: AWS JSON 1.1 over HTTP/1.1, `POST /` with
 /// `X-Amz-Target: Kinesis_20131202.<Action>`, plus `GET /health`.
@@ -15,6 +16,8 @@ public enum KinesisHTTPServer {
 
     static let targetHeader = HTTPField.Name("X-Amz-Target")!
     static let requestIdHeader = HTTPField.Name("x-amzn-RequestId")!
+    /// Server-side failures repeat with every retry (a full disk): one line per 10 s at most.
+    static let failureLog = LogRateLimit()
 
     /// The router with the Kinesis endpoint; callers may add routes (metrics) before
     /// building the application.
@@ -58,7 +61,7 @@ public enum KinesisHTTPServer {
         } catch {
             let kinesisError = (error as? KinesisError) ?? KinesisError(type: "InternalFailure", message: "\(error)", status: 500)
             if kinesisError.status >= 500 {
-                logger.error("request failed", metadata: ["error": "\(kinesisError)", "request_id": "\(requestId)"])
+                failureLog.log(logger, .error, "request failed", metadata: ["error": "\(kinesisError)", "request_id": "\(requestId)"])
             }
             return response(status: HTTPResponse.Status(code: kinesisError.status), body: Data(kinesisError.body), requestId: requestId)
         }

@@ -17,6 +17,8 @@ public final class ShardLog: Sendable {
     let fs: any FileSystem
     let clock: any TimeSource
     let logger: Logger
+    /// Failed appends repeat as fast as clients retry: one line per 10 s at most.
+    let failureLog = LogRateLimit()
     /// Master keys, when encryption at rest is configured.
     let keys: (any KeyProvider)?
     /// Makes small flushes durable together with other shards' (nil: every flush fsyncs
@@ -367,7 +369,7 @@ public final class ShardLog: Sendable {
             }
             return queued
         }
-        logger.error("append failed", metadata: ["directory": "\(directory)", "error": "\(storageError.message)"])
+        failureLog.log(logger, .error, "append failed", metadata: ["directory": "\(directory)", "error": "\(storageError.message)"])
         for waiter in waiters + queued { waiter.continuation.resume(throwing: storageError) }
     }
 }
