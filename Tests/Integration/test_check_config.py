@@ -1,0 +1,64 @@
+"""`sluiced --check-config` refuses exactly what the start refuses, in the same words,
+without touching the data directory or the port."""
+import os
+import subprocess
+
+import pytest
+
+from conftest import BIN, Daemon
+
+
+def check_config(d):
+    return subprocess.run([str(BIN / "sluiced"), "--config", str(d.config), "--check-config"],
+                          capture_output=True, text=True, timeout=60, env=d.env)
+
+
+def make_key(path):
+    subprocess.run([str(BIN / "sluice"), "keys", "init", "--key-file", str(path)], check=True, capture_output=True)
+
+
+def open_key(tmp):
+    make_key(tmp / "open.key")
+    os.chmod(tmp / "open.key", 0o644)
+    return f'[encryption]\nkey_file = "{tmp}/open.key"\n', "chmod 600"
+
+
+def junk_key(tmp):
+    (tmp / "junk.key").write_bytes(os.urandom(64))
+    os.chmod(tmp / "junk.key", 0o600)
+    return f'[encryption]\nkey_file = "{tmp}/junk.key"\n', "junk.key"
+
+
+# Each: (config added after [api], words both refusals must carry).
+CASES = {
+    "file source to an undeclared stream": lambda tmp: (
+        f'[[sources.file]]\nstream = "nowhere"\npaths = ["{tmp}/x.log"]\n', "does not exist"),
+    "missing key file": lambda tmp: (f'[encryption]\nkey_file = "{tmp}/absent.key"\n', "absent.key"),
+    "key file mode 0644": open_key,
+    "key file with garbage": junk_key,
+    "TLS certificate missing": lambda tmp: (
+        f'tls_cert_file = "{tmp}/none.pem"\ntls_key_file = "{tmp}/none.key"\n', "none.pem"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_check_config_refuses_what_the_start_refuses_in_the_same_words(tmp_path, case):
+    extra, words = CASES[case](tmp_path)
+    d = Daemon(tmp_path, extra)
+    checked = check_config(d)
+    assert checked.returncode != 0, f"--check-config said OK:\n{checked.stdout}"
+    _, started = d.start_failing()
+    assert words in checked.stderr and words in started, (checked.stderr, started)
+    first_line = lambda text: next(line for line in text.splitlines() if words in line)
+    assert first_line(checked.stderr).split("Error: ")[-1] == first_line(started).split("Error: ")[-1]
+    assert not d.data_dir.exists(), "--check-config or a refused start touched data_dir"
+
+
+def test_check_config_accepts_a_stream_created_earlier_through_the_api(tmp_path):
+    d = Daemon(tmp_path).start()
+    d.client().create_stream(StreamName="made-by-api", ShardCount=1)
+    d.stop()
+    d.config.write_text(d.config.read_text() + f'[[sources.file]]\nstream = "made-by-api"\npaths = ["{tmp_path}/x.log"]\n')
+    checked = check_config(d)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.strip().endswith("OK")
