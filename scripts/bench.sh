@@ -15,8 +15,9 @@
 #   - peers fed by the same load shape: Redis streams (XADD, appendfsync always) and NATS
 #     JetStream (file storage, plain and encrypted), installed and started here;
 #   - PutRecords and GetRecords against moto_server (pip) on loopback;
-#   - put-to-get latency through enhanced fan-out (scripts/latency.py) and sluiced's RSS
-#     under load and with 1 GB spooled (scripts/rss.py).
+#   - put-to-get latency through enhanced fan-out (scripts/latency.py), sluiced's RSS
+#     under load and with 1 GB spooled (scripts/rss.py), and a soak: 10 minutes of
+#     sustained PutRecords with RSS sampled every 10 s (scripts/soak.py, SOAK_SECONDS).
 # Writes BENCHMARKS.md (machine, date, command, medians over BENCH_RUNS runs (default 3)
 # with their spread, ratios to same-run baselines, goals PASS/FAIL) and prints it.
 # BENCH_SECONDS (default 5) sets each run's length.
@@ -117,6 +118,7 @@ for _ in $(seq "$RUNS"); do python3 scripts/latency.py --endpoint "http://127.0.
 kill -TERM $DAEMON; wait $DAEMON || true
 kill $MOTO 2>/dev/null || true
 python3 scripts/rss.py "$BIN" "$WORK" >> "$RESULTS"
+python3 scripts/soak.py "$BIN" "$WORK" "${SOAK_SECONDS:-600}" >> "$RESULTS"
 echo "CPU ceiling of frame encoding on this machine (sluice-bench seal):" > "$WORK/seal.txt"
 for size in 1024 102400 1048576; do "$BIN/sluice-bench" seal --size "$size" >> "$WORK/seal.txt"; done
 echo "On-demand timeline (one shard's key range offered 2,500 records/s; limit 1,000/s per shard):" > "$WORK/on-demand.txt"

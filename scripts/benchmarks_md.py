@@ -145,6 +145,20 @@ if rss:
     flat = r["spool_1gb_mib"] <= max(r["spool_first_mib"], r["steady_load_mib"]) * 1.1
     goal("RSS flat while the spool grows to 1 GB", f"{r['spool_first_mib']} → {r['spool_1gb_mib']} MiB", flat, "within 10 %")
 
+soak = group("soak")
+if soak:
+    r = soak[-1]
+    print("\n## Soak (`scripts/soak.py`)\n")
+    rate = f"{r['records_per_s']:,.0f} records/s" if r.get("records_per_s") else "records/s not reported"
+    print(f"{r['seconds']} s of sustained PutRecords (8 writers × 500 × 256 B, write limits off; {rate}); "
+          "VmRSS and RssAnon of the release sluiced every 10 s, shown every minute.\n")
+    print("| t | VmRSS | RssAnon |\n| ---: | ---: | ---: |")
+    for s in r["samples"]:
+        if s["t"] % 60 < 10:
+            print(f"| {s['t']} s | {s['rss_mib']} MiB | {s['anon_mib']} MiB |")
+    goal("RSS plateaus over a 10-minute soak", f"{r['first_half_peak_mib']} → {r['second_half_peak_mib']} MiB", r["plateau"],
+         "after a 1-minute warm-up, the second half's peak within 5 % (or 4 MiB) of the first half's")
+
 gateway = text("gateway.txt")
 tails = [float(m) for m in re.findall(r"into \d+ shards: ([0-9.]+) MiB/s", gateway)]
 mqtt = text("mqtt.txt")
