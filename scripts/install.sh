@@ -19,8 +19,7 @@ install -D -m 0644 README.md /usr/local/share/doc/sluice/README.md
 install -d -m 0750 /etc/sluice
 if [ ! -e /etc/sluice/sluice.toml ]; then
   # Under systemd the key arrives as a credential named master.key.
-  sed -e 's|^# \[encryption\]|[encryption]|' -e 's|^# key_file = .*|key_file = "master.key"|' \
-    config/sluice.toml > /etc/sluice/sluice.toml
+  scripts/installed-config.sh > /etc/sluice/sluice.toml
   chmod 0640 /etc/sluice/sluice.toml
 fi
 [ -e /etc/sluice/master.key ] || /usr/local/bin/sluice keys init --key-file /etc/sluice/master.key

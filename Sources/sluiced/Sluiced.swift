@@ -24,13 +24,24 @@ struct Sluiced: AsyncParsableCommand {
     @Option(name: .long, help: "The TOML config file.")
     var config: String = "/etc/sluice/sluice.toml"
 
-    @Flag(name: .long, help: "Check the config file and exit.")
+    @Flag(name: .long, help: "Check the config file (and the files it names) and exit.")
     var checkConfig = false
 
+    /// The exit status of a refused config (EX_CONFIG from sysexits.h).
+    static let configRefusedStatus: Int32 = 78
+
     func run() async throws {
-        let settings = try SluiceConfig.load(path: config)
         let environment = ProcessInfo.processInfo.environment
-        try settings.preflight(environment: environment, streamExists: settings.streamOnDisk)
+        let settings: SluiceConfig
+        do {
+            settings = try SluiceConfig.load(path: config)
+            try settings.preflight(environment: environment, streamExists: settings.streamOnDisk)
+        } catch {
+            // A distinct status, so the unit's RestartPreventExitStatus= stops retrying a
+            // config that can never start.
+            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            throw ExitCode(Self.configRefusedStatus)
+        }
         if checkConfig {
             print("\(config): OK")
             return

@@ -212,3 +212,31 @@ def test_unit_file_verifies_clean_and_is_hardened(tmp_path):
     security = subprocess.run(["systemd-analyze", "security", "--offline=yes", str(unit)], capture_output=True, text=True)
     level = float(re.search(r"Overall exposure level for .*: ([0-9.]+)", security.stdout).group(1))
     assert level <= 2.0, security.stdout
+
+
+def test_the_installed_config_is_accepted_with_its_key_as_a_credential(tmp_path):
+    """install.sh writes scripts/installed-config.sh's output: encryption on, the key as
+    the credential master.key. sluiced must accept it (it once uncommented the MQTT
+    example's key_file too and was refused)."""
+    config = subprocess.run([str(ROOT / "scripts" / "installed-config.sh")], capture_output=True, text=True, check=True).stdout
+    assert '\n[encryption]\nkey_file = "master.key"\n' in config
+    config = re.sub(r'(?m)^data_dir = .*$', f'data_dir = "{tmp_path}/data"', config)
+    (tmp_path / "sluice.toml").write_text(config)
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    subprocess.run([str(BIN / "sluice"), "keys", "init", "--key-file", str(credentials / "master.key")], check=True, capture_output=True)
+    checked = subprocess.run([str(BIN / "sluiced"), "--config", str(tmp_path / "sluice.toml"), "--check-config"],
+                             capture_output=True, text=True, env=dict(os.environ, CREDENTIALS_DIRECTORY=str(credentials)))
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_a_refused_config_exits_with_the_status_the_unit_does_not_restart(tmp_path):
+    (tmp_path / "bad.toml").write_text('data_dir = "/tmp/x"\n[limits]\non_full = "wait"\n')
+    refused = subprocess.run([str(BIN / "sluiced"), "--config", str(tmp_path / "bad.toml")], capture_output=True, text=True)
+    unit = (ROOT / "systemd" / "sluiced.service").read_text()
+    status = int(re.search(r"(?m)^RestartPreventExitStatus=(\d+)$", unit).group(1))
+    assert refused.returncode == status == 78, refused.stderr
+    assert "on_full" in refused.stderr
+    assert re.search(r"(?m)^StartLimitBurst=\d+$", unit) and re.search(r"(?m)^StartLimitIntervalSec=", unit)
+    assert re.search(r"(?m)^SystemCallFilter=.*\bsetpriority\b", unit), "Dispatch's setpriority must be allowed"
+    assert re.search(r"(?m)^LimitNOFILE=\d+$", unit)

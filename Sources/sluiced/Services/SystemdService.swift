@@ -5,8 +5,9 @@ import SluiceGateway
 import SluiceSystemd
 
 /// The daemon's side of the systemd protocol: READY=1 once the API answers (recovery is
-/// done by then), STATUS= with live figures, WATCHDOG=1 at half of WatchdogSec= only
-/// while the health checks pass, and STOPPING=1 as soon as a graceful stop begins.
+/// done by then), STATUS= with live figures, WATCHDOG=1 every 5 s (every WatchdogSec/2
+/// when that is shorter) only while the health checks pass, and STOPPING=1 as soon as a
+/// graceful stop begins.
 struct SystemdService: Service {
     let engine: StreamEngine
     let gateway: Gateway
