@@ -242,3 +242,58 @@ def test_repair_without_birth_records_needs_the_operators_word(tmp_path):
     d.start()
     assert len(stored(d.client(), "old")) == 20
     d.stop()
+
+
+def spooled(tmp_path):
+    """A stopped sluiced whose file source left lines in its spool (1 record/s limit),
+    written ten lines at a time so the spool holds one frame per ten lines; returns
+    (daemon, every line written, the spool shard directory)."""
+    from conftest import status, wait_until
+    log_file = tmp_path / "app.log"
+    log_file.write_text("")
+    d = Daemon(tmp_path, '[limits]\nrecords_per_second = 1\n[[streams]]\nname = "logs"\nshards = 1\n'
+                         f'[[sources.file]]\nname = "app"\nstream = "logs"\npaths = ["{log_file}"]\npoll_interval_ms = 50\n')
+    d.start()
+    lines = [f"line {n}" for n in range(300)]
+    spooled_records = lambda: sum(shard["spooledRecords"] for stream in status(d)["streams"] for shard in stream["shards"])
+    for chunk in range(30):
+        before = spooled_records()
+        with open(log_file, "a") as f:
+            f.write("".join(l + "\n" for l in lines[chunk * 10:(chunk + 1) * 10]))
+        wait_until(lambda: spooled_records() >= before + 9, what=f"chunk {chunk} spooled")
+    d.stop()
+    spool = next((d.data_dir / "spool" / "logs").glob("spool-shardId-*"))
+    assert list(spool.glob("*.seg"))
+    return d, lines, spool
+
+
+SPOOL_DAMAGES = {
+    "spool cursor random bytes": lambda spool: random_bytes(spool / "cursor", 40) if (spool / "cursor").exists() else (spool / "cursor").write_bytes(os.urandom(40)),
+    "spool cursor past the end": lambda spool: (spool / "cursor").write_text(f"sluice-spool-cursor/1 {2**63}\n"),
+    "spool cursor deleted": lambda spool: (spool / "cursor").unlink(missing_ok=True),
+    "spool segment one flipped byte": lambda spool: flip(sorted(spool.glob("*.seg"))[0], 200),
+    "spool segment random bytes": lambda spool: random_bytes(sorted(spool.glob("*.seg"))[0]),
+}
+
+
+@pytest.mark.parametrize("damage", list(SPOOL_DAMAGES))
+def test_spool_damage_loses_at_most_the_damaged_records(tmp_path, damage):
+    d, lines, spool = spooled(tmp_path)
+    SPOOL_DAMAGES[damage](spool)
+    # The spool drains at 1 record/s; lift the limit so the test waits on draining, not the clock.
+    d.config.write_text(d.config.read_text().replace("records_per_second = 1\n", "records_per_second = 100000\n"))
+    d.start()
+    from conftest import status, wait_until
+    wait_until(lambda: all(shard["spoolRecords"] == 0 for stream in status(d)["streams"] for shard in stream["shards"]),
+               what="the spool drained")
+    got = stored(d.client(), "logs")
+    assert set(got) <= set(lines)
+    if damage.startswith("spool cursor"):
+        assert set(got) == set(lines), f"{len(set(lines) - set(got))} lines lost"
+        if damage != "spool cursor deleted":
+            assert "unreadable cursor" in d.log.read_text()
+    elif damage == "spool segment one flipped byte":
+        # Only the damaged frame's ten lines are gone.
+        assert len(set(lines) - set(got)) <= 10, f"{len(set(lines) - set(got))} lines lost"
+        assert "damaged inside" in d.log.read_text()
+    d.stop()

@@ -45,6 +45,11 @@ public final class ShardSpool: Sendable {
                 "file": "\(torn.file)", "position": "\(torn.position)", "bytes": "\(torn.bytes)", "kept_in": "\(torn.brokenFile)",
             ])
         }
+        for salvage in log.recoveryReport.salvaged {
+            logger.error("spool: a segment was damaged inside; the records in the damaged bytes cannot be drained, the rest will be", metadata: [
+                "file": "\(salvage.file)", "records_lost": "\(salvage.lostRecords)", "damaged_bytes_in": "\(salvage.damagedBytesIn)",
+            ])
+        }
         for bad in log.recoveryReport.quarantined {
             logger.error("spool: quarantined a corrupt segment; its records cannot be drained", metadata: [
                 "file": "\(bad.file)", "position": "\(bad.position)", "reason": "\(bad.reason)", "moved_to": "\(bad.quarantinedAs)",
@@ -54,10 +59,14 @@ public final class ShardSpool: Sendable {
         if fileSystem.fileExists(cursorPath) {
             let text = String(decoding: try fileSystem.readWholeFile(cursorPath), as: UTF8.self)
             let parts = text.split(whereSeparator: \.isWhitespace)
-            if parts.count == 2, parts[0] == Self.cursorMagic, let saved = UInt64(parts[1]) {
-                head = min(max(saved, log.trimHorizon), log.endOffset)
+            // A head past the spool's end was never written by a drain: trusting it would
+            // skip every spooled record, so it counts as unreadable.
+            if parts.count == 2, parts[0] == Self.cursorMagic, let saved = UInt64(parts[1]), saved <= log.endOffset {
+                head = max(saved, log.trimHorizon)
             } else {
-                logger.warning("spool: unreadable cursor; draining from the oldest spooled record (some may be sent twice)", metadata: ["file": "\(cursorPath)"])
+                logger.warning("spool: unreadable cursor; draining from the oldest spooled record (some may be sent twice)", metadata: [
+                    "file": "\(cursorPath)", "spool_end": "\(log.endOffset)",
+                ])
             }
         }
         cursor = Mutex(Cursor(head: head, persisted: head, persistedAt: .now))
