@@ -132,7 +132,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Helpers shared by the test targets: temporary directories, damaged files, faults.
-        .target(name: "SluiceTestSupport", dependencies: ["SluiceStorage"], path: "Tests/SluiceTestSupport", swiftSettings: swiftSettings),
+        .target(
+            name: "SluiceTestSupport", dependencies: ["SluiceStorage", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/SluiceTestSupport", swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SluiceStorageTests", dependencies: ["SluiceStorage", "SluiceTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SluiceEngineTests", dependencies: ["SluiceEngine", "SluiceTestSupport"], swiftSettings: swiftSettings),
         .testTarget(

@@ -1,30 +1,8 @@
 import Logging
 import Synchronization
 import Testing
+import SluiceTestSupport
 @testable import SluiceGateway
-
-/// Collects log messages, to check what an operator would read.
-final class CapturedLog: Sendable {
-    let messages = Mutex<[String]>([])
-
-    var logger: Logger {
-        Logger(label: "test") { _ in CapturingHandler(log: self) }
-    }
-
-    struct CapturingHandler: LogHandler {
-        let log: CapturedLog
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-            let fields = (metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            log.messages.withLock { $0.append("\(message) \(fields)") }
-        }
-    }
-}
 
 @Suite struct HotKeyDetectorTests {
     @Test func reportsAHotKeyAndLowCardinalityOncePerInterval() async throws {

@@ -13,37 +13,19 @@ import SluiceTestSupport
 @Suite struct KinesisDecoderFuzzTests {
     static let iterations = 3_000
 
-    static func mutate(_ valid: [UInt8], _ random: inout SeededRandom) -> [UInt8] {
-        var bytes = valid
-        switch Int.random(in: 0..<4, using: &random) {
-        case 0:
-            for _ in 0..<Int.random(in: 1...4, using: &random) where !bytes.isEmpty {
-                bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
-            }
-        case 1:
-            bytes.removeLast(Int.random(in: 0...bytes.count, using: &random))
-        case 2:  // a varint of 10 bytes of 0xFF (a length ≥ 2^63) spliced in
-            let at = Int.random(in: 0...bytes.count, using: &random)
-            bytes.insert(contentsOf: [UInt8](repeating: 0xFF, count: 9) + [0x01], at: at)
-        default:
-            bytes = (0..<Int.random(in: 0...200, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
-        }
-        return bytes
-    }
-
     @Test func kplAggregatedRecords() {
         let records = (0..<20).map { KPLAggregatedRecord.UserRecord(partitionKey: "k\($0 % 3)", explicitHashKey: $0 % 5 == 0 ? "\($0)" : nil, data: Array("r\($0)".utf8)) }
         let valid = KPLAggregatedRecord.pack(records, maxBytes: 1 << 20)[0].data
         let body = Array(valid[KPLAggregatedRecord.magic.count..<(valid.count - 16)])
         var random = SeededRandom(seed: 11)
         for _ in 0..<Self.iterations {
-            let damaged = Self.mutate(body, &random)
+            let damaged = ByteMutator.mutate(body, &random)
             let framed = KPLAggregatedRecord.magic + damaged + Array(Insecure.MD5.hash(data: damaged))
             _ = try? KPLAggregatedRecord.unpack(framed, partitionKey: "p")
         }
-        // The length ≥ 2^63 of the finding: a record (field 4, 11 bytes) whose data field
-        // (3, wire type 2) declares it.
-        let crafted: [UInt8] = [0x22, 0x0B] + [0x1A] + [UInt8](repeating: 0xFF, count: 9) + [0x01]
+        // The length ≥ 2^63 of the finding: a record (AggregatedRecord field 3, 11 bytes)
+        // whose data field (Record field 3, wire type 2) declares it.
+        let crafted: [UInt8] = [0x1A, 0x0B] + [0x1A] + [UInt8](repeating: 0xFF, count: 9) + [0x01]
         let framed = KPLAggregatedRecord.magic + crafted + Array(Insecure.MD5.hash(data: crafted))
         #expect(throws: KPLFormatError.self) { try KPLAggregatedRecord.unpack(framed, partitionKey: "p") }
     }
@@ -62,7 +44,7 @@ import SluiceTestSupport
             let action = actions[iteration % actions.count]
             var text = String(decoding: valid, as: UTF8.self)
             if iteration % 3 == 0 {
-                text = String(decoding: Self.mutate(valid, &random), as: UTF8.self)
+                text = String(decoding: ByteMutator.mutate(valid, &random), as: UTF8.self)
             } else {
                 // Every number in the body replaced by an edge value.
                 for number in ["1.5", "10", "2", "48", "5"] {

@@ -10,37 +10,6 @@ import SluiceTestSupport
 @Suite struct DecoderFuzzTests {
     static let iterations = 2_000
 
-    /// Damages `valid` in one of several ways chosen by `random`.
-    static func mutate(_ valid: [UInt8], _ random: inout SeededRandom) -> [UInt8] {
-        var bytes = valid
-        switch Int.random(in: 0..<6, using: &random) {
-        case 0:  // flip a few bytes
-            for _ in 0..<Int.random(in: 1...4, using: &random) where !bytes.isEmpty {
-                bytes[Int.random(in: 0..<bytes.count, using: &random)] ^= UInt8.random(in: 1...255, using: &random)
-            }
-        case 1:  // cut the tail
-            bytes.removeLast(Int.random(in: 0...bytes.count, using: &random))
-        case 2:  // a 32- or 64-bit field set to an edge value
-            let edges: [UInt64] = [0, 1, 0x7FFF_FFFF, 0xFFFF_FFFF, 1 << 50, 0x7FFF_FFFF_FFFF_FFFF, .max]
-            let value = edges.randomElement(using: &random)!
-            let width = Bool.random(using: &random) ? 4 : 8
-            if bytes.count >= width {
-                let at = Int.random(in: 0...(bytes.count - width), using: &random)
-                for k in 0..<width { bytes[at + k] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(k))) }
-            }
-        case 3:  // a random run
-            if !bytes.isEmpty {
-                let at = Int.random(in: 0..<bytes.count, using: &random)
-                for k in at..<min(bytes.count, at + Int.random(in: 1...64, using: &random)) { bytes[k] = UInt8.random(in: 0...255, using: &random) }
-            }
-        case 4:  // zeros to the end
-            if !bytes.isEmpty { let at = Int.random(in: 0..<bytes.count, using: &random); for k in at..<bytes.count { bytes[k] = 0 } }
-        default:  // pure garbage
-            bytes = (0..<Int.random(in: 0...300, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
-        }
-        return bytes
-    }
-
     func validSegment(_ tmp: TemporaryDirectory, keys: (any KeyProvider)?) async throws -> (path: String, bytes: [UInt8]) {
         let directory = tmp.file("streams/s/shardId-000000000000")
         let log = try ShardLog(directory: directory, keys: keys)
@@ -59,7 +28,7 @@ import SluiceTestSupport
         var random = SeededRandom(seed: encrypted ? 2 : 1)
         let fs = PosixFileSystem()
         for iteration in 0..<Self.iterations {
-            RawFile.write(path, Self.mutate(valid, &random))
+            RawFile.write(path, ByteMutator.mutate(valid, &random))
             let file = try fs.openForReading(path)
             // Either an outcome (clean, torn tail, corrupt) or a typed error: never a trap.
             do {
@@ -73,7 +42,7 @@ import SluiceTestSupport
         let header = SegmentHeader(baseOffset: 7, createdAtMillis: 1, envelope: DataKeyEnvelope(keyId: "k", keyVersion: 1, wrapped: [UInt8](repeating: 9, count: 60)).encode())
         let valid = header.encode()
         for _ in 0..<Self.iterations * 5 {
-            let bytes = Self.mutate(valid, &random)
+            let bytes = ByteMutator.mutate(valid, &random)
             if let decoded = try? SegmentHeader.decode(bytes), decoded.isEncrypted {
                 _ = try? DataKeyEnvelope.decode(decoded.envelope)
             }
@@ -93,7 +62,7 @@ import SluiceTestSupport
         var random = SeededRandom(seed: 4)
         for _ in 0..<Self.iterations {
             RawFile.write(tmp.file(segment), [UInt8](repeating: 0, count: 32))
-            let bytes = Self.mutate(valid, &random)
+            let bytes = ByteMutator.mutate(valid, &random)
             guard let generation = JournalFormat.decodeHeader(bytes) else { continue }
             let entries = JournalFormat.decodeEntries(bytes, generation: generation)
             let report = try JournalReplay(dataDirectory: tmp.path, fs: fs).apply(entries)
