@@ -17,7 +17,8 @@ public final class LogRateLimit: Sendable {
 
     /// Logs `message` unless a line went out less than `interval` ago; then it is counted.
     public func log(_ logger: Logger, _ level: Logger.Level, _ message: @autoclosure () -> Logger.Message,
-                    metadata: @autoclosure () -> Logger.Metadata = [:], now: ContinuousClock.Instant = .now) {
+                    metadata: @autoclosure () -> Logger.Metadata = [:], now: ContinuousClock.Instant = .now,
+                    file: String = #fileID, function: String = #function, line: UInt = #line) {
         let suppressed = state.withLock { s -> Int? in
             if let last = s.last, now - last < interval {
                 s.suppressed += 1
@@ -29,6 +30,7 @@ public final class LogRateLimit: Sendable {
         guard let suppressed else { return }
         var fields = metadata()
         if suppressed > 0 { fields["suppressed_since_last"] = "\(suppressed)" }
-        logger.log(level: level, message(), metadata: fields)
+        // The caller's file, so the line names the caller's module as its source.
+        logger.log(level: level, message(), metadata: fields, file: file, function: function, line: line)
     }
 }
