@@ -219,8 +219,17 @@ def test_a_body_cut_short_is_a_serialization_error(fuzzd):
     assert_serves(fuzzd)
 
 
-def test_odd_legal_stream_names_keep_their_records_across_a_restart(tmp_path):
-    d = Daemon(tmp_path).start()
+@pytest.fixture
+def fresh(tmp_path):
+    d = Daemon(tmp_path)
+    yield d
+    if d.proc and d.proc.poll() is None:
+        d.proc.kill()
+        d.proc.wait()
+
+
+def test_odd_legal_stream_names_keep_their_records_across_a_restart(fresh):
+    d = fresh.start()
     client = d.client()
     names = [".", "..", "-", "_", ".hidden", "a.b", "x" * 128, "Case", "case", "CASE"]
     for name in names:

@@ -15,6 +15,19 @@ import pytest
 from conftest import Daemon, read_stream
 
 STREAMS = {"alpha": 2, "beta": 1, "logs": 1}
+# Every daemon a test started, killed after it whatever happened (a failed assertion
+# must not leave a sluiced running).
+STARTED = []
+
+
+@pytest.fixture(autouse=True)
+def kill_leftovers():
+    yield
+    while STARTED:
+        d = STARTED.pop()
+        if d.proc and d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait()
 
 
 def crc32c(data, crc=0):
@@ -34,6 +47,7 @@ def populated(tmp_path):
     streams = "".join(f'[[streams]]\nname = "{n}"\nshards = {c}\n' for n, c in STREAMS.items())
     d = Daemon(tmp_path, streams + f'[[sources.file]]\nname = "app"\nstream = "logs"\npaths = ["{log_file}"]\n'
                                    'poll_interval_ms = 100\n')
+    STARTED.append(d)
     d.start()
     client = d.client()
     for stream in ("alpha", "beta"):
@@ -199,7 +213,9 @@ def test_damage_is_survived_or_refused_in_the_words_verify_uses(tmp_path, damage
 
 
 def test_repair_rebuilds_a_resharded_stream_from_its_shards_birth_records(tmp_path):
-    d = Daemon(tmp_path).start()
+    d = Daemon(tmp_path)
+    STARTED.append(d)
+    d.start()
     client = d.client()
     client.create_stream(StreamName="split", ShardCount=2)
     before = [f"b{n}" for n in range(40)]
@@ -222,7 +238,9 @@ def test_repair_rebuilds_a_resharded_stream_from_its_shards_birth_records(tmp_pa
 
 
 def test_repair_without_birth_records_needs_the_operators_word(tmp_path):
-    d = Daemon(tmp_path).start()
+    d = Daemon(tmp_path)
+    STARTED.append(d)
+    d.start()
     client = d.client()
     client.create_stream(StreamName="old", ShardCount=2)
     client.put_records(StreamName="old", Records=[{"PartitionKey": f"k{n}", "Data": b"x"} for n in range(20)])
@@ -253,6 +271,7 @@ def spooled(tmp_path):
     log_file.write_text("")
     d = Daemon(tmp_path, '[limits]\nrecords_per_second = 1\n[[streams]]\nname = "logs"\nshards = 1\n'
                          f'[[sources.file]]\nname = "app"\nstream = "logs"\npaths = ["{log_file}"]\npoll_interval_ms = 50\n')
+    STARTED.append(d)
     d.start()
     lines = [f"line {n}" for n in range(300)]
     spooled_records = lambda: sum(shard["spooledRecords"] for stream in status(d)["streams"] for shard in stream["shards"])

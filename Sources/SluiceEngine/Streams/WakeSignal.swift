@@ -2,10 +2,16 @@ import Synchronization
 
 /// A wake-up flag: `signal()` wakes one `wait`, or the next one if nobody waits yet, so a
 /// signal sent between a check and the wait is never lost.
+///
+/// A wait also ends at its timeout and when its task is cancelled; neither leaves a
+/// signal pending. (An earlier version's timer signalled even when cancelled, so its
+/// signal stayed pending, woke the next wait at once, whose timer did the same: every
+/// wait after the first wake-up returned at once and an idle file source spun.)
 public final class WakeSignal: Sendable {
     private struct State {
         var pending = false
-        var waiter: CheckedContinuation<Void, Never>?
+        var waiter: (id: UInt64, continuation: CheckedContinuation<Void, Never>)?
+        var lastId: UInt64 = 0
     }
 
     private let state = Mutex(State())
@@ -16,7 +22,7 @@ public final class WakeSignal: Sendable {
         let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
             if let waiter = s.waiter {
                 s.waiter = nil
-                return waiter
+                return waiter.continuation
             }
             s.pending = true
             return nil
@@ -24,31 +30,49 @@ public final class WakeSignal: Sendable {
         waiter?.resume()
     }
 
-    /// Returns after a signal or after `timeout`, whichever comes first.
+    /// Returns after a signal, after `timeout` or when the task is cancelled, whichever
+    /// comes first.
     public func wait(timeout: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let ready = self.state.withLock { s -> Bool in
-                        if s.pending {
-                            s.pending = false
-                            return true
-                        }
-                        s.waiter?.resume()
-                        s.waiter = continuation
-                        return false
-                    }
-                    if ready { continuation.resume() }
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                self.signal()
-            }
-            await group.next()
-            group.cancelAll()
+        let id = state.withLock { s -> UInt64 in
+            s.lastId += 1
+            return s.lastId
         }
-        // The timer's signal may have been left pending after the real one woke us: a
-        // spurious wake-up at worst, which every caller re-checks for.
+        let timer = Task { [self] in
+            do { try await Task.sleep(for: timeout) } catch { return }
+            release(id)
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                if Task.isCancelled {
+                    continuation.resume()
+                    return
+                }
+                let (ready, displaced) = state.withLock { s -> (Bool, CheckedContinuation<Void, Never>?) in
+                    if s.pending {
+                        s.pending = false
+                        return (true, nil)
+                    }
+                    let displaced = s.waiter?.continuation
+                    s.waiter = (id, continuation)
+                    return (false, displaced)
+                }
+                // One waiter at a time is the contract; a second one releases the first.
+                displaced?.resume()
+                if ready { continuation.resume() }
+            }
+        } onCancel: {
+            release(id)
+        }
+        timer.cancel()
+    }
+
+    /// Ends wait `id` if it is still parked, leaving nothing pending.
+    private func release(_ id: UInt64) {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            guard let waiter = s.waiter, waiter.id == id else { return nil }
+            s.waiter = nil
+            return waiter.continuation
+        }
+        waiter?.resume()
     }
 }
