@@ -4,8 +4,10 @@
 memory bounded."""
 import http.client
 import json
+import re
 import socket
 import time
+import urllib.request
 
 import pytest
 
@@ -80,6 +82,10 @@ def test_idle_connections_beyond_the_bound_are_refused_fast_and_time_out(guarded
     status, _ = put(d)
     assert status == 200
     assert d.proc.poll() is None
+    metrics = urllib.request.urlopen(d.endpoint + "/metrics", timeout=5).read().decode()
+    refused_count = float(re.search(r"(?m)^APIConnectionsRefused(?:\{[^}]*\})? ([0-9.e+]+)$", metrics).group(1))
+    assert refused_count >= len(refused)
+    assert re.search(r"(?m)^APIConnectionsTimedOut(?:\{[^}]*\})? [1-9]", metrics)
 
 
 def test_slow_header_connections_are_closed_by_the_idle_timeout(guarded):

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Logging
+import Metrics
 import NIOCore
 import NIOHTTPTypes
 import SluiceStorage
@@ -24,6 +25,10 @@ public final class ConnectionGuard: Sendable {
     let refusedLog = LogRateLimit()
     let timedOutLog = LogRateLimit()
     let logger: Logger
+    /// In /metrics: `APIConnectionsOpen`, `APIConnectionsRefused`, `APIConnectionsTimedOut`.
+    let openGauge = Gauge(label: "APIConnectionsOpen")
+    let refusedCounter = Counter(label: "APIConnectionsRefused")
+    let timedOutCounter = Counter(label: "APIConnectionsTimedOut")
 
     public init(maxConnections: Int, idleTimeout: Duration, logger: Logger) {
         self.maxConnections = maxConnections
@@ -31,12 +36,15 @@ public final class ConnectionGuard: Sendable {
         self.logger = logger
     }
 
-    /// Connections open now.
-    public var openConnections: Int { open.load(ordering: .relaxed) }
-    /// Connections refused because `maxConnections` were open, since start.
-    public var refusedConnections: Int { refusedTotal.load(ordering: .relaxed) }
-    /// Connections closed for sending no whole request within `idleTimeout`, since start.
-    public var timedOutConnections: Int { timedOutTotal.load(ordering: .relaxed) }
+    func opened() -> Int {
+        let now = open.add(1, ordering: .relaxed).newValue
+        openGauge.record(now)
+        return now
+    }
+
+    func closed() {
+        openGauge.record(open.subtract(1, ordering: .relaxed).newValue)
+    }
 
     /// A handler for one connection's pipeline (after the HTTP codec).
     public func handler() -> any RemovableChannelHandler {
@@ -44,6 +52,7 @@ public final class ConnectionGuard: Sendable {
     }
 
     func noteRefused() {
+        refusedCounter.increment()
         let total = refusedTotal.add(1, ordering: .relaxed).newValue
         refusedLog.log(logger, .warning, "API connection refused: the connection limit is reached", metadata: [
             "max_connections": "\(maxConnections)", "refused_total": "\(total)",
@@ -52,6 +61,7 @@ public final class ConnectionGuard: Sendable {
     }
 
     func noteTimedOut() {
+        timedOutCounter.increment()
         let total = timedOutTotal.add(1, ordering: .relaxed).newValue
         timedOutLog.log(logger, .notice, "API connection closed: no complete request within the idle timeout", metadata: [
             "idle_timeout_seconds": "\(idleTimeout.components.seconds)", "timed_out_total": "\(total)",
@@ -109,8 +119,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     private func admit(_ context: ChannelHandlerContext) {
         guard !counted else { return }
         counted = true
-        let open = limits.open.add(1, ordering: .relaxed).newValue
-        guard open <= limits.maxConnections else {
+        guard limits.opened() <= limits.maxConnections else {
             refuse(context)
             return
         }
@@ -148,7 +157,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         deadline = nil
         if counted {
             counted = false
-            limits.open.subtract(1, ordering: .relaxed)
+            limits.closed()
         }
     }
 }
