@@ -15,8 +15,11 @@ public struct LogOptions: Sendable, Equatable {
     /// space in bounded steps even on a slow stream.
     public var segmentMaxAgeMillis: Int64
     public var sync: SyncPolicy
-    /// One sparse index entry per this many bytes of frames.
+    /// One sparse index entry per this many bytes of frames (in the segment taking appends).
     public var indexIntervalBytes: Int64
+    /// The same for segments that take no more appends: coarser, so the memory the index
+    /// of retained data takes stays small (see `SegmentInfo.thin(to:)`).
+    public var closedIndexIntervalBytes: Int64 = 1 << 20
 
     public init(
         segmentMaxBytes: Int64 = 128 << 20,

@@ -92,6 +92,24 @@ public struct SegmentInfo: Sendable {
         size = position + frameSize
     }
 
+    /// Keeps index entries at least `interval` bytes apart. A segment that takes no more
+    /// appends needs no fine index: a read into it scans at most `interval` bytes more,
+    /// and the index of every retained byte is what grew without bound under sustained
+    /// load (0.04 % of the bytes stored at 64 KiB; 16 times less at 1 MiB).
+    mutating func thin(to interval: Int64) {
+        var kept: [IndexEntry] = []
+        var last: Int64 = -1
+        for entry in index where kept.isEmpty || entry.position - last >= interval {
+            kept.append(entry)
+            last = entry.position
+        }
+        var exact: [IndexEntry] = []
+        exact.reserveCapacity(kept.count)
+        exact.append(contentsOf: kept)
+        index = exact
+        lastIndexedPosition = last
+    }
+
     /// Where to start scanning for `offset`: the last indexed frame at or before it.
     func scanStart(forOffset offset: UInt64) -> Int64 {
         var low = 0, high = index.count

@@ -244,7 +244,11 @@ public final class ShardLog: Sendable {
             state.withLock { s in
                 var createdIterator = created.makeIterator()
                 for chunk in chunks {
-                    if chunk.header != nil { s.segments.append(SegmentInfo(segment: createdIterator.next()!)) }
+                    if chunk.header != nil {
+                        // The segment before takes no more appends: a coarse index will do.
+                        if !s.segments.isEmpty { s.segments[s.segments.count - 1].thin(to: options.closedIndexIntervalBytes) }
+                        s.segments.append(SegmentInfo(segment: createdIterator.next()!))
+                    }
                     let last = s.segments.count - 1
                     for frame in chunk.frames {
                         s.segments[last].add(frame.summary, at: frame.position, frameSize: frame.size, indexInterval: options.indexIntervalBytes)

@@ -30,7 +30,8 @@ struct ShardLogRecovery {
             let path = directory + "/" + Segment.fileName(baseOffset: base)
             let file = try fs.openFile(path, create: false)
             var outcome = try SegmentScanner.scan(
-                file: file, expectedBase: base, isNewest: isNewest, indexInterval: options.indexIntervalBytes, keys: keys
+                file: file, expectedBase: base, isNewest: isNewest,
+                indexInterval: isNewest ? options.indexIntervalBytes : options.closedIndexIntervalBytes, keys: keys
             )
             if outcome.info.segment.header.isEncrypted, keys == nil, outcome.problem == nil {
                 throw StorageError(.keyUnavailable, "\(path) is encrypted; configure [encryption] key_file with the key file it was written with")
