@@ -17,6 +17,7 @@ swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product
 BIN="$(swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --show-bin-path)"
 
 ROOT="$(mktemp -d)"
+chmod 0755 "$ROOT"   # mktemp makes it 0700: it becomes the package's /
 trap 'rm -rf "$ROOT"' EXIT
 install -d "$ROOT/DEBIAN" "$ROOT/usr/bin" "$ROOT/lib/systemd/system" "$ROOT/usr/lib/sysusers.d" \
   "$ROOT/etc/sluice" "$ROOT/usr/share/doc/sluice"
@@ -32,9 +33,17 @@ install -m 0644 README.md "$ROOT/usr/share/doc/sluice/README.md"
 install -m 0755 packaging/debian/postinst packaging/debian/prerm packaging/debian/postrm "$ROOT/DEBIAN/"
 echo /etc/sluice/sluice.toml > "$ROOT/DEBIAN/conffiles"
 
-# Depends: the Debian packages that hold the shared libraries the binaries load.
-DEPENDS="$(for f in "$ROOT"/usr/bin/*; do ldd "$f"; done | awk '/=>/ { print $3 }' | sort -u \
-  | xargs -r dpkg -S 2>/dev/null | cut -d: -f1 | sort -u | paste -sd, | sed 's/,/, /g')"
+# Depends: the Debian packages that hold the libraries the binaries name directly
+# (readelf's NEEDED), found by file name (with merged /usr a library's path may differ
+# from the one dpkg recorded).
+depends_of() {
+  for binary in "$@"; do
+    readelf -d "$binary" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'
+  done | sort -u | while read -r library; do
+    dpkg -S "*/$library" 2>/dev/null | cut -d: -f1 | head -n 1
+  done | sort -u | paste -sd, | sed 's/,/, /g'
+}
+DEPENDS="$(depends_of "$ROOT"/usr/bin/*)"
 cat > "$ROOT/DEBIAN/control" <<CONTROL
 Package: sluice
 Version: $VERSION

@@ -5,7 +5,9 @@ set -euo pipefail
 
 # System libraries and tools the build and the tests use (mosquitto: the broker the
 # MQTT tests and benchmark start; openssl: their TLS certificates).
-APT_PACKAGES=(pkg-config libsystemd-dev systemd libmosquitto-dev mosquitto openssl)
+# debootstrap and systemd-container: the package test boots a Debian root under a real
+# systemd (Tests/Integration/test_package.py).
+APT_PACKAGES=(pkg-config libsystemd-dev systemd libmosquitto-dev mosquitto openssl debootstrap systemd-container)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
