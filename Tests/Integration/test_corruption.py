@@ -20,6 +20,13 @@ STREAMS = {"alpha": 2, "beta": 1, "logs": 1}
 STARTED = []
 
 
+def tracked(tmp_path, extra=""):
+    """A started sluiced that is killed after the test whatever happens."""
+    d = Daemon(tmp_path, extra)
+    STARTED.append(d)
+    return d.start()
+
+
 @pytest.fixture(autouse=True)
 def kill_leftovers():
     yield
@@ -45,10 +52,8 @@ def populated(tmp_path):
     log_file = tmp_path / "app.log"
     log_file.write_text("".join(f"line {n}\n" for n in range(50)))
     streams = "".join(f'[[streams]]\nname = "{n}"\nshards = {c}\n' for n, c in STREAMS.items())
-    d = Daemon(tmp_path, streams + f'[[sources.file]]\nname = "app"\nstream = "logs"\npaths = ["{log_file}"]\n'
+    d = tracked(tmp_path, streams + f'[[sources.file]]\nname = "app"\nstream = "logs"\npaths = ["{log_file}"]\n'
                                    'poll_interval_ms = 100\n')
-    STARTED.append(d)
-    d.start()
     client = d.client()
     for stream in ("alpha", "beta"):
         client.put_records(StreamName=stream, Records=[
@@ -213,9 +218,7 @@ def test_damage_is_survived_or_refused_in_the_words_verify_uses(tmp_path, damage
 
 
 def test_repair_rebuilds_a_resharded_stream_from_its_shards_birth_records(tmp_path):
-    d = Daemon(tmp_path)
-    STARTED.append(d)
-    d.start()
+    d = tracked(tmp_path)
     client = d.client()
     client.create_stream(StreamName="split", ShardCount=2)
     before = [f"b{n}" for n in range(40)]
@@ -238,9 +241,7 @@ def test_repair_rebuilds_a_resharded_stream_from_its_shards_birth_records(tmp_pa
 
 
 def test_repair_without_birth_records_needs_the_operators_word(tmp_path):
-    d = Daemon(tmp_path)
-    STARTED.append(d)
-    d.start()
+    d = tracked(tmp_path)
     client = d.client()
     client.create_stream(StreamName="old", ShardCount=2)
     client.put_records(StreamName="old", Records=[{"PartitionKey": f"k{n}", "Data": b"x"} for n in range(20)])
@@ -269,10 +270,8 @@ def spooled(tmp_path):
     from conftest import status, wait_until
     log_file = tmp_path / "app.log"
     log_file.write_text("")
-    d = Daemon(tmp_path, '[limits]\nrecords_per_second = 1\n[[streams]]\nname = "logs"\nshards = 1\n'
-                         f'[[sources.file]]\nname = "app"\nstream = "logs"\npaths = ["{log_file}"]\npoll_interval_ms = 50\n')
-    STARTED.append(d)
-    d.start()
+    d = tracked(tmp_path, '[limits]\nrecords_per_second = 1\n[[streams]]\nname = "logs"\nshards = 1\n'
+                          f'[[sources.file]]\nname = "app"\nstream = "logs"\npaths = ["{log_file}"]\npoll_interval_ms = 50\n')
     lines = [f"line {n}" for n in range(300)]
     spooled_records = lambda: sum(shard["spooledRecords"] for stream in status(d)["streams"] for shard in stream["shards"])
     for chunk in range(30):
