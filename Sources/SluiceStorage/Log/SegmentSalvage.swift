@@ -42,11 +42,8 @@ struct SegmentSalvage {
             plan.damaged.append(from..<run.start)
             plan.runs.append(run)
             before = info
+            // A run that ends before the file does stopped at more damage: search again.
             from = run.end
-            if from < fileSize {
-                // The run stopped at more damage; the next search starts past its first byte.
-                guard from + 1 < fileSize else { plan.damaged.append(from..<fileSize); break }
-            }
         }
         return plan
     }
