@@ -75,9 +75,9 @@ public final class ShardSubscription: Sendable {
     public let shardIndex: Int
     let key: String
     let state: Mutex<(offset: UInt64, bucket: TokenBucket, closed: Bool)>
-    /// Signalled by the shard on every append, so a caught-up subscription pushes new
+    /// Woken by the shard on every append, so a caught-up subscription pushes new
     /// records as soon as they are durable instead of at its next poll.
-    private let appended = WakeSignal()
+    private let appended: AppendWatch?
 
     init(engine: StreamEngine, stream: StreamHandle, shardIndex: Int, offset: UInt64, key: String) {
         self.engine = engine
@@ -86,13 +86,13 @@ public final class ShardSubscription: Sendable {
         self.key = key
         let now = engine.clock.monotonicNanos()
         state = Mutex((offset, TokenBucket(rate: Double(StreamEngine.consumerBytesPerSecond), now: now), false))
-        stream.shard(shardIndex)?.1.watchAppends(appended)
+        appended = stream.shard(shardIndex).map { AppendWatch($0.1) }
     }
 
     /// Returns when the shard had an append since the last call (or this was created),
     /// or after `timeout`.
     public func waitForRecords(timeout: Duration) async {
-        await appended.wait(timeout: timeout)
+        if let appended { await appended.wait(timeout: timeout) } else { try? await Task.sleep(for: timeout) }
     }
 
     /// What one push carries.
@@ -117,31 +117,14 @@ public final class ShardSubscription: Sendable {
             let available = s.bucket.available(now: now)
             return (s.offset, available <= 0 ? 0 : Int(available))
         }
-        var result = ReadResult(records: [], nextOffset: offset, endOffset: offset)
-        if allowance > 0 {
-            do {
-                result = try shard.log.read(from: offset, maxRecords: maxRecords, maxBytes: allowance)
-            } catch {
-                throw EngineError(.internalFailure, "\(error)")
-            }
-        }
-        let bytes = result.records.reduce(0) { $0 + $1.partitionKey.utf8.count + $1.data.count }
+        let read = try engine.readShard(stream, meta: meta, shard: shard, from: offset, maxRecords: maxRecords, maxBytes: allowance)
         state.withLock {
-            $0.offset = result.nextOffset
-            $0.bucket.force(Double(bytes), now: now)
+            $0.offset = read.nextOffset
+            $0.bucket.force(Double(read.bytes), now: now)
         }
-        shard.metrics.outgoingRecords.increment(by: result.records.count)
-        shard.metrics.outgoingBytes.increment(by: bytes)
-        let nowMillis = engine.clock.nowMillis()
-        let caughtUp = result.nextOffset >= shard.log.endOffset
-        let behind: Int64 = caughtUp ? 0 : max(0, nowMillis - (result.records.last?.timestampMillis ?? nowMillis))
-        let continuation = result.nextOffset > meta.startingOffset
-            ? SequenceNumber(shardIndex: shardIndex, offset: result.nextOffset - 1).description : nil
-        var children: [ChildShard]?
-        if let end = meta.endOffset, result.nextOffset >= end {
-            children = engine.childShards(of: shardIndex, in: stream.metadata)
-        }
-        return Batch(records: result.records, continuationSequenceNumber: continuation, millisBehindLatest: behind, childShards: children)
+        let continuation = read.nextOffset > meta.startingOffset
+            ? SequenceNumber(shardIndex: shardIndex, offset: read.nextOffset - 1).description : nil
+        return Batch(records: read.records, continuationSequenceNumber: continuation, millisBehindLatest: read.millisBehindLatest, childShards: read.children)
     }
 
     /// Ends the subscription; the consumer may subscribe to the shard again.
@@ -152,7 +135,7 @@ public final class ShardSubscription: Sendable {
         }
         if wasOpen {
             _ = engine.activeSubscriptions.withLock { $0.remove(key) }
-            stream.shard(shardIndex)?.1.unwatchAppends(appended)
+            appended?.close()
         }
     }
 }

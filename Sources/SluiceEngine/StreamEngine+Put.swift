@@ -102,6 +102,9 @@ extension StreamEngine {
         }
         let hashKeys = keys
         let handle = try stream(name)
+        if let full = storageRefusal(handle, records: records.count) {
+            return records.map { _ in .failed(full) }
+        }
 
         // Group by shard, keeping each shard's records in request order.
         var groups: [Int: (shard: ShardHandle, indexes: [Int])] = [:]
@@ -135,6 +138,7 @@ extension StreamEngine {
             return all
         }
         for (k, outcome) in stored { outcomes[k] = outcome }
+        trimToStorageBound(handle)
         return outcomes.map { $0! }
     }
 

@@ -75,32 +75,19 @@ extension StreamEngine {
             shard.metrics.readThrottled.increment()
             throw EngineError(.provisionedThroughputExceeded, "Rate exceeded for Shard - \(meta.id) in stream \(iterator.streamName) under account \(options.accountId).")
         }
-        let result: ReadResult
-        do {
-            result = try shard.log.read(from: iterator.offset, maxRecords: limit, maxBytes: KinesisLimits.maxGetRecordsBytes)
-        } catch {
-            throw EngineError(.internalFailure, "\(error)")
-        }
-        let caughtUp = result.nextOffset >= result.endOffset
-        shard.metrics.outgoingRecords.increment(by: result.records.count)
-        let bytes = result.records.reduce(0) { $0 + $1.partitionKey.utf8.count + $1.data.count }
-        shard.readLimiter.charge(bytes: bytes)
-        shard.metrics.outgoingBytes.increment(by: bytes)
-        shard.metrics.iteratorAge.record(caughtUp ? 0 : max(0, now - (result.records.first?.timestampMillis ?? now)))
-        let behind: Int64 = caughtUp ? 0 : max(0, now - (result.records.last?.timestampMillis ?? now))
+        let read = try readShard(handle, meta: meta, shard: shard, from: iterator.offset, maxRecords: limit, maxBytes: KinesisLimits.maxGetRecordsBytes)
+        shard.readLimiter.charge(bytes: read.bytes)
+        shard.metrics.iteratorAge.record(read.iteratorAgeMillis)
         var next: String?
-        var children: [ChildShard] = []
-        if let end = meta.endOffset, result.nextOffset >= end {
-            children = childShards(of: meta.index, in: handle.metadata)
-        } else {
+        if read.children == nil {
             var following = iterator
-            following.offset = result.nextOffset
+            following.offset = read.nextOffset
             following.issuedAt = now
             next = following.token(key: iteratorKey)
         }
         return GetRecordsResult(
-            shardIndex: iterator.shardIndex, records: result.records, nextShardIterator: next,
-            millisBehindLatest: behind, childShards: children
+            shardIndex: iterator.shardIndex, records: read.records, nextShardIterator: next,
+            millisBehindLatest: read.millisBehindLatest, childShards: read.children ?? []
         )
     }
 

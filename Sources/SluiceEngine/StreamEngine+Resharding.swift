@@ -159,5 +159,7 @@ extension StreamEngine {
             }
             try writeMetadata(s.metadata, directory: handle.directory)
         }
+        // Readers caught up on a parent learn that it has ended (and so its children may be read).
+        for shard in closing { shard.notifyAppend() }
     }
 }

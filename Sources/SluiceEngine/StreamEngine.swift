@@ -30,6 +30,8 @@ public final class StreamEngine: Sendable {
     let activeSubscriptions = Mutex<Set<String>>([])
     /// Stream directories left out at start (directory name → why), kept untouched.
     let quarantinedStreams = Mutex<[String: String]>([:])
+    /// Size bounds and their counters, by stream name (`+StorageBound`).
+    let storageByStream = Mutex<[String: StreamStorage]>([:])
 
     public struct WriteLimits: Sendable, Equatable {
         public var enabled: Bool

@@ -13,18 +13,16 @@ extension ShardRateLimiter.Rates {
     static let unlimited = ShardRateLimiter.Rates(bytesPerSecond: 1 << 40, recordsPerSecond: 1 << 30)
 }
 
-/// A temporary engine and gateway for the gateway benchmarks. With `remote`, the engine
-/// is served over Sluice's Kinesis API on loopback (the local stand-in for Amazon Kinesis)
-/// and the gateway forwards to it through `KinesisSink`, as `[sink] kind = "kinesis"` does.
+/// A temporary engine and gateway for the gateway benchmarks. With `sink`, the gateway
+/// stores through it instead of into the engine (the export bench's direct path).
 final class GatewayRig: Sendable {
     let directory: String
     let engine: StreamEngine
     let gateway: Gateway
     let drains: Task<Void, Never>
-    let server: Task<Void, any Error>?
 
-    init(shards: Int, rates: ShardRateLimiter.Rates, spoolMaxBytes: Int64, engineLimits: Bool, remote: Bool = false, aggregationBytes: Int? = nil) async throws {
-        directory = NSTemporaryDirectory() + "sluice-bench-gateway-\(getpid())"
+    init(shards: Int, rates: ShardRateLimiter.Rates, spoolMaxBytes: Int64, engineLimits: Bool, name: String = "gateway", sink: (any GatewaySink)? = nil) async throws {
+        directory = NSTemporaryDirectory() + "sluice-bench-\(name)-\(getpid())"
         try? FileManager.default.removeItem(atPath: directory)
         var logger = Logger(label: "bench")
         logger.logLevel = .error
@@ -35,18 +33,7 @@ final class GatewayRig: Sendable {
         var settings = Gateway.Settings()
         settings.rates = rates
         settings.spoolMaxBytes = spoolMaxBytes
-        settings.aggregationMaxBytes = aggregationBytes
-        var sink: any GatewaySink = EmbeddedSink(engine: engine)
-        if remote {
-            let (endpoint, task) = try await Self.serve(engine, logger: logger)
-            var sinkSettings = KinesisSink.Settings()
-            sinkSettings.aggregationMaxBytes = aggregationBytes
-            sink = KinesisSink(client: KinesisClient(endpoint: endpoint), settings: sinkSettings, logger: logger)
-            server = task
-        } else {
-            server = nil
-        }
-        let gateway = Gateway(sink: sink, dataDirectory: directory + "/gateway", settings: settings, keys: nil, keyId: nil, logger: logger)
+        let gateway = Gateway(sink: sink ?? EmbeddedSink(engine: engine), dataDirectory: directory + "/gateway", settings: settings, keys: nil, keyId: nil, logger: logger)
         self.gateway = gateway
         drains = Task { await gateway.runDrains() }
     }
@@ -109,7 +96,6 @@ final class GatewayRig: Sendable {
     func finish() async {
         drains.cancel()
         await gateway.shutdown()
-        server?.cancel()
         await engine.close()
         try? FileManager.default.removeItem(atPath: directory)
     }

@@ -23,7 +23,7 @@ enum Output {
 
 /// Runs `body` with a client and always shuts the client down.
 func withClient<T>(_ options: EndpointOptions, _ body: (KinesisClient) async throws -> T) async throws -> T {
-    let client = KinesisClient(endpoint: options.endpoint)
+    let client = KinesisClient(endpoint: options.endpoint, signing: signing(options))
     do {
         let result = try await body(client)
         try await client.shutdown()
@@ -31,5 +31,17 @@ func withClient<T>(_ options: EndpointOptions, _ body: (KinesisClient) async thr
     } catch {
         try? await client.shutdown()
         Output.failure(error)
+    }
+}
+
+/// Signing when credentials are named or found where the AWS SDKs look (a sluiced without
+/// `[auth]` ignores signatures); unsigned when none are.
+func signing(_ options: EndpointOptions) -> KinesisClient.Signing? {
+    let named = options.profile != nil || options.credentialsFile != nil
+    do {
+        return .init(region: options.region, credentials: try AWSCredentialsProvider(file: options.credentialsFile, profile: options.profile))
+    } catch {
+        if named { Output.failure(error) }
+        return nil
     }
 }

@@ -1,3 +1,4 @@
+import SluiceKinesis
 import ArgumentParser
 
 /// `sluice`: the command-line tool for a running sluiced (through its Kinesis API) and
@@ -7,7 +8,7 @@ struct Sluice: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "Talk to a running sluiced, or check its data offline.",
-        subcommands: [StreamsCommand.self, PutCommand.self, ReadCommand.self, StatusCommand.self, VerifyCommand.self, RepairCommand.self, KeysCommand.self]
+        subcommands: [StreamsCommand.self, PutCommand.self, ReadCommand.self, StatusCommand.self, ExportsCommand.self, VerifyCommand.self, RepairCommand.self, KeysCommand.self]
     )
 }
 
@@ -18,4 +19,13 @@ struct EndpointOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Print JSON (one object per line) instead of text.")
     var json = false
+
+    @Option(name: .long, help: "Sign requests with the credentials of this profile (for a sluiced with [auth]).")
+    var profile: String?
+
+    @Option(name: .long, help: "Sign requests with the credentials in this file (AWS credentials file format).")
+    var credentialsFile: String?
+
+    @Option(name: .long, help: "The region requests are signed for.")
+    var region = "us-east-1"
 }

@@ -7,6 +7,7 @@ import Metrics
 import Prometheus
 import ServiceLifecycle
 import SluiceEngine
+import SluiceExports
 import SluiceGateway
 import SluiceKinesis
 import SluiceMQTT
@@ -56,6 +57,7 @@ struct Sluiced: AsyncParsableCommand {
         let logger = Logger(label: "sluiced")
         let notifier = SystemdNotifier()
         logger.info("starting", metadata: ["config": "\(config)", "data_dir": "\(settings.dataDirectory)"])
+        for warning in settings.warnings { logger.warning("\(warning)") }
 
         var engineOptions = settings.engine
         var keyRing: ReloadableKeyProvider?
@@ -79,19 +81,25 @@ struct Sluiced: AsyncParsableCommand {
         try await provisioner.apply(settings.streams)
         if engineOptions.keys != nil && settings.encryptAll { try provisioner.encryptAll() }
 
-        // The gateway: sources -> partition keys -> per-shard meter -> sink or spool.
-        let remote = try settings.sink.remoteSink(logger: Logger(label: "sluice.sink.kinesis"))
-        var gatewaySettings = settings.limits.gatewaySettings
-        gatewaySettings.aggregationMaxBytes = remote?.settings.aggregationMaxBytes
+        // The gateway: sources -> partition keys -> per-shard meter -> the engine or the spool.
         let gateway = Gateway(
-            sink: remote ?? EmbeddedSink(engine: engine), dataDirectory: settings.dataDirectory, settings: gatewaySettings,
+            sink: EmbeddedSink(engine: engine), dataDirectory: settings.dataDirectory, settings: settings.limits.gatewaySettings,
             keys: keyRing, keyId: keyRing?.defaultKeyId, logger: Logger(label: "sluice.gateway")
         )
         let host = ProcessInfo.processInfo.hostName
-        // Forwarding: the streams live remotely (a missing one is reported by the gateway).
-        // A source whose stream is quarantined stays stopped (its file checkpoints and the
-        // broker's session keep its place); the other sources and streams run.
+        // A source or export whose stream is quarantined stays stopped (file checkpoints,
+        // the broker's session and the export's positions keep their place); the other
+        // sources, exports and streams run.
         let quarantined = engine.quarantinedStreamNames
+        let exportLogger = Logger(label: "sluice.export")
+        let exports = try settings.exports.filter { export in
+            guard quarantined.contains(export.stream) else { return true }
+            logger.error("export not started: its stream is quarantined", metadata: [
+                "export": "\(export.name)", "stream": "\(export.stream)", "fix": "run `sluice repair \(settings.dataDirectory)` with sluiced stopped",
+            ])
+            return false
+        }.map { try $0.makeExport(engine: engine, logger: exportLogger) }
+        let exportControl = ExportControl(exports: exports)
         func runs(_ source: RecordConfig) -> Bool {
             guard let name = source.streams.first(where: quarantined.contains) else { return true }
             logger.error("source not started: its stream is quarantined", metadata: [
@@ -126,7 +134,8 @@ struct Sluiced: AsyncParsableCommand {
         }
         let router = KinesisHTTPServer.router(
             dispatcher: KinesisDispatcher(engine: engine, subscriptionDuration: .seconds(settings.subscriptionSeconds)),
-            accessControl: accessControl, logger: logger
+            accessControl: accessControl, extra: [ExportControl.targetPrefix: { try await exportControl.handle(action: $0, body: $1) }],
+            logger: logger
         )
         router.get("/metrics") { _, _ -> Response in
             var headers = HTTPFields()
@@ -136,7 +145,9 @@ struct Sluiced: AsyncParsableCommand {
         let sourceStatus: @Sendable () -> [GatewayStatus.Source] = { fileSources.map(\.status) + mqttSources.map(\.status) }
         router.get("/status") { _, _ -> Response in
             let (streams, spool) = gateway.status()
-            let status = GatewayStatus(streams: streams, spool: spool, sources: sourceStatus())
+            let status = GatewayStatus(
+                streams: streams, spool: spool, sources: sourceStatus(), storage: engine.storageStatus(), exports: exports.map { $0.status() }
+            )
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             let encoder = JSONEncoder()
@@ -175,8 +186,11 @@ struct Sluiced: AsyncParsableCommand {
         )
         // Started in this order, stopped in reverse: systemd first (STOPPING=1 at once),
         // then reloads, the API (drains requests), the sources (finish and checkpoint their
-        // batch), the gateway (writes spool cursors), and the engine's maintenance last.
-        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: maintenance), .init(service: gatewayService)]
+        // batch), the gateway (writes spool cursors), the exports (a batch in flight goes
+        // again at the next start), and the engine's maintenance last.
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: maintenance), .init(service: ExportService(exports: exports)), .init(service: gatewayService),
+        ]
             + fileSources.map { .init(service: $0) } + mqttSources.map { .init(service: $0) }
             + [.init(service: app), .init(service: reload), .init(service: systemd)]
         var groupConfiguration = ServiceGroupConfiguration(

@@ -21,6 +21,7 @@ struct StreamProvisioner {
                     "stream": "\(stream.name)", "configured": "\(shards)", "open_shards": "\(existing!.openShards.count)",
                 ])
             }
+            engine.setStorageBound(stream: stream.name, stream.bound)
             let current = try engine.metadata(of: stream.name).retentionHours
             if current != stream.retentionHours {
                 try engine.setRetention(stream: stream.name, hours: stream.retentionHours, increase: stream.retentionHours > current)

@@ -1,3 +1,4 @@
+import SluiceEngine
 import Logging
 import Metrics
 import Synchronization

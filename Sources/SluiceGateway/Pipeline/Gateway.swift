@@ -13,9 +13,6 @@ public final class Gateway: Sendable {
         public var onFull = SpoolFullPolicy.block
         /// Hot-key threshold: share of one shard's limit.
         public var hotKeySharePercent: Double = 50
-        /// Set when the sink packs records into KPL aggregated records of this size: the
-        /// limiter then counts those against the record rate.
-        public var aggregationMaxBytes: Int?
 
         public init() {}
 
@@ -193,7 +190,7 @@ public final class Gateway: Sendable {
             keys: keys, keyId: keyId, logger: logger
         )
         return ShardLane(
-            stream: stream, shardId: shardId, index: index, rates: settings.rates, aggregateBytes: settings.aggregationMaxBytes,
+            stream: stream, shardId: shardId, index: index, rates: settings.rates,
             spool: spool, sink: sink, budget: budget,
             mustWait: { [weak self] in self?.closedShardsSpool(stream) ?? false }, logger: logger
         )

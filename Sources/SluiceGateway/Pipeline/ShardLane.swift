@@ -46,13 +46,13 @@ final class ShardLane: Sendable {
     static let maxBatchBytes = 8 << 20
 
     init(
-        stream: String, shardId: String, index: Int, rates: ShardRateLimiter.Rates, aggregateBytes: Int? = nil, spool: ShardSpool,
+        stream: String, shardId: String, index: Int, rates: ShardRateLimiter.Rates, spool: ShardSpool,
         sink: any GatewaySink, budget: SpoolBudget, mustWait: @escaping @Sendable () -> Bool, logger: Logger
     ) {
         self.stream = stream
         self.shardId = shardId
         self.index = index
-        self.limiter = ShardRateLimiter(rates: rates, aggregateBytes: aggregateBytes)
+        self.limiter = ShardRateLimiter(rates: rates)
         self.spool = spool
         self.sink = sink
         self.budget = budget

@@ -1,3 +1,4 @@
+import SluiceEngine
 /// What `GET /status` returns and `sluice status` prints: the gateway's figures now.
 public struct GatewayStatus: Codable, Sendable {
     public struct Shard: Codable, Sendable {
@@ -124,10 +125,16 @@ public struct GatewayStatus: Codable, Sendable {
     public var streams: [Stream]
     public var spool: Spool
     public var sources: [Source]
+    /// Each local stream's size on disk, its bound and what the bound did.
+    public var storage: [StreamStorageStatus]?
+    /// Each export's position, lag and deliveries.
+    public var exports: [ExportStatus]?
 
-    public init(streams: [Stream], spool: Spool, sources: [Source]) {
+    public init(streams: [Stream], spool: Spool, sources: [Source], storage: [StreamStorageStatus]? = nil, exports: [ExportStatus]? = nil) {
         self.streams = streams
         self.spool = spool
         self.sources = sources
+        self.storage = storage
+        self.exports = exports
     }
 }

@@ -40,11 +40,14 @@ public final class KinesisClient: Sendable {
     }
 
     /// Sends `action` with `input` and decodes the output.
-    public func call<Input: Encodable, Output: Decodable>(_ action: String, _ input: Input, as _: Output.Type = Output.self) async throws -> Output {
+    /// - Parameter targetPrefix: the API's target prefix (sluiced's own actions use another).
+    public func call<Input: Encodable, Output: Decodable>(
+        _ action: String, _ input: Input, as _: Output.Type = Output.self, targetPrefix: String = KinesisHTTPServer.targetPrefix
+    ) async throws -> Output {
         var request = HTTPClientRequest(url: endpoint + "/")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: KinesisHTTPServer.contentType)
-        request.headers.add(name: "X-Amz-Target", value: KinesisHTTPServer.targetPrefix + action)
+        request.headers.add(name: "X-Amz-Target", value: targetPrefix + action)
         let payload = Array(try JSONEncoder().encode(input))
         if let signing {
             request.headers.add(name: "Host", value: authority)

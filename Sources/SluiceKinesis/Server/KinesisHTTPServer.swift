@@ -19,26 +19,38 @@ public enum KinesisHTTPServer {
     /// Server-side failures repeat with every retry (a full disk): one line per 10 s at most.
     static let failureLog = LogRateLimit()
 
+    /// Actions of another JSON API served beside Kinesis' on the same listener (sluiced's
+    /// own, such as `Sluice_20261130.PauseExport`): the action name and body in, the
+    /// response body out; errors as `KinesisError`.
+    public typealias ExtraActions = @Sendable (_ action: String, _ body: Foundation.Data) async throws -> Foundation.Data
+
     /// The router with the Kinesis endpoint; callers may add routes (metrics) before
     /// building the application.
-    /// - Parameter accessControl: when set, every Kinesis request must be signed by one of
-    ///   its keys and allowed by that key's policy.
-    public static func router(dispatcher: KinesisDispatcher, accessControl: ApiAccessControl? = nil, logger: Logger) -> Router<BasicRequestContext> {
+    /// - Parameters:
+    ///   - accessControl: when set, every request must be signed by one of its keys and
+    ///     allowed by that key's policy (the extra actions too, by their names).
+    ///   - extra: further targets by their prefix (`Sluice_20261130.`).
+    public static func router(
+        dispatcher: KinesisDispatcher, accessControl: ApiAccessControl? = nil, extra: [String: ExtraActions] = [:], logger: Logger
+    ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.post("/") { request, _ -> Response in
-            await respond(to: request, dispatcher: dispatcher, accessControl: accessControl, logger: logger)
+            await respond(to: request, dispatcher: dispatcher, accessControl: accessControl, extra: extra, logger: logger)
         }
         router.get("/health") { _, _ -> String in "ok\n" }
         return router
     }
 
-    static func respond(to request: Request, dispatcher: KinesisDispatcher, accessControl: ApiAccessControl?, logger: Logger) async -> Response {
+    static func respond(to request: Request, dispatcher: KinesisDispatcher, accessControl: ApiAccessControl?, extra: [String: ExtraActions] = [:], logger: Logger) async -> Response {
         var request = request
         let requestId = UUID().uuidString
         do {
-            guard let target = request.headers[targetHeader], target.hasPrefix(targetPrefix) else {
-                throw KinesisError.unknownOperation(request.headers[targetHeader] ?? "(no X-Amz-Target header)")
+            let target = request.headers[targetHeader] ?? ""
+            let extraTarget = extra.first { target.hasPrefix($0.key) }
+            guard target.hasPrefix(targetPrefix) || extraTarget != nil else {
+                throw KinesisError.unknownOperation(target.isEmpty ? "(no X-Amz-Target header)" : target)
             }
+            let prefix = extraTarget?.key ?? targetPrefix
             let body: ByteBuffer
             do {
                 body = try await request.collectBody(upTo: maxRequestBody)
@@ -49,9 +61,12 @@ public enum KinesisHTTPServer {
                 // Content-Length that lies: the client's bytes, not its size, are wrong.
                 throw KinesisError.serialization("The request body is malformed or was cut short before its declared end (\(error)); send the whole body with a correct Content-Length or valid chunked encoding.")
             }
-            let action = String(target.dropFirst(targetPrefix.count))
+            let action = String(target.dropFirst(prefix.count))
             if let accessControl {
                 try authorize(request, body: body, action: action, accessControl: accessControl, dispatcher: dispatcher, logger: logger)
+            }
+            if let run = extraTarget?.value {
+                return response(status: .ok, body: try await run(action, Data(buffer: body)), requestId: requestId)
             }
             if action == "SubscribeToShard" {
                 return try subscribe(body: Data(buffer: body), dispatcher: dispatcher, requestId: requestId)

@@ -39,6 +39,9 @@ extension ShardLog {
         return doomed.count
     }
 
+    /// The committed segments, oldest first (what a size bound chooses from).
+    public var committedSegments: [SegmentInfo] { snapshot().segments }
+
     /// Where each committed segment's records start and end, oldest first.
     public var segmentRanges: [Range<UInt64>] {
         state.withLock { $0.segments.map { $0.firstOffset..<$0.endOffset } }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluiceGateway
+import SluiceExports
 
 /// `sluice status`: the gateway of a running sluiced, per shard and per tailed file.
 struct StatusCommand: AsyncParsableCommand {
@@ -29,6 +30,15 @@ struct StatusCommand: AsyncParsableCommand {
                     "\(shard.spoolRecords)", bytes(shard.spoolBytes), "\(shard.directRecords)", "\(shard.drainedRecords)", "\(shard.droppedRecords)",
                 ]))
             }
+        }
+        for storage in status.storage ?? [] {
+            print("")
+            let bound = storage.maxBytes.map { " of max_bytes \(bytes($0)) (on_full = \(storage.onFull ?? "reject"))" } ?? ""
+            print("storage \(storage.stream): \(storage.records) records, \(bytes(storage.bytes))\(bound); \(storage.droppedRecords) records (\(bytes(storage.droppedBytes))) dropped, \(storage.rejectedRecords) rejected")
+        }
+        for export in status.exports ?? [] {
+            print("")
+            ExportsCommand.print(export, json: false)
         }
         for source in status.sources {
             print("")

@@ -18,9 +18,14 @@ extension SluiceConfig {
         }
         _ = try apiServer(connections: ConnectionGuard(maxConnections: maxConnections, idleTimeout: .seconds(idleTimeoutSeconds), logger: logger))
         _ = try auth?.accessControl(region: engine.region, accountId: engine.accountId)
-        if sink.kind == .kinesis { try sink.checkCredentials() }
         let declared = Set(streams.map(\.name))
         try checkSourceStreams { declared.contains($0) || streamExists($0) }
+        for export in exports {
+            try export.checkCredentials()
+            guard declared.contains(export.stream) || streamExists(export.stream) else {
+                throw ConfigError("\(export.location) stream: stream \"\(export.stream)\" does not exist; add it to [[streams]] (or create it) first")
+            }
+        }
         for source in fileSources { _ = try source.settings(host: "preflight", logger: logger) }
         for source in mqttSources {
             do { _ = try source.settings(host: "preflight", logger: logger) } catch let error as MQTTSourceError {
@@ -29,9 +34,8 @@ extension SluiceConfig {
         }
     }
 
-    /// Every source's streams must exist (locally; forwarding sends to remote streams).
+    /// Every source's streams must exist.
     func checkSourceStreams(exists: (String) -> Bool) throws {
-        guard sink.kind != .kinesis else { return }
         for source in sourceRecords {
             guard exists(source.stream) else {
                 throw ConfigError("\(source.location) stream: stream \"\(source.stream)\" does not exist; add it to [[streams]] (or create it) first")

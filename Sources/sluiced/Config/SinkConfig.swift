@@ -1,9 +1,9 @@
 import Logging
-import SluiceGateway
-import SluiceKinesis
+import SluiceEngine
 
-/// `[sink]`: where the gateway stores records — the embedded engine (default) or a
-/// remote Kinesis stream of the same name.
+/// `[sink]`, from before exports: `kind = "kinesis"` sent the sources' records to a remote
+/// stream *instead of* storing them. Every record is now stored locally first; such a
+/// config is translated into `[[exports]]` (see `translated`) with a warning.
 struct SinkConfig: Equatable {
     enum Kind: String, CaseIterable { case embedded, kinesis }
 
@@ -14,10 +14,7 @@ struct SinkConfig: Equatable {
     var profile: String?
     var aggregation = false
     var aggregationMaxBytes = 51_200
-    var maxInFlightRequests = 8
-    var maxAttempts = 6
     var mapRefreshSeconds = 30
-    var lingerMillis = 20
 
     static func parse(_ section: TOMLSection, file: String) throws -> SinkConfig {
         var config = SinkConfig()
@@ -31,10 +28,10 @@ struct SinkConfig: Equatable {
         config.profile = try section.string("profile")
         config.aggregation = try section.bool("aggregation") ?? false
         config.aggregationMaxBytes = try section.int("aggregation_max_bytes", range: 1024...1_048_576) ?? config.aggregationMaxBytes
-        config.maxInFlightRequests = try section.int("max_in_flight_requests", range: 1...256) ?? config.maxInFlightRequests
-        config.maxAttempts = try section.int("max_attempts", range: 1...100) ?? config.maxAttempts
         config.mapRefreshSeconds = try section.int("map_refresh_seconds", range: 1...3600) ?? config.mapRefreshSeconds
-        config.lingerMillis = try section.int("linger_ms", range: 0...10_000) ?? config.lingerMillis
+        // Settings of the old direct path, read so an old config still starts; an export
+        // retries until the remote takes the records, one call per shard at a time.
+        for key in ["max_in_flight_requests", "max_attempts", "linger_ms"] { _ = try section.int(key) }
         try section.rejectUnknownKeys()
         if config.kind == .embedded, config.endpoint != nil || config.aggregation {
             throw ConfigError("\(file): [sink] endpoint and aggregation apply to kind = \"kinesis\"; set kind = \"kinesis\" to forward")
@@ -42,34 +39,37 @@ struct SinkConfig: Equatable {
         return config
     }
 
-    /// Kinesis' public endpoint for the region unless one is configured.
-    var resolvedEndpoint: String { endpoint ?? "https://kinesis.\(region).amazonaws.com" }
-
-    /// The sink the gateway writes to; nil for the embedded engine.
-    /// - Throws: `ConfigError` when no AWS credentials are found.
-    /// The remote's credentials, loaded as the start loads them.
-    @discardableResult
-    func checkCredentials() throws -> AWSCredentialsProvider {
-        do { return try AWSCredentialsProvider(file: credentialsFile, profile: profile) } catch {
-            throw ConfigError("[sink] \(error)")
+    /// What `[sink] kind = "kinesis"` means now that every record is stored locally first:
+    /// one `[[exports]]` per stream the sources write to (named `sink-STREAM`), and the
+    /// streams themselves, on demand, where `[[streams]]` does not list them. An upgraded
+    /// box keeps forwarding instead of refusing to start; `advice` is the config to write.
+    func translated(sourceStreams: [String], declared: Set<String>, file: String) -> (exports: [ExportConfig], streams: [SluiceConfig.Stream], advice: String) {
+        guard kind == .kinesis else { return ([], [], "") }
+        var exports: [ExportConfig] = []
+        var streams: [SluiceConfig.Stream] = []
+        var toml: [String] = []
+        for stream in sourceStreams {
+            var export = ExportConfig(name: "sink-" + stream, stream: stream, remoteStream: stream, location: "\(file): [sink] (as [[exports]] sink-\(stream))")
+            export.endpoint = endpoint
+            export.region = region
+            export.credentialsFile = credentialsFile
+            export.profile = profile
+            export.aggregation = aggregation
+            export.aggregationMaxBytes = aggregationMaxBytes
+            export.mapRefreshSeconds = mapRefreshSeconds
+            exports.append(export)
+            var lines = ["[[exports]]", "name = \"sink-\(stream)\"", "stream = \"\(stream)\"", "kind = \"kinesis\""]
+            if let endpoint { lines.append("endpoint = \"\(endpoint)\"") }
+            lines.append("region = \"\(region)\"")
+            if let credentialsFile { lines.append("credentials_file = \"\(credentialsFile)\"") }
+            if let profile { lines.append("profile = \"\(profile)\"") }
+            if aggregation { lines += ["aggregation = true", "aggregation_max_bytes = \(aggregationMaxBytes)"] }
+            if !declared.contains(stream) {
+                streams.append(.init(name: stream, shards: nil, retentionHours: KinesisLimits.defaultRetentionHours, onDemand: true))
+                lines = ["[[streams]]", "name = \"\(stream)\"", "mode = \"on_demand\"", ""] + lines
+            }
+            toml.append(lines.joined(separator: "\n"))
         }
-    }
-
-    func remoteSink(logger: Logger) throws -> KinesisSink? {
-        guard kind == .kinesis else { return nil }
-        let credentials = try checkCredentials()
-        var settings = KinesisSink.Settings()
-        settings.maxInFlightRequests = maxInFlightRequests
-        settings.maxAttempts = maxAttempts
-        settings.mapRefresh = .seconds(mapRefreshSeconds)
-        settings.linger = .milliseconds(lingerMillis)
-        settings.aggregationMaxBytes = aggregation ? aggregationMaxBytes : nil
-        logger.info("forwarding to a remote Kinesis endpoint", metadata: [
-            "endpoint": "\(resolvedEndpoint)", "region": "\(region)", "credentials": "\(credentials.sourceDescription)", "aggregation": "\(aggregation)",
-        ])
-        return KinesisSink(
-            client: KinesisClient(endpoint: resolvedEndpoint, signing: .init(region: region, credentials: credentials)),
-            settings: settings, logger: logger
-        )
+        return (exports, streams, toml.joined(separator: "\n\n"))
     }
 }

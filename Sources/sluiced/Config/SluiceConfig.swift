@@ -9,6 +9,8 @@ struct SluiceConfig {
         var shards: Int?
         var retentionHours: Int
         var onDemand: Bool
+        /// `max_bytes` and `on_full`: the stream's size bound on disk (nil: none).
+        var bound: StorageBound?
     }
 
     var dataDirectory = "/var/lib/sluice"
@@ -31,6 +33,9 @@ struct SluiceConfig {
     var mqttSources: [MQTTSourceConfig] = []
     var auth: AuthConfig?
     var sink = SinkConfig()
+    var exports: [ExportConfig] = []
+    /// What the start logs as warnings (a translated `[sink]`).
+    var warnings: [String] = []
     /// Listening beyond loopback without `[auth]` only when this says so.
     var allowUnauthenticated = false
     /// HTTPS on the API listener: PEM certificate chain and private key.
@@ -136,11 +141,12 @@ struct SluiceConfig {
             }
             let retention = try stream.int("retention_hours", range: KinesisLimits.minRetentionHours...KinesisLimits.maxRetentionHours)
                 ?? KinesisLimits.defaultRetentionHours
+            let bound = try parseBound(stream, name: name, file: file, segmentBytes: config.engine.log.segmentMaxBytes)
             try stream.rejectUnknownKeys()
             if config.streams.contains(where: { $0.name == name }) {
                 throw ConfigError("\(file): \(stream.path): stream \"\(name)\" is listed twice")
             }
-            config.streams.append(Stream(name: name, shards: shards, retentionHours: retention, onDemand: mode == "on_demand"))
+            config.streams.append(Stream(name: name, shards: shards, retentionHours: retention, onDemand: mode == "on_demand", bound: bound))
         }
         if let limits = try top.section("limits") { config.limits = try LimitsConfig.parse(limits) }
         if let sink = try top.section("sink") { config.sink = try SinkConfig.parse(sink, file: file) }
@@ -165,8 +171,49 @@ struct SluiceConfig {
             }
             try sources.rejectUnknownKeys(hint: "sources are [[sources.file]] and [[sources.mqtt]]")
         }
-        try top.rejectUnknownKeys(hint: "known keys are data_dir, log_level, [api], [auth], [storage], [engine], [encryption], [limits], [sink], [[streams]], [[sources.file]], [[sources.mqtt]]")
+        for entry in try top.sections("exports") {
+            let export = try ExportConfig.parse(entry, file: file)
+            if config.exports.contains(where: { $0.name == export.name }) {
+                throw ConfigError("\(export.location): two exports share the name \"\(export.name)\"; give each a distinct name")
+            }
+            config.exports.append(export)
+        }
+        try config.translateSink(file: file)
+        try top.rejectUnknownKeys(hint: "known keys are data_dir, log_level, [api], [auth], [storage], [engine], [encryption], [limits], [[streams]], [[sources.file]], [[sources.mqtt]], [[exports]]")
         return config
+    }
+
+    /// `max_bytes` and `on_full` of one `[[streams]]` entry.
+    private static func parseBound(_ stream: TOMLSection, name: String, file: String, segmentBytes: Int64) throws -> StorageBound? {
+        let onFull = try stream.choice("on_full", StorageBound.OnFull.allCases.map(\.rawValue))
+        guard let maxBytes = try stream.int("max_bytes", range: 1...Int.max) else {
+            if onFull != nil { throw ConfigError("\(file): \(stream.path) (\(name)) on_full: applies with max_bytes only; set max_bytes too") }
+            return nil
+        }
+        // A bound is kept by deleting whole segments: it needs several of them to be exact.
+        guard Int64(maxBytes) >= 4 * segmentBytes else {
+            throw ConfigError("\(file): \(stream.path) (\(name)) max_bytes: \(maxBytes) is less than 4 segments of [storage] segment_max_bytes (\(segmentBytes)); raise max_bytes or lower segment_max_bytes (it is kept by whole segments)")
+        }
+        return StorageBound(maxBytes: Int64(maxBytes), onFull: StorageBound.OnFull(rawValue: onFull ?? "reject")!)
+    }
+
+    /// `[sink] kind = "kinesis"` (before exports) becomes `[[exports]]`, with a warning that
+    /// shows them (`SinkConfig.translated`).
+    private mutating func translateSink(file: String) throws {
+        var sourceStreams: [String] = []
+        for record in sourceRecords {
+            for stream in record.streams where !sourceStreams.contains(stream) {
+                sourceStreams.append(stream)
+            }
+        }
+        let translation = sink.translated(sourceStreams: sourceStreams, declared: Set(streams.map(\.name)), file: file)
+        guard !translation.exports.isEmpty else { return }
+        for export in translation.exports where exports.contains(where: { $0.name == export.name }) {
+            throw ConfigError("\(file): [sink] would export stream \(export.stream) as \"\(export.name)\", and [[exports]] has that name; remove [sink] (see the README, \"Exports\")")
+        }
+        exports += translation.exports
+        streams += translation.streams
+        warnings.append("\(file): [sink] kind = \"kinesis\" is replaced by [[exports]]: records are now stored in the local stream first, then exported. It runs as this config; write it instead of [sink]:\n\(translation.advice)")
     }
 
     /// 127.0.0.0/8, ::1 and localhost.

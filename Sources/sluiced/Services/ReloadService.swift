@@ -47,6 +47,7 @@ struct ReloadService: Service {
             ("[[sources.file]]", next.fileSources != running.fileSources),
             ("[[sources.mqtt]]", next.mqttSources != running.mqttSources),
             ("[sink]", next.sink != running.sink),
+            ("[[exports]]", next.exports != running.exports),
             ("[auth]", next.auth != running.auth),
         ] where changed {
             logger.warning("this setting changes only at restart", metadata: ["setting": "\(key)"])

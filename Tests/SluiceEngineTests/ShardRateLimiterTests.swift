@@ -1,7 +1,7 @@
 import SluiceStorage
 import SluiceTestSupport
 import Testing
-@testable import SluiceGateway
+@testable import SluiceEngine
 
 @Suite struct ShardRateLimiterTests {
     /// A producer offering more than the limit every millisecond: in no one-second window
@@ -48,15 +48,21 @@ import Testing
     }
 }
 
-@Suite struct AggregatingLimiterTests {
-    /// With aggregation the record limit counts the Kinesis records the user records are
-    /// packed into, so 5,000 small user records pass where 1,000 records/s would stop them.
-    @Test func countsAggregatedRecordsAgainstTheRecordLimit() {
+@Suite struct LimiterTicketTests {
+    /// Two tasks admit to one limiter; the first to admit is stored last. Settling its
+    /// ticket moves its tokens' return to when it was stored, so a record admitted right
+    /// after the other's tokens came back still finds the window full.
+    @Test func settlingATicketMovesThatAdmissionNotTheLatest() {
         let clock = ManualTimeSource()
-        let limiter = ShardRateLimiter(rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 10), aggregateBytes: 1000, clock: clock)
-        #expect(limiter.admit(sizes: Array(repeating: 100, count: 95)) == 95)  // 10 aggregated records of ≤ 1000 B
-        #expect(limiter.admit(sizes: [100]) == 0)
-        let plain = ShardRateLimiter(rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 10), clock: clock)
-        #expect(plain.admit(sizes: Array(repeating: 100, count: 95)) == 10)
+        let limiter = ShardRateLimiter(rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 10), clock: clock)
+        let first = limiter.admitWithTicket(sizes: Array(repeating: 1, count: 5))
+        let second = limiter.admitWithTicket(sizes: Array(repeating: 1, count: 5))
+        #expect(first.admitted == 5 && second.admitted == 5 && first.ticket != second.ticket)
+        clock.advance(millis: 500)
+        limiter.settle(ticket: first.ticket)  // the first call's answer came late
+        clock.advance(millis: 600)  // 1.1 s after admission: the second's tokens are back
+        #expect(limiter.admit(sizes: Array(repeating: 1, count: 10)) == 5)
+        clock.advance(millis: 500)  // and 1.1 s after the first was stored, its tokens too
+        #expect(limiter.admit(sizes: Array(repeating: 1, count: 10)) == 5)
     }
 }

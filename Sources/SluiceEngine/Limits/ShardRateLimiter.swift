@@ -35,6 +35,7 @@ public final class ShardRateLimiter: Sendable {
         var at: UInt64
         var records: Int
         var bytes: Int
+        var ticket: UInt64
     }
 
     private struct Window {
@@ -44,6 +45,7 @@ public final class ShardRateLimiter: Sendable {
         var start = 0
         var records = 0
         var bytes = 0
+        var lastTicket: UInt64 = 0
 
         mutating func expire(now: UInt64) {
             while start < admissions.count, admissions[start].at + ShardRateLimiter.windowNanos <= now {
@@ -62,50 +64,57 @@ public final class ShardRateLimiter: Sendable {
     private let window = Mutex(Window())
     private let clock: any TimeSource
 
-    /// With KPL aggregation: user records are packed into Kinesis records of up to this
-    /// many bytes, and the record limit counts those, not user records.
-    public let aggregateBytes: Int?
-
-    public init(rates: Rates, aggregateBytes: Int? = nil, clock: any TimeSource = SystemTimeSource()) {
+    public init(rates: Rates, clock: any TimeSource = SystemTimeSource()) {
         self.rates = rates
-        self.aggregateBytes = aggregateBytes
         self.clock = clock
     }
 
     /// Whether one more record of `size` fits beside what the window holds. A record
     /// larger than the byte limit fits an empty window, so no record can never pass.
-    private func fits(records: Int, bytes: Int, size: Int, newRecord: Bool = true) -> Bool {
-        records + (newRecord ? 1 : 0) <= rates.recordsPerSecond && (bytes + size <= rates.bytesPerSecond || bytes == 0)
+    private func fits(records: Int, bytes: Int, size: Int) -> Bool {
+        records + 1 <= rates.recordsPerSecond && (bytes + size <= rates.bytesPerSecond || bytes == 0)
     }
 
     /// Admits records in order while they fit; returns how many.
     public func admit(sizes: some Collection<Int>) -> Int {
+        admitWithTicket(sizes: sizes).admitted
+    }
+
+    /// Admits as `admit` does and names the admission, for `settle(ticket:)` when several
+    /// tasks admit to one limiter at once (an export's local shards sharing a remote shard).
+    public func admitWithTicket(sizes: some Collection<Int>) -> (admitted: Int, ticket: UInt64) {
         let now = clock.monotonicNanos()
         return window.withLock { w in
             w.expire(now: now)
             var records = w.records
             var bytes = w.bytes
             var admitted = 0
-            // The Kinesis record being filled (aggregation): one call's records are packed
-            // in order, so a record opens a new one when it does not fit the current one.
-            var fill = Int.max
             for size in sizes {
-                let opens = aggregateBytes.map { fill > $0 - size } ?? true
-                guard fits(records: records, bytes: bytes, size: size, newRecord: opens) else { break }
-                if opens {
-                    records += 1
-                    fill = 0
-                }
-                fill += size
+                guard fits(records: records, bytes: bytes, size: size) else { break }
+                records += 1
                 bytes += size
                 admitted += 1
             }
-            if admitted > 0 {
-                w.admissions.append(Admission(at: now, records: records - w.records, bytes: bytes - w.bytes))
-                w.records = records
-                w.bytes = bytes
+            guard admitted > 0 else { return (0, 0) }
+            w.lastTicket += 1
+            w.admissions.append(Admission(at: now, records: records - w.records, bytes: bytes - w.bytes, ticket: w.lastTicket))
+            w.records = records
+            w.bytes = bytes
+            return (admitted, w.lastTicket)
+        }
+    }
+
+    /// Marks the admission `ticket` as stored now, moving it behind admissions stored
+    /// earlier so that the list stays in the order its tokens come back.
+    public func settle(ticket: UInt64) {
+        let now = clock.monotonicNanos()
+        window.withLock { w in
+            guard var k = w.admissions[w.start...].lastIndex(where: { $0.ticket == ticket }) else { return }
+            w.admissions[k].at = max(w.admissions[k].at, now)
+            while k + 1 < w.admissions.count, w.admissions[k + 1].at < w.admissions[k].at {
+                w.admissions.swapAt(k, k + 1)
+                k += 1
             }
-            return admitted
         }
     }
 

@@ -1,0 +1,196 @@
+import Logging
+import Metrics
+import SluiceEngine
+import SluiceStorage
+import Synchronization
+
+/// One `[[exports]]` entry at run time: a durable consumer of a local stream and a
+/// destination. One task per readable shard reads a batch, hands it to the destination,
+/// and commits the position once the destination has it; a child shard starts once its
+/// parents are finished. A paused export keeps its position (across restarts); a rewound
+/// one starts again from the position it is given.
+public final class Export: Sendable {
+    public struct Settings: Sendable {
+        /// One batch: what is read, delivered and committed at once (and so what a crash
+        /// may repeat per shard).
+        public var batchMaxRecords = 500
+        public var batchMaxBytes = 5 << 20
+        /// How long a caught-up reader waits for an append before it looks again anyway.
+        public var idleWait: Duration = .seconds(60)
+        /// Between attempts after a local failure (reading, committing).
+        public var backoff = Backoff(base: .milliseconds(200), cap: .seconds(10))
+
+        public init() {}
+    }
+
+    public let name: String
+    public let kind: String
+    public let consumer: DurableConsumer
+    public let destination: any ExportDestination
+    let settings: Settings
+    let logger: Logger
+    /// Woken on resume, so a paused export starts at once.
+    private let resumed = WakeSignal()
+    /// The running round of shard tasks; cancelled by pause, rewind and stop.
+    private let round = Mutex<Task<Void, Never>?>(nil)
+    private let counts = Mutex(Counts())
+    private let delivered: Counter
+    private let deliveredBytes: Counter
+    private let failureLog = LogRateLimit()
+
+    struct Counts {
+        var records: UInt64 = 0
+        var bytes: Int64 = 0
+        var lastError: String?
+    }
+
+    public init(name: String, kind: String, consumer: DurableConsumer, destination: any ExportDestination, settings: Settings = Settings(), logger: Logger) {
+        self.name = name
+        self.kind = kind
+        self.consumer = consumer
+        self.destination = destination
+        self.settings = settings
+        self.logger = logger
+        delivered = Counter(label: "ExportRecords", dimensions: [("export", name)])
+        deliveredBytes = Counter(label: "ExportBytes", dimensions: [("export", name)])
+    }
+
+    /// Runs until the task is cancelled.
+    public func run() async {
+        logger.info("export started", metadata: [
+            "export": "\(name)", "stream": "\(consumer.streamName)", "destination": "\(destination.description)", "paused": "\(consumer.isPaused)",
+        ])
+        while !Task.isCancelled {
+            if consumer.isPaused {
+                await resumed.wait(timeout: .seconds(3600))
+                continue
+            }
+            let task = Task { await self.readShards() }
+            round.withLock { $0 = task }
+            // A pause that came between the check and here cancels nothing: look again.
+            if consumer.isPaused { task.cancel() }
+            await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+            round.withLock { $0 = nil }
+        }
+        await destination.shutdown()
+    }
+
+    /// Stops reading at once and keeps the position (delivered batches are committed;
+    /// one in flight is delivered again after resume).
+    public func pause() throws {
+        try consumer.setPaused(true)
+        round.withLock { $0 }?.cancel()
+        logger.notice("export paused", metadata: ["export": "\(name)"])
+    }
+
+    /// Resumes a paused export, after moving it to `start` when given.
+    public func resume(from start: ConsumerStart? = nil) throws {
+        if let start { try rewind(to: start) }
+        try consumer.setPaused(false)
+        resumed.signal()
+        logger.notice("export resumed", metadata: ["export": "\(name)"])
+    }
+
+    /// Starts the export again at `start` (what runs stops first; the paused flag stays).
+    public func rewind(to start: ConsumerStart) throws {
+        round.withLock { $0 }?.cancel()
+        try consumer.rewind(to: start)
+    }
+
+    /// Reads every readable shard in its own task; starts the children of a shard that
+    /// finishes. Returns when cancelled.
+    private func readShards() async {
+        await withTaskGroup(of: Int?.self) { group in
+            var running: Set<Int> = []
+            var attempt = 0
+            while !Task.isCancelled {
+                do {
+                    for shard in try consumer.readableShards() where !running.contains(shard) {
+                        running.insert(shard)
+                        group.addTask { await self.readShard(shard) ? shard : nil }
+                    }
+                    attempt = 0
+                } catch {
+                    note(error, "cannot list the stream's shards")
+                    do { try await settings.backoff.sleep(attempt: attempt) } catch { break }
+                    attempt += 1
+                    continue
+                }
+                // A shard task returns when its shard is finished (or on cancellation).
+                guard let done = await group.next() else {
+                    // No shard to read (the stream is gone): look again after a while.
+                    do { try await settings.backoff.sleep(attempt: attempt) } catch { break }
+                    attempt += 1
+                    continue
+                }
+                if let shard = done { running.remove(shard) }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Exports one shard until it is finished (true) or the task is cancelled (false).
+    private func readShard(_ index: Int) async -> Bool {
+        var attempt = 0
+        while !Task.isCancelled {
+            do {
+                return try await exportShard(index)
+            } catch is CancellationError {
+                return false
+            } catch {
+                note(error, "exporting a shard failed; retrying from its last committed position", shard: index)
+                do { try await settings.backoff.sleep(attempt: attempt) } catch { return false }
+                attempt += 1
+            }
+        }
+        return false
+    }
+
+    private func exportShard(_ index: Int) async throws -> Bool {
+        let watch = try consumer.watch(shard: index)
+        defer { watch.close() }
+        var offset = try consumer.position(of: index)
+        while true {
+            try Task.checkCancellation()
+            let batch = try consumer.read(shard: index, from: offset, maxRecords: settings.batchMaxRecords, maxBytes: settings.batchMaxBytes)
+            if batch.records.isEmpty {
+                if batch.finished {
+                    try consumer.commit(batch)
+                    logger.info("export finished a closed shard; its children follow", metadata: ["export": "\(name)", "shard": "\(batch.shardId)"])
+                    return true
+                }
+                await watch.wait(timeout: settings.idleWait)
+                continue
+            }
+            try await destination.deliver(batch, stream: consumer.streamName)
+            guard try consumer.commit(batch) else { throw CancellationError() }
+            let bytes = batch.records.reduce(0) { $0 + $1.partitionKey.utf8.count + $1.data.count }
+            counts.withLock {
+                $0.records += UInt64(batch.records.count)
+                $0.bytes += Int64(bytes)
+                $0.lastError = nil
+            }
+            delivered.increment(by: batch.records.count)
+            deliveredBytes.increment(by: bytes)
+            if batch.finished { return true }
+            offset = batch.nextOffset
+        }
+    }
+
+    private func note(_ error: any Error, _ message: Logger.Message, shard: Int? = nil) {
+        counts.withLock { $0.lastError = "\(error)" }
+        var metadata: Logger.Metadata = ["export": "\(name)", "error": "\(error)"]
+        if let shard { metadata["shard"] = "\(ShardID.string(shard))" }
+        failureLog.log(logger, .error, message, metadata: metadata)
+    }
+
+    /// Where the export stands, per shard, and what it delivered since the start.
+    public func status() -> ExportStatus {
+        let counts = counts.withLock { $0 }
+        return ExportStatus(
+            name: name, kind: kind, destination: destination.description, consumer: consumer.status(),
+            deliveredRecords: counts.records, deliveredBytes: counts.bytes, statistics: destination.statistics,
+            lastError: counts.lastError
+        )
+    }
+}

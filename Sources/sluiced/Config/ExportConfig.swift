@@ -1,0 +1,109 @@
+import Logging
+import SluiceEngine
+import SluiceExports
+import SluiceKinesis
+
+/// `[[exports]]`: a durable consumer of one local stream and where it sends the records.
+/// The one kind so far is `kinesis`, a remote Kinesis stream.
+struct ExportConfig: Equatable {
+    enum Kind: String, CaseIterable { case kinesis }
+
+    var name: String
+    var stream: String
+    var kind = Kind.kinesis
+    var remoteStream: String
+    var endpoint: String?
+    var region = "us-east-1"
+    var credentialsFile: String?
+    var profile: String?
+    var aggregation = false
+    var aggregationMaxBytes = 51_200
+    var mapRefreshSeconds = 30
+    var batchMaxRecords = 500
+    var start = ConsumerStart.trimHorizon
+    var remoteRecordsPerSecond = 1_000
+    var remoteBytesPerSecond = 1 << 20
+    /// Where the entry is, for messages: `[[exports]] #2 (to-cloud)`.
+    var location: String
+
+    static func parse(_ section: TOMLSection, file: String) throws -> ExportConfig {
+        guard let name = try section.string("name") else {
+            throw ConfigError("\(file): \(section.path): name is required (it names the export's position on disk; keep it stable)")
+        }
+        let location = "\(file): \(section.path) (\(name))"
+        guard (1...128).contains(name.utf8.count), name.utf8.allSatisfy({ Self.nameBytes.contains($0) }) else {
+            throw ConfigError("\(location) name: use 1–128 characters from [a-zA-Z0-9_.-]")
+        }
+        guard let stream = try section.string("stream") else {
+            throw ConfigError("\(location): stream is required (the local stream to export)")
+        }
+        guard let kind = try section.choice("kind", Kind.allCases.map(\.rawValue)) else {
+            throw ConfigError("\(location): kind is required; kinds are \(Kind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+        }
+        var config = ExportConfig(name: name, stream: stream, kind: Kind(rawValue: kind)!, remoteStream: stream, location: location)
+        config.remoteStream = try section.string("remote_stream") ?? stream
+        config.endpoint = try section.string("endpoint")
+        if let endpoint = config.endpoint, !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
+            throw ConfigError("\(location) endpoint: \"\(endpoint)\" must start with https:// (or http:// for a local stand-in)")
+        }
+        config.region = try section.string("region") ?? config.region
+        config.credentialsFile = try section.string("credentials_file")
+        config.profile = try section.string("profile")
+        config.aggregation = try section.bool("aggregation") ?? false
+        config.aggregationMaxBytes = try section.int("aggregation_max_bytes", range: 1024...1_048_576) ?? config.aggregationMaxBytes
+        config.mapRefreshSeconds = try section.int("map_refresh_seconds", range: 1...3600) ?? config.mapRefreshSeconds
+        config.batchMaxRecords = try section.int("batch_max_records", range: 1...10_000) ?? config.batchMaxRecords
+        // Lower than Kinesis' limits (a remote shared with other writers), never higher.
+        config.remoteRecordsPerSecond = try section.int("remote_shard_records_per_second", range: 1...1_000) ?? config.remoteRecordsPerSecond
+        config.remoteBytesPerSecond = try section.int("remote_shard_bytes_per_second", range: 1024...(1 << 20)) ?? config.remoteBytesPerSecond
+        let timestamp = try section.int("starting_timestamp", range: 0...253_402_300_799)
+        switch try section.choice("starting_position", ["trim_horizon", "latest", "at_timestamp"]) ?? "trim_horizon" {
+        case "latest": config.start = .latest
+        case "at_timestamp":
+            guard let timestamp else {
+                throw ConfigError("\(location): starting_position = \"at_timestamp\" needs starting_timestamp (seconds since the epoch)")
+            }
+            config.start = .atTimestamp(millis: Int64(timestamp) * 1000)
+        default: config.start = .trimHorizon
+        }
+        if timestamp != nil, config.start != .atTimestamp(millis: Int64(timestamp!) * 1000) {
+            throw ConfigError("\(location) starting_timestamp: applies to starting_position = \"at_timestamp\" only")
+        }
+        try section.rejectUnknownKeys()
+        return config
+    }
+
+    private static let nameBytes: Set<UInt8> = Set(Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-".utf8))
+
+    /// Kinesis' public endpoint for the region unless one is configured.
+    var resolvedEndpoint: String { endpoint ?? "https://kinesis.\(region).amazonaws.com" }
+
+    /// The remote's credentials, found as the AWS SDKs find them.
+    @discardableResult
+    func checkCredentials() throws -> AWSCredentialsProvider {
+        do { return try AWSCredentialsProvider(file: credentialsFile, profile: profile) } catch {
+            throw ConfigError("\(location): \(error)")
+        }
+    }
+
+    /// The export, its consumer opened on `engine`.
+    func makeExport(engine: StreamEngine, logger: Logger) throws -> Export {
+        let credentials = try checkCredentials()
+        var settings = KinesisDestination.Settings(remoteStream: remoteStream, endpoint: resolvedEndpoint)
+        settings.rates = .init(bytesPerSecond: remoteBytesPerSecond, recordsPerSecond: remoteRecordsPerSecond)
+        settings.aggregationMaxBytes = aggregation ? aggregationMaxBytes : nil
+        settings.mapRefresh = .seconds(mapRefreshSeconds)
+        let destination = KinesisDestination(
+            client: KinesisClient(endpoint: resolvedEndpoint, signing: .init(region: region, credentials: credentials)),
+            settings: settings, export: name, logger: logger
+        )
+        let consumer = try engine.durableConsumer(stream: stream, name: name, start: start, logger: logger)
+        var exportSettings = Export.Settings()
+        exportSettings.batchMaxRecords = batchMaxRecords
+        logger.info("export configured", metadata: [
+            "export": "\(name)", "stream": "\(stream)", "endpoint": "\(resolvedEndpoint)", "remote_stream": "\(remoteStream)",
+            "region": "\(region)", "credentials": "\(credentials.sourceDescription)", "aggregation": "\(aggregation)",
+        ])
+        return Export(name: name, kind: kind.rawValue, consumer: consumer, destination: destination, settings: exportSettings, logger: logger)
+    }
+}
