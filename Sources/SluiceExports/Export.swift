@@ -190,7 +190,7 @@ public final class Export: Sendable {
         return ExportStatus(
             name: name, kind: kind, destination: destination.description, consumer: consumer.status(),
             deliveredRecords: counts.records, deliveredBytes: counts.bytes, statistics: destination.statistics,
-            lastError: counts.lastError
+            lastError: counts.lastError ?? destination.failure
         )
     }
 }

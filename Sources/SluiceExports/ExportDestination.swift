@@ -12,6 +12,8 @@ public protocol ExportDestination: Sendable {
     var description: String { get }
     /// Counters for status (retried, duplicate, unanswered records...), by name.
     var statistics: [String: UInt64] { get }
+    /// Why the destination is retrying now (nil once a call went through).
+    var failure: String? { get }
     func deliver(_ batch: ConsumerBatch, stream: String) async throws
     /// Releases connections; called once the export has stopped.
     func shutdown() async

@@ -38,7 +38,24 @@ CASES = {
     "key file with garbage": junk_key,
     "TLS certificate missing": lambda tmp: (
         f'tls_cert_file = "{tmp}/none.pem"\ntls_key_file = "{tmp}/none.key"\n', "none.pem"),
+    "export of an undeclared stream": lambda tmp: (export(tmp, 'stream = "nowhere"\nkind = "kinesis"\n'), "does not exist"),
+    "export without a kind": lambda tmp: (export(tmp, 'stream = "s"\n'), "kind is required"),
+    "export named like a path": lambda tmp: (export(tmp, 'stream = "s"\nkind = "kinesis"\n', name="../x"), "[a-zA-Z0-9_.-]"),
+    "export credentials missing": lambda tmp: (
+        '[[streams]]\nname = "s"\nshards = 1\n[[exports]]\nname = "e"\nstream = "s"\nkind = "kinesis"\n'
+        f'credentials_file = "{tmp}/absent-credentials"\n', "absent-credentials"),
+    "max_bytes below four segments": lambda tmp: (
+        '[[streams]]\nname = "s"\nshards = 1\nmax_bytes = 1000\n', "less than 4 segments"),
+    "on_full without max_bytes": lambda tmp: (
+        '[[streams]]\nname = "s"\nshards = 1\non_full = "drop_oldest"\n', "applies with max_bytes only"),
 }
+
+
+def export(tmp, body, name="e"):
+    """A declared stream `s` and one [[exports]] entry with working credentials."""
+    (tmp / "creds").write_text("[default]\naws_access_key_id = a\naws_secret_access_key = b\n")
+    return (f'[[streams]]\nname = "s"\nshards = 1\n[[exports]]\nname = "{name}"\n{body}'
+            f'credentials_file = "{tmp}/creds"\n')
 
 
 @pytest.mark.parametrize("case", list(CASES))

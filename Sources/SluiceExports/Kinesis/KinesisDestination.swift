@@ -63,6 +63,7 @@ public final class KinesisDestination: ExportDestination {
         var duplicates: UInt64 = 0
         var unanswered: UInt64 = 0
         var failedCalls: UInt64 = 0
+        var failure: String?
     }
 
     public init(client: KinesisClient, settings: Settings, export: String, logger: Logger) {
@@ -85,6 +86,8 @@ public final class KinesisDestination: ExportDestination {
         let c = counts.withLock { $0 }
         return ["retriedRecords": c.retried, "duplicateRecords": c.duplicates, "unansweredRecords": c.unanswered, "failedCalls": c.failedCalls]
     }
+
+    public var failure: String? { counts.withLock { $0.failure } }
 
     public func shutdown() async {
         try? await client.shutdown()
@@ -236,10 +239,11 @@ public final class KinesisDestination: ExportDestination {
                 guard output.Records.count == entries.count else {
                     throw KinesisError(type: "InternalFailure", message: "PutRecords answered \(output.Records.count) results for \(entries.count) records", status: 500)
                 }
-                if unansweredBefore {
-                    counts.withLock { $0.unanswered += UInt64(entries.count) }
-                    unanswered.increment(by: entries.count)
+                counts.withLock {
+                    $0.failure = nil
+                    if unansweredBefore { $0.unanswered += UInt64(entries.count) }
                 }
+                if unansweredBefore { unanswered.increment(by: entries.count) }
                 return output.Records
             } catch let error where !(error is CancellationError) && !Task.isCancelled {
                 counts.withLock { $0.failedCalls += 1 }
@@ -289,6 +293,7 @@ public final class KinesisDestination: ExportDestination {
     }
 
     private func noteFailure(_ error: any Error, _ message: Logger.Message) {
+        counts.withLock { $0.failure = "\(error)" }
         failureLog.log(logger, .warning, message, metadata: [
             "remote_stream": "\(settings.remoteStream)", "endpoint": "\(settings.endpoint)", "error": "\(error)",
         ])
