@@ -7,8 +7,9 @@
 #   - PutRecords over HTTP on loopback to a release sluiced;
 #   - the gateway: a file tailed into the engine against `cat FILE > /dev/null`, and the
 #     per-shard limiter's accepted throughput on 4 shards against 4 x 1 MiB/s;
-#   - forwarding to a remote Kinesis endpoint (Sluice's API on loopback as the stand-in)
-#     against the in-process engine, and KPL aggregation's user records/s per shard;
+#   - exports to a remote Kinesis endpoint (Sluice's API on loopback as the stand-in)
+#     against the in-process append rate, local first against the old direct path, and
+#     KPL aggregation's user records/s through one remote shard at Kinesis' limits;
 #   - MQTT: QoS 1 messages into the durable engine against a plain libmosquitto
 #     subscriber on the same broker (mosquitto on 127.0.0.1), live and from a backlog, and
 #     against nats-server's MQTT listener storing into JetStream.
@@ -126,8 +127,8 @@ echo "On-demand timeline (one shard's key range offered 2,500 records/s; limit 1
 echo "Gateway (file tail vs cat in the same run; limiter on 4 shards over 30 s):" > "$WORK/gateway.txt"
 for _ in $(seq "$RUNS"); do TMPDIR="$WORK" "$BIN/sluice-bench" tail --mebibytes 256 >> "$WORK/gateway.txt"; done
 TMPDIR="$WORK" "$BIN/sluice-bench" gateway-limit --seconds 30 >> "$WORK/gateway.txt"
-echo "Forwarding (remote sink to a loopback stand-in; aggregation at Kinesis' limits):" > "$WORK/forward.txt"
-TMPDIR="$WORK" "$BIN/sluice-bench" forward --seconds "$SECONDS_EACH" >> "$WORK/forward.txt"
+echo "Exports (to a loopback stand-in; local first against direct; aggregation at Kinesis' limits):" > "$WORK/export.txt"
+TMPDIR="$WORK" "$BIN/sluice-bench" export --seconds "$SECONDS_EACH" >> "$WORK/export.txt"
 echo "MQTT (QoS 1, medians of $RUNS runs; the limiter raised to measure the pipeline):" > "$WORK/mqtt.txt"
 TMPDIR="$WORK" "$BIN/sluice-bench" mqtt --runs "$RUNS" >> "$WORK/mqtt.txt"
 

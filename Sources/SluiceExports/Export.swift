@@ -91,10 +91,12 @@ public final class Export: Sendable {
         logger.notice("export resumed", metadata: ["export": "\(name)"])
     }
 
-    /// Starts the export again at `start` (what runs stops first; the paused flag stays).
+    /// Starts the export again at `start` (the paused flag stays). The positions move
+    /// first, then what runs is cancelled, so the round that follows reads from the new
+    /// positions; a batch of the old round is not committed (`DurableConsumer.commit`).
     public func rewind(to start: ConsumerStart) throws {
-        round.withLock { $0 }?.cancel()
         try consumer.rewind(to: start)
+        round.withLock { $0 }?.cancel()
     }
 
     /// Reads every readable shard in its own task; starts the children of a shard that
