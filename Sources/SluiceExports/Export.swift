@@ -139,6 +139,9 @@ public final class Export: Sendable {
                 return try await exportShard(index)
             } catch is CancellationError {
                 return false
+            } catch where Task.isCancelled {
+                // A call cut short by pause, rewind or stop: not a failure to report.
+                return false
             } catch {
                 note(error, "exporting a shard failed; retrying from its last committed position", shard: index)
                 do { try await settings.backoff.sleep(attempt: attempt) } catch { return false }
