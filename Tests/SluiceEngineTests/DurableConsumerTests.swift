@@ -173,7 +173,7 @@ import Testing
         let consumer = try engine.durableConsumer(stream: "s", name: "c")
         try consumer.commit(try consumer.read(shard: 0, maxRecords: 3, maxBytes: 1 << 20))
         let path = consumer.path
-        for garbage in ["{", "{\"format\": 9, \"consumer\": \"c\", \"streamCreatedAtMillis\": 0, \"shards\": {}}", "{\"format\": 1, \"consumer\": \"c\", \"streamCreatedAtMillis\": 0, \"paused\": false, \"shards\": {\"-1\": {\"next\": 1, \"finished\": false}}}"] {
+        for garbage in [String(decoding: try PosixFileSystem().readWholeFile(path), as: UTF8.self).replacingOccurrences(of: "\"next\":3", with: "\"next\":4"), "{", "{\"format\": 9, \"consumer\": \"c\", \"streamCreatedAtMillis\": 0, \"shards\": {}}", "{\"format\": 1, \"consumer\": \"c\", \"streamCreatedAtMillis\": 0, \"paused\": false, \"shards\": {\"-1\": {\"next\": 1, \"finished\": false}}}"] {
             try Data(garbage.utf8).write(to: URL(fileURLWithPath: path))
             let again = try engine.durableConsumer(stream: "s", name: "c")
             #expect(try again.position(of: 0) == 0, "starts over: records repeat, none is lost")
@@ -243,5 +243,35 @@ import Testing
 extension StreamEngine {
     func shardHandleForTests(_ stream: String, _ index: Int) -> ShardHandle? {
         try? self.stream(stream).shard(index)?.1
+    }
+}
+
+/// The position file is read from disk that may be damaged: whatever its bytes, opening
+/// the consumer never traps, and the consumer either trusts a file it could read or sets
+/// it aside and starts over (never skipping records it has not confirmed).
+@Suite struct ConsumerPositionsFuzzTests {
+    @Test func damagedPositionFilesNeverTrapAndNeverSkipAhead() async throws {
+        let fixture = EngineFixture()
+        let engine = try fixture.open()
+        try engine.createStream(name: "s", shardCount: 2)
+        for n in 0..<20 { _ = try await engine.putRecord(stream: "s", record: record("key-\(n)", "v\(n)")) }
+        let consumer = try engine.durableConsumer(stream: "s", name: "c")
+        for shard in try consumer.readableShards() { try consumer.commit(try consumer.read(shard: shard, maxRecords: 3, maxBytes: 1 << 20)) }
+        let valid = try PosixFileSystem().readWholeFile(consumer.path)
+        let committed = try (0..<2).map { try consumer.position(of: $0) }
+        var random = SeededRandom(seed: 99)
+        for iteration in 0..<300 {
+            let bytes = ByteMutator.mutate(valid, &random)
+            try Data(bytes).write(to: URL(fileURLWithPath: consumer.path))
+            let reopened = try engine.durableConsumer(stream: "s", name: "c")
+            for shard in 0..<2 {
+                let end = try #require(engine.shardHandleForTests("s", shard)).log.endOffset
+                let position = try reopened.position(of: shard)
+                #expect(position <= end, "iteration \(iteration): position \(position) past the end \(end)")
+                // The committed position, or the start over: never ahead of what was confirmed.
+                #expect(position == 0 || position == committed[shard], "iteration \(iteration): shard \(shard) at \(position)")
+            }
+            try? FileManager.default.removeItem(atPath: consumer.path)
+        }
     }
 }

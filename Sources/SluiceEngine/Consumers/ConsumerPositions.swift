@@ -17,6 +17,8 @@ struct ConsumerPositions: Codable, Sendable, Equatable {
     var paused = false
     /// By shard index, as a decimal string (JSON object keys are strings).
     var shards: [String: Shard] = [:]
+    /// CRC32C of the file written without this field: a flipped digit is caught.
+    var crc32c: UInt32?
 
     subscript(index: Int) -> Shard? {
         get { shards[String(index)] }
@@ -40,6 +42,9 @@ struct ConsumerPositions: Codable, Sendable, Equatable {
         } catch {
             throw EngineError(.internalFailure, "\(path) is not a consumer position file (\(error))")
         }
+        guard let crc = positions.crc32c, crc == (try positions.checksum()) else {
+            throw EngineError(.internalFailure, "\(path) fails its checksum (damaged on disk)")
+        }
         guard positions.format == currentFormat else {
             throw EngineError(.internalFailure, "\(path) has format \(positions.format); this sluiced reads format \(currentFormat)")
         }
@@ -49,17 +54,30 @@ struct ConsumerPositions: Codable, Sendable, Equatable {
         return positions
     }
 
-    /// Replaces the file atomically (temp file, fsync, rename, directory fsync).
-    func save(_ path: String, fs: any FileSystem) throws {
+    /// The bytes the checksum covers: the file as written without `crc32c`.
+    private static func encoded(_ positions: ConsumerPositions) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        return Array(try encoder.encode(positions))
+    }
+
+    func checksum() throws -> UInt32 {
+        var bare = self
+        bare.crc32c = nil
+        return CRC32C.checksum(try Self.encoded(bare))
+    }
+
+    /// Replaces the file atomically (temp file, fsync, rename, directory fsync).
+    func save(_ path: String, fs: any FileSystem) throws {
+        var sealed = self
+        sealed.crc32c = try checksum()
         let directory = FileSystemPath.parent(path)
         if !fs.isDirectory(directory) {
             try fs.createDirectories(directory)
             // The new directory's own entry must survive a power loss too.
             try fs.syncDirectory(FileSystemPath.parent(directory))
         }
-        try fs.writeAtomically(path, Array(try encoder.encode(self)))
+        try fs.writeAtomically(path, try Self.encoded(sealed))
     }
 }
 
