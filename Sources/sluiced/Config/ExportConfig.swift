@@ -12,13 +12,7 @@ struct ExportConfig: Equatable {
     var stream: String
     var kind = Kind.kinesis
     var remoteStream: String
-    var endpoint: String?
-    var region = "us-east-1"
-    var credentialsFile: String?
-    var profile: String?
-    var aggregation = false
-    var aggregationMaxBytes = 51_200
-    var mapRefreshSeconds = 30
+    var remote = KinesisRemoteConfig()
     var batchMaxRecords = 500
     var start = ConsumerStart.trimHorizon
     var remoteRecordsPerSecond = 1_000
@@ -42,16 +36,7 @@ struct ExportConfig: Equatable {
         }
         var config = ExportConfig(name: name, stream: stream, kind: Kind(rawValue: kind)!, remoteStream: stream, location: location)
         config.remoteStream = try section.string("remote_stream") ?? stream
-        config.endpoint = try section.string("endpoint")
-        if let endpoint = config.endpoint, !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
-            throw ConfigError("\(location) endpoint: \"\(endpoint)\" must start with https:// (or http:// for a local stand-in)")
-        }
-        config.region = try section.string("region") ?? config.region
-        config.credentialsFile = try section.string("credentials_file")
-        config.profile = try section.string("profile")
-        config.aggregation = try section.bool("aggregation") ?? false
-        config.aggregationMaxBytes = try section.int("aggregation_max_bytes", range: 1024...1_048_576) ?? config.aggregationMaxBytes
-        config.mapRefreshSeconds = try section.int("map_refresh_seconds", range: 1...3600) ?? config.mapRefreshSeconds
+        config.remote = try KinesisRemoteConfig.parse(section, location: location)
         config.batchMaxRecords = try section.int("batch_max_records", range: 1...10_000) ?? config.batchMaxRecords
         // Lower than Kinesis' limits (a remote shared with other writers), never higher.
         config.remoteRecordsPerSecond = try section.int("remote_shard_records_per_second", range: 1...1_000) ?? config.remoteRecordsPerSecond
@@ -75,34 +60,27 @@ struct ExportConfig: Equatable {
 
     private static let nameBytes: Set<UInt8> = Set(Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-".utf8))
 
-    /// Kinesis' public endpoint for the region unless one is configured.
-    var resolvedEndpoint: String { endpoint ?? "https://kinesis.\(region).amazonaws.com" }
-
-    /// The remote's credentials, found as the AWS SDKs find them.
     @discardableResult
-    func checkCredentials() throws -> AWSCredentialsProvider {
-        do { return try AWSCredentialsProvider(file: credentialsFile, profile: profile) } catch {
-            throw ConfigError("\(location): \(error)")
-        }
-    }
+    func checkCredentials() throws -> AWSCredentialsProvider { try remote.checkCredentials(location: location) }
 
     /// The export, its consumer opened on `engine`.
     func makeExport(engine: StreamEngine, logger: Logger) throws -> Export {
         let credentials = try checkCredentials()
-        var settings = KinesisDestination.Settings(remoteStream: remoteStream, endpoint: resolvedEndpoint)
+        let endpoint = remote.resolvedEndpoint
+        var settings = KinesisDestination.Settings(remoteStream: remoteStream, endpoint: endpoint)
         settings.rates = .init(bytesPerSecond: remoteBytesPerSecond, recordsPerSecond: remoteRecordsPerSecond)
-        settings.aggregationMaxBytes = aggregation ? aggregationMaxBytes : nil
-        settings.mapRefresh = .seconds(mapRefreshSeconds)
+        settings.aggregationMaxBytes = remote.aggregation ? remote.aggregationMaxBytes : nil
+        settings.mapRefresh = .seconds(remote.mapRefreshSeconds)
         let destination = KinesisDestination(
-            client: KinesisClient(endpoint: resolvedEndpoint, signing: .init(region: region, credentials: credentials)),
+            client: KinesisClient(endpoint: endpoint, signing: .init(region: remote.region, credentials: credentials)),
             settings: settings, export: name, logger: logger
         )
         let consumer = try engine.durableConsumer(stream: stream, name: name, start: start, logger: logger)
         var exportSettings = Export.Settings()
         exportSettings.batchMaxRecords = batchMaxRecords
         logger.info("export configured", metadata: [
-            "export": "\(name)", "stream": "\(stream)", "endpoint": "\(resolvedEndpoint)", "remote_stream": "\(remoteStream)",
-            "region": "\(region)", "credentials": "\(credentials.sourceDescription)", "aggregation": "\(aggregation)",
+            "export": "\(name)", "stream": "\(stream)", "endpoint": "\(endpoint)", "remote_stream": "\(remoteStream)",
+            "region": "\(remote.region)", "credentials": "\(credentials.sourceDescription)", "aggregation": "\(remote.aggregation)",
         ])
         return Export(name: name, kind: kind.rawValue, consumer: consumer, destination: destination, settings: exportSettings, logger: logger)
     }
