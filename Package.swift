@@ -76,15 +76,19 @@ let package = Package(
             exclude: ["Spool/SPOOL.md"],
             swiftSettings: swiftSettings
         ),
+        // zlib and libzstd, imported by SluiceExports only (objects' compression).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // Exports: durable consumers of local streams that hand records to a destination.
         .target(
             name: "SluiceExports",
             dependencies: [
-                "SluiceStorage", "SluiceEngine", "SluiceKinesis",
+                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "CZlib", "CZstd",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            exclude: ["Delivery/OBJECTS.md"],
             swiftSettings: swiftSettings
         ),
         // libmosquitto, imported by SluiceMQTT only.
@@ -155,7 +159,7 @@ let package = Package(
             dependencies: ["SluiceGateway", "SluiceTestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SluiceExportsTests", dependencies: ["SluiceExports", "SluiceTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SluiceExportsTests", dependencies: ["SluiceExports", "SluiceTestSupport", "CZlib", "CZstd"], swiftSettings: swiftSettings),
         .testTarget(name: "SluiceMQTTTests", dependencies: ["SluiceMQTT", "SluiceTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SluiceSystemdTests", dependencies: ["SluiceSystemd", "SluiceTestSupport"], swiftSettings: swiftSettings),
         .testTarget(

@@ -6,8 +6,9 @@ set -euo pipefail
 # System libraries and tools the build and the tests use (mosquitto: the broker the
 # MQTT tests and benchmark start; openssl: their TLS certificates).
 # debootstrap and systemd-container: the package test boots a Debian root under a real
-# systemd (Tests/Integration/test_package.py).
-APT_PACKAGES=(pkg-config libsystemd-dev systemd libmosquitto-dev mosquitto openssl debootstrap systemd-container)
+# systemd (Tests/Integration/test_package.py). zlib and zstd: the files export's compression
+# (zstd and gzip, the command-line tools, check its output).
+APT_PACKAGES=(pkg-config libsystemd-dev systemd libmosquitto-dev mosquitto openssl debootstrap systemd-container zlib1g-dev libzstd-dev zstd gzip)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -151,34 +151,72 @@ public final class Export: Sendable {
         return false
     }
 
+    /// Reads the shard's batches in order and submits them; commits each once its receipt
+    /// completes, oldest first. Up to `destination.batchesInFlight` batches are submitted
+    /// and unconfirmed at once (a buffering destination gathers many into one object).
     private func exportShard(_ index: Int) async throws -> Bool {
         let watch = try consumer.watch(shard: index)
         defer { watch.close() }
         var offset = try consumer.position(of: index)
+        // Submitted batches without their records (the destination has them): what commits.
+        var pending: [(batch: ConsumerBatch, receipt: DeliveryReceipt, records: Int, bytes: Int)] = []
+        let window = max(1, destination.batchesInFlight)
         while true {
             try Task.checkCancellation()
-            let batch = try consumer.read(shard: index, from: offset, maxRecords: settings.batchMaxRecords, maxBytes: settings.batchMaxBytes)
-            if batch.records.isEmpty {
-                if batch.finished {
-                    try consumer.commit(batch)
-                    logger.info("export finished a closed shard; its children follow", metadata: ["export": "\(name)", "shard": "\(batch.shardId)"])
-                    return true
-                }
-                await watch.wait(timeout: settings.idleWait)
+            // Commit what the destination has, in order.
+            while let first = pending.first, first.receipt.isComplete {
+                try await first.receipt.wait()
+                try commit(first.batch, records: first.records, bytes: first.bytes)
+                pending.removeFirst()
+                if first.batch.finished { return true }
+            }
+            if pending.count >= window {
+                try await pending[0].receipt.wait()
                 continue
             }
-            try await destination.deliver(batch, stream: consumer.streamName)
-            guard try consumer.commit(batch) else { throw CancellationError() }
-            let bytes = batch.records.reduce(0) { $0 + $1.partitionKey.utf8.count + $1.data.count }
-            counts.withLock {
-                $0.records += UInt64(batch.records.count)
-                $0.bytes += Int64(bytes)
-                $0.lastError = nil
+            let batch = try consumer.read(shard: index, from: offset, maxRecords: settings.batchMaxRecords, maxBytes: settings.batchMaxBytes)
+            if batch.records.isEmpty && !batch.finished {
+                // Caught up: wait for an append, or for the oldest batch to be confirmed.
+                await Self.firstOf(watch, pending.first?.receipt, timeout: settings.idleWait)
+                continue
             }
-            delivered.increment(by: batch.records.count)
-            deliveredBytes.increment(by: bytes)
-            if batch.finished { return true }
+            let receipt = batch.records.isEmpty ? DeliveryReceipt.delivered() : try await destination.submit(batch, stream: consumer.streamName)
+            var kept = batch
+            kept.records = []
+            pending.append((kept, receipt, batch.records.count, batch.records.reduce(0) { $0 + $1.partitionKey.utf8.count + $1.data.count }))
             offset = batch.nextOffset
+            if batch.finished {
+                // The shard's end: everything before it is confirmed first, then it finishes.
+                for entry in pending {
+                    try await entry.receipt.wait()
+                    try commit(entry.batch, records: entry.records, bytes: entry.bytes)
+                }
+                logger.info("export finished a closed shard; its children follow", metadata: ["export": "\(name)", "shard": "\(batch.shardId)"])
+                return true
+            }
+        }
+    }
+
+    /// Commits a confirmed batch and counts its records.
+    private func commit(_ batch: ConsumerBatch, records: Int, bytes: Int) throws {
+        guard try consumer.commit(batch) else { throw CancellationError() }
+        counts.withLock {
+            $0.records += UInt64(records)
+            $0.bytes += Int64(bytes)
+            $0.lastError = nil
+        }
+        delivered.increment(by: records)
+        deliveredBytes.increment(by: bytes)
+    }
+
+    /// Returns when the shard has an append, when `receipt` completes, or after `timeout`.
+    private static func firstOf(_ watch: AppendWatch, _ receipt: DeliveryReceipt?, timeout: Duration) async {
+        guard let receipt else { return await watch.wait(timeout: timeout) }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await watch.wait(timeout: timeout) }
+            group.addTask { try? await receipt.wait() }
+            await group.next()
+            group.cancelAll()
         }
     }
 

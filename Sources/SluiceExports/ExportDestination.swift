@@ -2,10 +2,12 @@ import SluiceEngine
 
 /// Where an export hands its records: one implementation per `[[exports]] kind`.
 ///
-/// `deliver` gets one local shard's batch, in order, and returns only once the destination
-/// has accepted every record of it: what the destination refuses it retries itself (with
-/// backoff), for as long as it takes, because the export commits its position only after
-/// `deliver` returns and the local stream holds the records meanwhile. It throws
+/// `submit` gets one local shard's batches in order and returns a receipt that completes
+/// once the destination has every record of the batch: what the destination refuses it
+/// retries itself (with backoff), for as long as it takes, because the export commits a
+/// batch's position only after its receipt completes and the local stream holds the
+/// records meanwhile. A destination that sends at once (Kinesis) returns a completed
+/// receipt; one that buffers (files) completes it when the object is written. Throws
 /// `CancellationError` when its task is cancelled (pause, rewind, stop).
 public protocol ExportDestination: Sendable {
     /// For logs and status: what and where, never a secret.
@@ -14,7 +16,14 @@ public protocol ExportDestination: Sendable {
     var statistics: [String: UInt64] { get }
     /// Why the destination is retrying now (nil once a call went through).
     var failure: String? { get }
-    func deliver(_ batch: ConsumerBatch, stream: String) async throws
+    /// Batches of one shard submitted before the oldest is confirmed: 1 for a destination
+    /// that must deliver in order batch by batch, more for one that buffers.
+    var batchesInFlight: Int { get }
+    func submit(_ batch: ConsumerBatch, stream: String) async throws -> DeliveryReceipt
     /// Releases connections; called once the export has stopped.
     func shutdown() async
+}
+
+extension ExportDestination {
+    public var batchesInFlight: Int { 1 }
 }

@@ -17,7 +17,7 @@ import Testing
         var description: String { "accepting" }
         var statistics: [String: UInt64] { [:] }
         var failure: String? { nil }
-        func deliver(_ batch: ConsumerBatch, stream: String) async throws {}
+        func submit(_ batch: ConsumerBatch, stream: String) async throws -> DeliveryReceipt { .delivered() }
         func shutdown() async {}
     }
 

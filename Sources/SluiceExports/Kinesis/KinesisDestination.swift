@@ -118,7 +118,13 @@ public final class KinesisDestination: ExportDestination {
         var size: Int
     }
 
-    public func deliver(_ batch: ConsumerBatch, stream: String) async throws {
+    public func submit(_ batch: ConsumerBatch, stream: String) async throws -> DeliveryReceipt {
+        try await deliver(batch)
+        return .delivered()
+    }
+
+    /// Sends every record of the batch; returns once the remote has them all.
+    func deliver(_ batch: ConsumerBatch) async throws {
         let records = batch.records
         var lanes = try await route(records)
         var refusedRounds = 0

@@ -3,10 +3,10 @@ import SluiceEngine
 import SluiceExports
 import SluiceKinesis
 
-/// `[[exports]]`: a durable consumer of one local stream and where it sends the records.
-/// The one kind so far is `kinesis`, a remote Kinesis stream.
+/// `[[exports]]`: a durable consumer of one local stream and where it sends the records:
+/// `kinesis`, a remote Kinesis stream, or `files`, objects in a local directory.
 struct ExportConfig: Equatable {
-    enum Kind: String, CaseIterable { case kinesis }
+    enum Kind: String, CaseIterable { case kinesis, files }
 
     var name: String
     var stream: String
@@ -17,6 +17,8 @@ struct ExportConfig: Equatable {
     var start = ConsumerStart.trimHorizon
     var remoteRecordsPerSecond = 1_000
     var remoteBytesPerSecond = 1 << 20
+    /// With kind = "files".
+    var files: FilesExportConfig?
     /// Where the entry is, for messages: `[[exports]] #2 (to-cloud)`.
     var location: String
 
@@ -35,37 +37,62 @@ struct ExportConfig: Equatable {
             throw ConfigError("\(location): kind is required; kinds are \(Kind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
         }
         var config = ExportConfig(name: name, stream: stream, kind: Kind(rawValue: kind)!, remoteStream: stream, location: location)
-        config.remoteStream = try section.string("remote_stream") ?? stream
-        config.remote = try KinesisRemoteConfig.parse(section, location: location)
         config.batchMaxRecords = try section.int("batch_max_records", range: 1...10_000) ?? config.batchMaxRecords
+        try config.parseStart(section)
+        switch config.kind {
+        case .files:
+            config.files = try FilesExportConfig.parse(section, location: location)
+        case .kinesis:
+            try config.parseKinesis(section)
+        }
+        try section.rejectUnknownKeys(hint: "keys of kind = \"\(kind)\" are listed in config/sluice.toml")
+        return config
+    }
+
+    private mutating func parseKinesis(_ section: TOMLSection) throws {
+        remoteStream = try section.string("remote_stream") ?? stream
+        remote = try KinesisRemoteConfig.parse(section, location: location)
         // Lower than Kinesis' limits (a remote shared with other writers), never higher.
-        config.remoteRecordsPerSecond = try section.int("remote_shard_records_per_second", range: 1...1_000) ?? config.remoteRecordsPerSecond
-        config.remoteBytesPerSecond = try section.int("remote_shard_bytes_per_second", range: 1024...(1 << 20)) ?? config.remoteBytesPerSecond
+        remoteRecordsPerSecond = try section.int("remote_shard_records_per_second", range: 1...1_000) ?? remoteRecordsPerSecond
+        remoteBytesPerSecond = try section.int("remote_shard_bytes_per_second", range: 1024...(1 << 20)) ?? remoteBytesPerSecond
+    }
+
+    private mutating func parseStart(_ section: TOMLSection) throws {
         let timestamp = try section.int("starting_timestamp", range: 0...253_402_300_799)
         switch try section.choice("starting_position", ["trim_horizon", "latest", "at_timestamp"]) ?? "trim_horizon" {
-        case "latest": config.start = .latest
+        case "latest": start = .latest
         case "at_timestamp":
             guard let timestamp else {
                 throw ConfigError("\(location): starting_position = \"at_timestamp\" needs starting_timestamp (seconds since the epoch)")
             }
-            config.start = .atTimestamp(millis: Int64(timestamp) * 1000)
-        default: config.start = .trimHorizon
+            start = .atTimestamp(millis: Int64(timestamp) * 1000)
+        default: start = .trimHorizon
         }
-        if timestamp != nil, config.start != .atTimestamp(millis: Int64(timestamp!) * 1000) {
+        if let timestamp, start != .atTimestamp(millis: Int64(timestamp) * 1000) {
             throw ConfigError("\(location) starting_timestamp: applies to starting_position = \"at_timestamp\" only")
         }
-        try section.rejectUnknownKeys()
-        return config
     }
 
     private static let nameBytes: Set<UInt8> = Set(Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-".utf8))
 
-    @discardableResult
-    func checkCredentials() throws -> AWSCredentialsProvider { try remote.checkCredentials(location: location) }
+    /// What the start checks before it opens anything: credentials (kinesis).
+    func preflight() throws {
+        if kind == .kinesis { try remote.checkCredentials(location: location) }
+    }
 
     /// The export, its consumer opened on `engine`.
     func makeExport(engine: StreamEngine, logger: Logger) throws -> Export {
-        let credentials = try checkCredentials()
+        let consumer = try engine.durableConsumer(stream: stream, name: name, start: start, logger: logger)
+        var exportSettings = Export.Settings()
+        exportSettings.batchMaxRecords = batchMaxRecords
+        if let files {
+            let destination = try files.destination(stream: stream, export: name, logger: logger)
+            logger.info("export configured", metadata: [
+                "export": "\(name)", "stream": "\(stream)", "directory": "\(files.directory)", "compression": "\(files.compression.rawValue)",
+            ])
+            return Export(name: name, kind: kind.rawValue, consumer: consumer, destination: destination, settings: exportSettings, logger: logger)
+        }
+        let credentials = try remote.checkCredentials(location: location)
         let endpoint = remote.resolvedEndpoint
         var settings = KinesisDestination.Settings(remoteStream: remoteStream, endpoint: endpoint)
         settings.rates = .init(bytesPerSecond: remoteBytesPerSecond, recordsPerSecond: remoteRecordsPerSecond)
@@ -75,9 +102,6 @@ struct ExportConfig: Equatable {
             client: KinesisClient(endpoint: endpoint, signing: .init(region: remote.region, credentials: credentials)),
             settings: settings, export: name, logger: logger
         )
-        let consumer = try engine.durableConsumer(stream: stream, name: name, start: start, logger: logger)
-        var exportSettings = Export.Settings()
-        exportSettings.batchMaxRecords = batchMaxRecords
         logger.info("export configured", metadata: [
             "export": "\(name)", "stream": "\(stream)", "endpoint": "\(endpoint)", "remote_stream": "\(remoteStream)",
             "region": "\(remote.region)", "credentials": "\(credentials.sourceDescription)", "aggregation": "\(remote.aggregation)",

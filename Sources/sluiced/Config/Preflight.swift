@@ -21,7 +21,7 @@ extension SluiceConfig {
         let declared = Set(streams.map(\.name))
         try checkSourceStreams { declared.contains($0) || streamExists($0) }
         for export in exports {
-            try export.checkCredentials()
+            try export.preflight()
             guard declared.contains(export.stream) || streamExists(export.stream) else {
                 throw ConfigError("\(export.location) stream: stream \"\(export.stream)\" does not exist; add it to [[streams]] (or create it) first")
             }
