@@ -46,6 +46,15 @@ CASES = {
         f'credentials_file = "{tmp}/absent-credentials"\n', "absent-credentials"),
     "max_bytes below four segments": lambda tmp: (
         '[[streams]]\nname = "s"\nshards = 1\nmax_bytes = 1000\n', "less than 4 segments"),
+    "files export with a prefix leaving its directory": lambda tmp: (
+        '[[streams]]\nname = "s"\nshards = 1\n[[exports]]\nname = "f"\nstream = "s"\nkind = "files"\n'
+        f'directory = "{tmp}/out"\nprefix = "../up/"\n', "no . or .. component"),
+    "files export with a relative directory": lambda tmp: (
+        '[[streams]]\nname = "s"\nshards = 1\n[[exports]]\nname = "f"\nstream = "s"\nkind = "files"\ndirectory = "out"\n',
+        "use an absolute path"),
+    "a kinesis key on a files export": lambda tmp: (
+        '[[streams]]\nname = "s"\nshards = 1\n[[exports]]\nname = "f"\nstream = "s"\nkind = "files"\n'
+        f'directory = "{tmp}/out"\nregion = "eu-west-1"\n', "region"),
     "on_full without max_bytes": lambda tmp: (
         '[[streams]]\nname = "s"\nshards = 1\non_full = "drop_oldest"\n', "applies with max_bytes only"),
 }
