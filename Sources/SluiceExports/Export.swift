@@ -31,6 +31,9 @@ public final class Export: Sendable {
     let logger: Logger
     /// Woken on resume, so a paused export starts at once.
     private let resumed = WakeSignal()
+    /// Completed by `finish` (stop): shard tasks read no more, commit what the destination
+    /// confirms and return.
+    private let stopping = DeliveryReceipt()
     /// The running round of shard tasks; cancelled by pause, rewind and stop.
     private let round = Mutex<Task<Void, Never>?>(nil)
     private let counts = Mutex(Counts())
@@ -60,7 +63,7 @@ public final class Export: Sendable {
         logger.info("export started", metadata: [
             "export": "\(name)", "stream": "\(consumer.streamName)", "destination": "\(destination.description)", "paused": "\(consumer.isPaused)",
         ])
-        while !Task.isCancelled {
+        while !Task.isCancelled && !stopping.isComplete {
             if consumer.isPaused {
                 await resumed.wait(timeout: .seconds(3600))
                 continue
@@ -73,6 +76,24 @@ public final class Export: Sendable {
             round.withLock { $0 = nil }
         }
         await destination.shutdown()
+    }
+
+    /// At stop: no more reading; the destination writes what it buffers (`flush`) and the
+    /// batches in it are committed, so a restart neither repeats nor waits for them.
+    /// Gives up after `limit` (a destination that cannot write: its batches are read again
+    /// at the next start). The caller cancels `run` afterwards.
+    public func finish(within limit: Duration) async {
+        stopping.complete(.success(()))
+        let task = round.withLock { $0 }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await self.destination.flush()
+                await task?.value
+            }
+            group.addTask { try? await Task.sleep(for: limit) }
+            await group.next()
+            group.cancelAll()
+        }
     }
 
     /// Stops reading at once and keeps the position (delivered batches are committed;
@@ -105,7 +126,7 @@ public final class Export: Sendable {
         await withTaskGroup(of: Int?.self) { group in
             var running: Set<Int> = []
             var attempt = 0
-            while !Task.isCancelled {
+            while !Task.isCancelled && !stopping.isComplete {
                 do {
                     for shard in try consumer.readableShards() where !running.contains(shard) {
                         running.insert(shard)
@@ -127,7 +148,9 @@ public final class Export: Sendable {
                 }
                 if let shard = done { running.remove(shard) }
             }
-            group.cancelAll()
+            // At stop the shard tasks end by themselves once what they submitted is
+            // committed; cancelling them would lose those commits.
+            if !stopping.isComplete || Task.isCancelled { group.cancelAll() }
         }
     }
 
@@ -162,7 +185,6 @@ public final class Export: Sendable {
         var pending: [(batch: ConsumerBatch, receipt: DeliveryReceipt, records: Int, bytes: Int)] = []
         let window = max(1, destination.batchesInFlight)
         while true {
-            try Task.checkCancellation()
             // Commit what the destination has, in order.
             while let first = pending.first, first.receipt.isComplete {
                 try await first.receipt.wait()
@@ -170,14 +192,25 @@ public final class Export: Sendable {
                 pending.removeFirst()
                 if first.batch.finished { return true }
             }
+            try Task.checkCancellation()
+            if stopping.isComplete {
+                // Stop: wait for what the destination is writing out, commit it, read no more.
+                guard let first = pending.first else { return false }
+                try await first.receipt.wait()
+                continue
+            }
             if pending.count >= window {
                 try await pending[0].receipt.wait()
                 continue
             }
             let batch = try consumer.read(shard: index, from: offset, maxRecords: settings.batchMaxRecords, maxBytes: settings.batchMaxBytes)
             if batch.records.isEmpty && !batch.finished {
-                // Caught up: wait for an append, or for the oldest batch to be confirmed.
-                await Self.firstOf(watch, pending.first?.receipt, timeout: settings.idleWait)
+                // Caught up: wait for an append, for the oldest batch to be confirmed, or stop.
+                if let oldest = pending.first?.receipt {
+                    await Self.firstOf(watch, oldest, stopping, timeout: settings.idleWait)
+                } else {
+                    await Self.firstOf(watch, stopping, timeout: settings.idleWait)
+                }
                 continue
             }
             let receipt = batch.records.isEmpty ? DeliveryReceipt.delivered() : try await destination.submit(batch, stream: consumer.streamName)
@@ -209,12 +242,11 @@ public final class Export: Sendable {
         deliveredBytes.increment(by: bytes)
     }
 
-    /// Returns when the shard has an append, when `receipt` completes, or after `timeout`.
-    private static func firstOf(_ watch: AppendWatch, _ receipt: DeliveryReceipt?, timeout: Duration) async {
-        guard let receipt else { return await watch.wait(timeout: timeout) }
+    /// Returns when the shard has an append, when either receipt completes, or after `timeout`.
+    private static func firstOf(_ watch: AppendWatch, _ receipts: DeliveryReceipt..., timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await watch.wait(timeout: timeout) }
-            group.addTask { try? await receipt.wait() }
+            for receipt in receipts { group.addTask { try? await receipt.wait() } }
             await group.next()
             group.cancelAll()
         }

@@ -20,10 +20,14 @@ public protocol ExportDestination: Sendable {
     /// that must deliver in order batch by batch, more for one that buffers.
     var batchesInFlight: Int { get }
     func submit(_ batch: ConsumerBatch, stream: String) async throws -> DeliveryReceipt
+    /// Writes out what is buffered now (at stop); completes its receipts.
+    func flush() async
     /// Releases connections; called once the export has stopped.
     func shutdown() async
 }
 
 extension ExportDestination {
     public var batchesInFlight: Int { 1 }
+    /// Nothing buffered: every receipt is complete when `submit` returns.
+    public func flush() async {}
 }

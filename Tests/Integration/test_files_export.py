@@ -153,3 +153,22 @@ def test_a_missing_directory_holds_the_records_until_it_appears(tmp_path):
         assert len([line for p in objects(out) for line in p.read_text().splitlines()]) == 100
     finally:
         d.stop()
+
+
+def test_a_stop_writes_the_open_object_and_a_restart_repeats_nothing(tmp_path):
+    d, logs, out = files_exporter(tmp_path, 'buffer_seconds = 900\nbuffer_bytes = 134217728\ndelimiter = "newline"\n')
+    d.start()
+    expected = write_lines(logs, files=2, lines=300)
+    wait_until(lambda: sum(s["recordsBehind"] for s in export_status(d)["consumer"]["shards"]) == 600 and
+               sum(src["records"] for src in status(d)["sources"]) == 600, timeout=60, what="lines buffered")
+    assert objects(out) == []
+    d.stop()  # SIGTERM: the open object is written and committed
+    lines = [line for p in objects(out) for line in p.read_text().splitlines()]
+    assert sorted(lines) == sorted(sum(expected.values(), []))
+    d.start()
+    try:
+        assert all(s["recordsBehind"] == 0 for s in export_status(d)["consumer"]["shards"])
+        assert export_status(d)["deliveredRecords"] == 0
+    finally:
+        d.stop()
+    assert len([line for p in objects(out) for line in p.read_text().splitlines()]) == 600

@@ -86,6 +86,27 @@ import Testing
         #expect(try objects(out).count == 1)
     }
 
+    @Test func finishWritesTheOpenObjectAndCommitsIt() async throws {
+        let engine = try StreamEngine(dataDirectory: tmp.path + "/data", logger: logger)
+        try engine.createStream(name: "s", shardCount: 2)
+        for n in 0..<50 { _ = try await engine.putRecord(stream: "s", record: PutRecordInput(partitionKey: "k\(n)", data: Array("r\(n)\n".utf8))) }
+        let out = tmp.path + "/out"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: false)
+        var settings = FilesDestination.Settings(directory: out, prefix: try ObjectPrefix(""))
+        settings.bufferSeconds = 900
+        let destination = try FilesDestination(settings: settings, stream: "s", export: "e", logger: logger)
+        let export = Export(name: "e", kind: "files", consumer: try engine.durableConsumer(stream: "s", name: "e"), destination: destination, logger: logger)
+        let running = Task { await export.run() }
+        try await eventually("records buffered") { destination.bufferedRecords == 50 }
+        #expect(try objects(out).isEmpty)
+        await export.finish(within: .seconds(10))
+        running.cancel()
+        await running.value
+        #expect(try objects(out).count == 1)
+        #expect(export.status().deliveredRecords == 50)
+        #expect(export.consumer.status().shards.allSatisfy { $0.recordsBehind == 0 })
+    }
+
     @Test func leftoversOfACrashAreRemovedAtStart() throws {
         let out = tmp.path + "/out"
         try FileManager.default.createDirectory(atPath: out + "/2025/11", withIntermediateDirectories: true)

@@ -89,6 +89,9 @@ public final class FilesDestination: ExportDestination {
 
     public var failure: String? { counts.withLock { $0.failure } }
 
+    /// Records in the open object.
+    public var bufferedRecords: Int { buffer.withLock { $0.records } }
+
     /// The last object written, relative to the directory (for `sluice status`).
     public var lastObject: String? { counts.withLock { $0.lastObject } }
 
@@ -148,6 +151,12 @@ public final class FilesDestination: ExportDestination {
         b.records = 0
         b.receipts = []
         return taken
+    }
+
+    /// At stop: the open object is written now.
+    public func flush() async {
+        let open = buffer.withLock { b -> Buffer? in b.records > 0 ? Self.take(&b) : nil }
+        if let open { await write(open) }
     }
 
     /// The timer's end: writes the object it was armed for, if still open.
