@@ -17,6 +17,8 @@ import Synchronization
 ///    an export forwards: records arriving at the remote per second, same run.
 /// 3. At Kinesis' limits (1 remote shard, 1,000 records/s, 1 MiB/s): user records per
 ///    second through it, plain and aggregated (goal: above 1,000/s aggregated).
+/// 4. Exports to files (5 MiB objects, fsynced), uncompressed, gzip and zstd, against the
+///    same append rate.
 struct ExportBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "export", abstract: "Exports to a remote Kinesis stand-in: throughput, local first against direct, aggregation at the limits.")
     @Option(help: "Records per throughput shape.") var records = 200_000
@@ -34,6 +36,11 @@ struct ExportBench: AsyncParsableCommand {
             let rate = try await exportRate(aggregation: aggregation, rates: unlimited, remoteLimits: false, remoteShards: shards, timed: nil, logger: logger)
             print(String(format: "export throughput: %@ %d B records, %d shards: %.0f records/s (%.1f MB/s); in-process append %.0f records/s; ratio %.2f",
                          aggregation == nil ? "plain" : "aggregated", recordSize, shards, rate, rate * Double(recordSize) / 1e6, append, rate / append))
+        }
+        for compression in Compression.allCases {
+            let rate = try await filesRate(compression: compression, logger: logger)
+            print(String(format: "export to files: %@, %d B records, %d shards: %.0f records/s (%.1f MB/s); in-process append %.0f records/s; ratio %.2f",
+                         compression.rawValue, recordSize, shards, rate, rate * Double(recordSize) / 1e6, append, rate / append))
         }
         // 2. Local first against direct.
         let direct = try await gatewayRate(localFirst: false, logger: logger)
@@ -113,6 +120,34 @@ struct ExportBench: AsyncParsableCommand {
         await remote.close()
         try? FileManager.default.removeItem(atPath: localDirectory)
         try? FileManager.default.removeItem(atPath: remoteDirectory)
+        return Double(delivered) / seconds
+    }
+
+    /// Records per second written out to files from a stream filled beforehand.
+    private func filesRate(compression: Compression, logger: Logger) async throws -> Double {
+        let (local, directory) = try engine("files", limits: false, logger: logger)
+        try local.createStream(name: "bench", shardCount: shards)
+        for n in stride(from: 0, to: records, by: 500) { _ = try await local.ingest(stream: "bench", records: batch(n)) }
+        let out = directory + "-out"
+        try? FileManager.default.removeItem(atPath: out)
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        var settings = FilesDestination.Settings(directory: out, prefix: try ObjectPrefix(""))
+        settings.compression = compression
+        settings.framing = RecordFraming(newline: true)
+        let destination = try FilesDestination(settings: settings, stream: "bench", export: "bench", logger: logger)
+        let export = Export(name: "bench", kind: "files", consumer: try local.durableConsumer(stream: "bench", name: "bench"), destination: destination, logger: logger)
+        let running = Task { await export.run() }
+        let start = ContinuousClock.now
+        // Every record read; then a stop writes the last, partial object, as sluiced's does.
+        while export.status().deliveredRecords + UInt64(destination.bufferedRecords) < UInt64(records) { try await Task.sleep(for: .milliseconds(10)) }
+        await export.finish(within: .seconds(60))
+        let delivered = export.status().deliveredRecords
+        let seconds = (ContinuousClock.now - start) / .seconds(1)
+        running.cancel()
+        await running.value
+        await local.close()
+        try? FileManager.default.removeItem(atPath: directory)
+        try? FileManager.default.removeItem(atPath: out)
         return Double(delivered) / seconds
     }
 
