@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from conftest import Daemon, read_stream, status, wait_until
+from test_exports import write_lines
 
 
 def files_exporter(tmp_path, export, *, shards=2):
@@ -25,17 +26,6 @@ def files_exporter(tmp_path, export, *, shards=2):
         f'[[sources.file]]\nstream = "logs"\npaths = ["{logs}/*.log"]\npartition_key = "{{file.name}}"\npoll_interval_ms = 100\n'
     )
     return Daemon(work, config), logs, out
-
-
-def write_lines(logs, files=3, lines=1000, tag=""):
-    expected = {}
-    for f in range(files):
-        name = f"app{f}.log"
-        rows = [f"{name}-{tag}{n:05d}" for n in range(lines)]
-        with open(logs / name, "a") as handle:
-            handle.write("".join(r + "\n" for r in rows))
-        expected[name] = rows
-    return expected
 
 
 def export_status(d):

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceEngine
+import SluiceKinesis
 import SluiceStorage
 
 /// How records are laid out in an object (OBJECTS.md, "Content").
@@ -28,28 +29,11 @@ public struct RecordFraming: Sendable, Equatable {
             if newline { buffer.append(0x0A) }
         case .jsonLines:
             // Keys sorted; strings escaped by JSONSerialization's rules.
-            let key = Self.quoted(record.partitionKey)
+            let key = JSONText.quoted(record.partitionKey)
             let sequence = SequenceNumber(shardIndex: shardIndex, offset: record.offset).description
             let line = "{\"approximateArrivalTimestamp\":\(record.timestampMillis),\"data\":\"\(Data(record.data).base64EncodedString())\","
                 + "\"partitionKey\":\(key),\"sequenceNumber\":\"\(sequence)\",\"shardId\":\"\(ShardID.string(shardIndex))\"}\n"
             buffer.append(contentsOf: line.utf8)
         }
-    }
-
-    /// A JSON string literal (RFC 8259 escapes for quote, backslash and control characters).
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

@@ -14,7 +14,7 @@ public enum EventStreamMessage {
 
     /// An exception ending the stream, in the shape botocore raises as that error.
     public static func exception(_ type: String, message: String) -> [UInt8] {
-        let payload = Array("{\"message\":\(jsonString(message))}".utf8)
+        let payload = Array("{\"message\":\(JSONText.quoted(message))}".utf8)
         return encode(headers: [(":message-type", "exception"), (":exception-type", type), (":content-type", "application/json")], payload: payload)
     }
 
@@ -39,20 +39,6 @@ public enum EventStreamMessage {
 
     static func appendBE<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
         withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
-    }
-
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
     }
 }
 
