@@ -8,8 +8,9 @@ public enum SinkOutcome: Sendable {
     public var isStored: Bool { if case .stored = self { true } else { false } }
 }
 
-/// Where the gateway stores records, and whose shard map its limiter meters against:
-/// the embedded engine, or a remote Kinesis stream (`KinesisSink`).
+/// Where the gateway stores records, and whose shard map its limiter meters against: the
+/// embedded engine (`EmbeddedSink`; records leave the box through exports). A seam for
+/// tests and for the export benchmark's comparison with the old direct path.
 public protocol GatewaySink: Sendable {
     func shardMap(stream: String) async throws -> ShardMap
     /// Cheap staleness check for a cached map.

@@ -45,7 +45,7 @@ public final class AWSCredentialsProvider: Sendable {
             return SigV4.Credentials(accessKeyId: id, secretAccessKey: secret, sessionToken: environment["AWS_SESSION_TOKEN"])
         }
         guard FileManager.default.fileExists(atPath: sharedFile) else {
-            throw AWSCredentialsError("no AWS credentials: set [sink] credentials_file, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in sluiced's environment, or write \(sharedFile)")
+            throw AWSCredentialsError("no AWS credentials: set credentials_file (in the [[exports]] entry), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in sluiced's environment, or write \(sharedFile)")
         }
         return try Self.read(file: sharedFile, profile: profileName)
     }
