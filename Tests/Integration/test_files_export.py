@@ -82,13 +82,19 @@ def test_zstd_with_newlines_reads_back_with_the_standard_tool(tmp_path):
         d.stop()
 
 
-def test_kill9_while_buffering_loses_nothing_and_repeats_nothing(tmp_path):
+def buffered(tmp_path, lines):
+    """A started sluiced whose files export holds `lines` lines of two files in its open
+    object (stored locally, read by the export, never written out)."""
     d, logs, out = files_exporter(tmp_path, 'buffer_seconds = 900\nbuffer_bytes = 134217728\ndelimiter = "newline"\n')
     d.start()
-    expected = write_lines(logs, files=2, lines=500)
-    # Stored locally and read into the export's buffer, never written out.
-    wait_until(lambda: sum(s["recordsBehind"] for s in export_status(d)["consumer"]["shards"]) == 1000 and
-               sum(src["records"] for src in status(d)["sources"]) == 1000, timeout=60, what="lines stored")
+    expected = write_lines(logs, files=2, lines=lines)
+    wait_until(lambda: sum(s["recordsBehind"] for s in export_status(d)["consumer"]["shards"]) == 2 * lines and
+               sum(src["records"] for src in status(d)["sources"]) == 2 * lines, timeout=60, what="lines buffered")
+    return d, out, expected
+
+
+def test_kill9_while_buffering_loses_nothing_and_repeats_nothing(tmp_path):
+    d, out, expected = buffered(tmp_path, 500)
     d.kill9()
     assert objects(out) == []
     d.config.write_text(d.config.read_text().replace("buffer_seconds = 900", "buffer_seconds = 1"))
@@ -146,11 +152,7 @@ def test_a_missing_directory_holds_the_records_until_it_appears(tmp_path):
 
 
 def test_a_stop_writes_the_open_object_and_a_restart_repeats_nothing(tmp_path):
-    d, logs, out = files_exporter(tmp_path, 'buffer_seconds = 900\nbuffer_bytes = 134217728\ndelimiter = "newline"\n')
-    d.start()
-    expected = write_lines(logs, files=2, lines=300)
-    wait_until(lambda: sum(s["recordsBehind"] for s in export_status(d)["consumer"]["shards"]) == 600 and
-               sum(src["records"] for src in status(d)["sources"]) == 600, timeout=60, what="lines buffered")
+    d, out, expected = buffered(tmp_path, 300)
     assert objects(out) == []
     d.stop()  # SIGTERM: the open object is written and committed
     lines = [line for p in objects(out) for line in p.read_text().splitlines()]
