@@ -63,6 +63,7 @@ public final class Export: Sendable {
         logger.info("export started", metadata: [
             "export": "\(name)", "stream": "\(consumer.streamName)", "destination": "\(destination.description)", "paused": "\(consumer.isPaused)",
         ])
+        await destination.prepare()
         while !Task.isCancelled && !stopping.isComplete {
             if consumer.isPaused {
                 await resumed.wait(timeout: .seconds(3600))
@@ -88,7 +89,9 @@ public final class Export: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await self.destination.flush()
-                await task?.value
+                // Awaiting a task's value does not pass cancellation on: at the limit, the
+                // round is cancelled too (its unconfirmed batches are read again at start).
+                await withTaskCancellationHandler { await task?.value } onCancel: { task?.cancel() }
             }
             group.addTask { try? await Task.sleep(for: limit) }
             await group.next()

@@ -20,6 +20,9 @@ public protocol ExportDestination: Sendable {
     /// that must deliver in order batch by batch, more for one that buffers.
     var batchesInFlight: Int { get }
     func submit(_ batch: ConsumerBatch, stream: String) async throws -> DeliveryReceipt
+    /// Before the first batch: clears what a crash left (temporary files, unfinished
+    /// uploads). Failures are logged, not fatal.
+    func prepare() async
     /// Writes out what is buffered now (at stop); completes its receipts.
     func flush() async
     /// Releases connections; called once the export has stopped.
@@ -28,6 +31,7 @@ public protocol ExportDestination: Sendable {
 
 extension ExportDestination {
     public var batchesInFlight: Int { 1 }
+    public func prepare() async {}
     /// Nothing buffered: every receipt is complete when `submit` returns.
     public func flush() async {}
 }

@@ -17,8 +17,9 @@ import Synchronization
 ///    an export forwards: records arriving at the remote per second, same run.
 /// 3. At Kinesis' limits (1 remote shard, 1,000 records/s, 1 MiB/s): user records per
 ///    second through it, plain and aggregated (goal: above 1,000/s aggregated).
-/// 4. Exports to files (5 MiB objects, fsynced), uncompressed, gzip and zstd, against the
-///    same append rate.
+/// 4. Exports to files (5 MiB objects, fsynced), uncompressed, gzip and zstd, and to an
+///    S3 stand-in on loopback (PutObject of 5 MiB objects, SigV4-signed), against the same
+///    append rate.
 struct ExportBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "export", abstract: "Exports to a remote Kinesis stand-in: throughput, local first against direct, aggregation at the limits.")
     @Option(help: "Records per throughput shape.") var records = 200_000
@@ -38,8 +39,13 @@ struct ExportBench: AsyncParsableCommand {
                          aggregation == nil ? "plain" : "aggregated", recordSize, shards, rate, rate * Double(recordSize) / 1e6, append, rate / append))
         }
         for compression in Compression.allCases {
-            let rate = try await filesRate(compression: compression, logger: logger)
+            let rate = try await deliveryRate(s3: false, compression: compression, logger: logger)
             print(String(format: "export to files: %@, %d B records, %d shards: %.0f records/s (%.1f MB/s); in-process append %.0f records/s; ratio %.2f",
+                         compression.rawValue, recordSize, shards, rate, rate * Double(recordSize) / 1e6, append, rate / append))
+        }
+        for compression in [Compression.none, .gzip] {
+            let rate = try await deliveryRate(s3: true, compression: compression, logger: logger)
+            print(String(format: "export to S3 (loopback stand-in): %@, %d B records, %d shards: %.0f records/s (%.1f MB/s); in-process append %.0f records/s; ratio %.2f",
                          compression.rawValue, recordSize, shards, rate, rate * Double(recordSize) / 1e6, append, rate / append))
         }
         // 2. Local first against direct.
@@ -123,19 +129,29 @@ struct ExportBench: AsyncParsableCommand {
         return Double(delivered) / seconds
     }
 
-    /// Records per second written out to files from a stream filled beforehand.
-    private func filesRate(compression: Compression, logger: Logger) async throws -> Double {
+    /// Records per second written out as objects (files, or PutObject to an S3 stand-in on
+    /// loopback) from a stream filled beforehand.
+    private func deliveryRate(s3: Bool, compression: Compression, logger: Logger) async throws -> Double {
         let (local, directory) = try engine("files", limits: false, logger: logger)
         try local.createStream(name: "bench", shardCount: shards)
         for n in stride(from: 0, to: records, by: 500) { _ = try await local.ingest(stream: "bench", records: batch(n)) }
         let out = directory + "-out"
         try? FileManager.default.removeItem(atPath: out)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        var settings = FilesDestination.Settings(directory: out, prefix: try ObjectPrefix(""))
-        settings.compression = compression
-        settings.framing = RecordFraming(newline: true)
-        let destination = try FilesDestination(settings: settings, stream: "bench", export: "bench", logger: logger)
-        let export = Export(name: "bench", kind: "files", consumer: try local.durableConsumer(stream: "bench", name: "bench"), destination: destination, logger: logger)
+        let namePrefix = ObjectTarget.namePrefix(stream: "bench", export: "bench")
+        var server: Task<Void, any Error>?
+        let store: any ObjectStore
+        if s3 {
+            let (endpoint, running) = try await S3StandIn.serve(logger: logger)
+            server = running
+            let credentials = try AWSCredentialsProvider(file: nil, profile: nil, environment: ["AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"])
+            store = S3Store(settings: .init(bucket: "bench", endpoint: endpoint, region: "us-east-1", pathStyle: true), credentials: credentials, namePrefix: namePrefix, logger: logger)
+        } else {
+            store = DirectoryStore(directory: out, namePrefix: namePrefix, logger: logger)
+        }
+        let target = ObjectTarget(store: store, prefix: try ObjectPrefix(""), framing: RecordFraming(newline: true), compression: compression, namePrefix: namePrefix, logger: logger)
+        let destination = BufferingDestination(settings: .init(), target: target, errorTarget: nil, backupTarget: nil, export: "bench", logger: logger)
+        let export = Export(name: "bench", kind: s3 ? "s3" : "files", consumer: try local.durableConsumer(stream: "bench", name: "bench"), destination: destination, logger: logger)
         let running = Task { await export.run() }
         let start = ContinuousClock.now
         // Every record read; then a stop writes the last, partial object, as sluiced's does.
@@ -145,6 +161,7 @@ struct ExportBench: AsyncParsableCommand {
         let seconds = (ContinuousClock.now - start) / .seconds(1)
         running.cancel()
         await running.value
+        server?.cancel()
         await local.close()
         try? FileManager.default.removeItem(atPath: directory)
         try? FileManager.default.removeItem(atPath: out)

@@ -32,6 +32,9 @@ struct Sluiced: AsyncParsableCommand {
     static let configRefusedStatus: Int32 = 78
 
     func run() async throws {
+        // A transform command that exits before reading its input must not take the
+        // daemon down with SIGPIPE; writes to a closed pipe fail with EPIPE instead.
+        signal(SIGPIPE, SIG_IGN)
         let environment = ProcessInfo.processInfo.environment
         let settings: SluiceConfig
         do {

@@ -28,9 +28,20 @@ import Testing
     }
 
     @Test func refusesWhatCouldLeaveTheDirectoryOrIsNotSupported() {
-        for bad in ["/abs/", "a/../b/", "../", "./x", "x/!{timestamp:yyyy", "!{partitionKeyFromQuery:id}/", "!{timestamp:yyyy/QQ}", "!{timestamp:}", "a\0b"] {
+        for bad in ["/abs/", "a/../b/", "../", "./x", "x/!{timestamp:yyyy", "!{partitionKeyFromLambda:id}/", "!{partitionKeyFromQuery:}/", "!{timestamp:yyyy/QQ}", "!{timestamp:}", "a\0b"] {
             #expect(throws: ObjectPrefix.Problem.self, "\(bad)") { try ObjectPrefix(bad) }
         }
+    }
+
+    @Test func partitionValuesAndErrorTypesStayOneComponentEach() throws {
+        let prefix = try ObjectPrefix("site=!{partitionKeyFromQuery:site}/key=!{partitionKey}/")
+        #expect(prefix.partitionNames == ["site", Partition.recordKey])
+        var random = SystemRandomNumberGenerator()
+        let rendered = prefix.render(arrivalMillis: 0, partition: Partition(["site": "../etc", Partition.recordKey: "a/b"]), using: &random)
+        #expect(rendered == "site=%2E.%2Fetc/key=a%2Fb/1970/01/01/00/")
+        let errors = try ObjectPrefix("err/!{firehose:error-output-type}/")
+        #expect(errors.hasErrorOutputType)
+        #expect(errors.render(arrivalMillis: 0, errorOutputType: "processing-failed", using: &random) == "err/processing-failed/1970/01/01/00/")
     }
 
     /// The hand-written calendar agrees with Foundation's over the whole range users meet.

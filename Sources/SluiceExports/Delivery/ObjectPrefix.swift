@@ -1,11 +1,17 @@
+import SluiceStorage
+
 /// An object prefix with Firehose's expressions (OBJECTS.md, "Names"): literal text,
-/// `!{timestamp:FORMAT}` and `!{firehose:random-string}`. Parsed once from the config,
-/// rendered per object.
+/// `!{timestamp:FORMAT}`, `!{firehose:random-string}`, `!{firehose:error-output-type}`,
+/// and the partition expressions `!{partitionKeyFromQuery:NAME}` and `!{partitionKey}`.
+/// Parsed once from the config, rendered per object.
 public struct ObjectPrefix: Sendable, Equatable {
     enum Part: Sendable, Equatable {
         case text(String)
         case timestamp([Field])
         case random
+        case errorOutputType
+        /// A value of the object's partition, by the name `Partition` gives it.
+        case partition(String)
     }
 
     enum Field: Sendable, Equatable {
@@ -39,10 +45,16 @@ public struct ObjectPrefix: Sendable, Equatable {
             let expression = String(rest[open.upperBound..<close])
             if expression == "firehose:random-string" {
                 parts.append(.random)
+            } else if expression == "firehose:error-output-type" || expression == "error-output-type" {
+                parts.append(.errorOutputType)
+            } else if expression == "partitionKey" {
+                parts.append(.partition(Partition.recordKey))
+            } else if expression.hasPrefix("partitionKeyFromQuery:"), expression.count > "partitionKeyFromQuery:".count {
+                parts.append(.partition(String(expression.dropFirst("partitionKeyFromQuery:".count))))
             } else if expression.hasPrefix("timestamp:") {
                 parts.append(.timestamp(try Self.fields(String(expression.dropFirst("timestamp:".count)), template: template)))
             } else {
-                throw Problem(description: "\"\(template)\": !{\(expression)} is not supported; use !{timestamp:yyyy/MM/dd/HH} or !{firehose:random-string}")
+                throw Problem(description: "\"\(template)\": !{\(expression)} is not supported; use !{timestamp:yyyy/MM/dd/HH}, !{firehose:random-string}, !{firehose:error-output-type}, !{partitionKeyFromQuery:NAME} or !{partitionKey}")
             }
             rest = rest[rest.index(after: close)...]
         }
@@ -54,6 +66,14 @@ public struct ObjectPrefix: Sendable, Equatable {
         if !parts.contains(where: { if case .timestamp = $0 { true } else { false } }) { parts += Self.hourly }
         self.parts = parts
     }
+
+    /// The partition names the prefix uses (`Partition.recordKey` for `!{partitionKey}`).
+    public var partitionNames: Set<String> {
+        Set(parts.compactMap { if case .partition(let name) = $0 { name } else { nil } })
+    }
+
+    /// Whether the prefix has `!{firehose:error-output-type}`.
+    public var hasErrorOutputType: Bool { parts.contains(.errorOutputType) }
 
     /// `yyyy`, `MM`, `dd`, `HH`, `mm`, `ss` and the separators `/ - _ . =`.
     private static func fields(_ format: String, template: String) throws -> [Field] {
@@ -75,13 +95,19 @@ public struct ObjectPrefix: Sendable, Equatable {
         return fields
     }
 
-    /// The prefix for an object whose first record arrived at `millis` (UTC).
-    public func render(arrivalMillis millis: Int64, using random: inout some RandomNumberGenerator) -> String {
+    /// The prefix for an object whose first record arrived at `millis` (UTC). Partition
+    /// values are made one path component each (`PathComponent`: a value never adds a
+    /// level or leaves the prefix).
+    public func render(
+        arrivalMillis millis: Int64, partition: Partition = Partition(), errorOutputType: String? = nil, using random: inout some RandomNumberGenerator
+    ) -> String {
         let time = UTCTime(millis: millis)
         var out = ""
         for part in parts {
             switch part {
             case .text(let text): out += text
+            case .errorOutputType: out += errorOutputType ?? "unknown"
+            case .partition(let name): out += PathComponent.encode(partition.values[name] ?? "")
             case .random: out += String((0..<11).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement(using: &random)! })
             case .timestamp(let fields):
                 for field in fields {

@@ -155,7 +155,7 @@ public enum SigV4 {
         ].joined(separator: "\n")
     }
 
-    static func canonicalPath(_ path: String) -> String {
+    public static func canonicalPath(_ path: String) -> String {
         guard !path.isEmpty else { return "/" }
         return path.split(separator: "/", omittingEmptySubsequences: false).map { uriEncode(String($0)) }.joined(separator: "/")
     }
@@ -170,7 +170,7 @@ public enum SigV4 {
     }
 
     /// RFC 3986 unreserved characters stay; everything else is %XX.
-    static func uriEncode(_ text: String) -> String {
+    public static func uriEncode(_ text: String) -> String {
         var out = ""
         for byte in text.utf8 {
             switch byte {
@@ -184,7 +184,7 @@ public enum SigV4 {
         return out
     }
 
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+    public static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         for byte in digest {

@@ -4,9 +4,9 @@ import SluiceExports
 import SluiceKinesis
 
 /// `[[exports]]`: a durable consumer of one local stream and where it sends the records:
-/// `kinesis`, a remote Kinesis stream, or `files`, objects in a local directory.
+/// `kinesis`, a remote Kinesis stream; `files`, `s3` or `http`, Firehose's way.
 struct ExportConfig: Equatable {
-    enum Kind: String, CaseIterable { case kinesis, files }
+    enum Kind: String, CaseIterable { case kinesis, files, s3, http }
 
     var name: String
     var stream: String
@@ -17,8 +17,8 @@ struct ExportConfig: Equatable {
     var start = ConsumerStart.trimHorizon
     var remoteRecordsPerSecond = 1_000
     var remoteBytesPerSecond = 1 << 20
-    /// With kind = "files".
-    var files: FilesExportConfig?
+    /// With kind = "files", "s3" or "http".
+    var delivery: DeliveryExportConfig?
     /// Where the entry is, for messages: `[[exports]] #2 (to-cloud)`.
     var location: String
 
@@ -40,8 +40,8 @@ struct ExportConfig: Equatable {
         config.batchMaxRecords = try section.int("batch_max_records", range: 1...10_000) ?? config.batchMaxRecords
         try config.parseStart(section)
         switch config.kind {
-        case .files:
-            config.files = try FilesExportConfig.parse(section, location: location)
+        case .files, .s3, .http:
+            config.delivery = try DeliveryExportConfig.parse(section, kind: kind, location: location)
         case .kinesis:
             try config.parseKinesis(section)
         }
@@ -75,9 +75,10 @@ struct ExportConfig: Equatable {
 
     private static let nameBytes: Set<UInt8> = Set(Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-".utf8))
 
-    /// What the start checks before it opens anything: credentials (kinesis).
+    /// What the start checks before it opens anything: credentials, an access key file.
     func preflight() throws {
         if kind == .kinesis { try remote.checkCredentials(location: location) }
+        try delivery?.preflight(location: location)
     }
 
     /// The export, its consumer opened on `engine`.
@@ -85,10 +86,10 @@ struct ExportConfig: Equatable {
         let consumer = try engine.durableConsumer(stream: stream, name: name, start: start, logger: logger)
         var exportSettings = Export.Settings()
         exportSettings.batchMaxRecords = batchMaxRecords
-        if let files {
-            let destination = try files.destination(stream: stream, export: name, logger: logger)
+        if let delivery {
+            let destination = try delivery.destination(stream: stream, export: name, sourceArn: engine.arn(of: stream), location: location, logger: logger)
             logger.info("export configured", metadata: [
-                "export": "\(name)", "stream": "\(stream)", "directory": "\(files.directory)", "compression": "\(files.compression.rawValue)",
+                "export": "\(name)", "stream": "\(stream)", "destination": "\(delivery.summary)", "compression": "\(delivery.compression.rawValue)",
             ])
             return Export(name: name, kind: kind.rawValue, consumer: consumer, destination: destination, settings: exportSettings, logger: logger)
         }

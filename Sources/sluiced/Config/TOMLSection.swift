@@ -57,6 +57,28 @@ final class TOMLSection {
         return strings
     }
 
+    /// A table of string values: `{ site = "json.site" }`.
+    func stringTable(_ key: String) throws -> [String: String]? {
+        guard let value = value(key) else { return nil }
+        guard let table = value.table else { throw fail(key, "expected a table of strings, e.g. { name = \"value\" }") }
+        var out: [String: String] = [:]
+        for name in table.keys {
+            guard let string = table[name]?.string else { throw fail(key, "\(name): expected a string in quotes") }
+            out[name] = string
+        }
+        return out
+    }
+
+    /// A program and its arguments: `["/usr/bin/prog", "--flag"]`, or one path as a string.
+    func command(_ key: String) throws -> [String]? {
+        if let single = table[key]?.string {
+            seen.insert(key)
+            return [single]
+        }
+        guard let words = try strings(key, nonEmpty: true) else { return nil }
+        return words
+    }
+
     func choice(_ key: String, _ allowed: [String]) throws -> String? {
         guard let string = try string(key) else { return nil }
         guard allowed.contains(string) else {
