@@ -103,6 +103,7 @@ struct Sluiced: AsyncParsableCommand {
             return false
         }.map { try $0.makeExport(engine: engine, logger: exportLogger) }
         let exportControl = ExportControl(exports: exports)
+        let firehose = FirehoseAPI(engine: engine, exports: exports)
         func runs(_ source: RecordConfig) -> Bool {
             guard let name = source.streams.first(where: quarantined.contains) else { return true }
             logger.error("source not started: its stream is quarantined", metadata: [
@@ -137,7 +138,10 @@ struct Sluiced: AsyncParsableCommand {
         }
         let router = KinesisHTTPServer.router(
             dispatcher: KinesisDispatcher(engine: engine, subscriptionDuration: .seconds(settings.subscriptionSeconds)),
-            accessControl: accessControl, extra: [ExportControl.targetPrefix: { try await exportControl.handle(action: $0, body: $1) }],
+            accessControl: accessControl, extra: [
+                ExportControl.targetPrefix: { try await exportControl.handle(action: $0, body: $1) },
+                FirehoseAPI.targetPrefix: { try await firehose.handle(action: $0, body: $1) },
+            ],
             logger: logger
         )
         router.get("/metrics") { _, _ -> Response in

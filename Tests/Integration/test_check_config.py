@@ -55,6 +55,22 @@ CASES = {
     "a kinesis key on a files export": lambda tmp: (
         '[[streams]]\nname = "s"\nshards = 1\n[[exports]]\nname = "f"\nstream = "s"\nkind = "files"\n'
         f'directory = "{tmp}/out"\nregion = "eu-west-1"\n', "region"),
+    "partition key not used in the prefix": lambda tmp: (
+        '[[streams]]\nname = "s"\nshards = 1\n[[exports]]\nname = "f"\nstream = "s"\nkind = "files"\n'
+        f'directory = "{tmp}/out"\npartition_keys = {{ site = "json.site" }}\n', "is not used in prefix"),
+    "prefix naming an unknown partition key": lambda tmp: (
+        '[[streams]]\nname = "s"\nshards = 1\n[[exports]]\nname = "f"\nstream = "s"\nkind = "files"\n'
+        f'directory = "{tmp}/out"\nprefix = "!{{partitionKeyFromQuery:site}}/"\n', "names no key of partition_keys"),
+    "s3 export with a bucket name that is not one": lambda tmp: (export(tmp, 'stream = "s"\nkind = "s3"\nbucket = "Bad_Bucket"\n'), "is not a bucket name"),
+    "http export with its access key file missing": lambda tmp: (
+        '[[streams]]\nname = "s"\nshards = 1\n[[exports]]\nname = "h"\nstream = "s"\nkind = "http"\n'
+        f'url = "http://127.0.0.1:9/"\naccess_key_file = "{tmp}/no-key"\n', "no-key"),
+    "http export transform without a backup": lambda tmp: (
+        '[[streams]]\nname = "s"\nshards = 1\n[[exports]]\nname = "h"\nstream = "s"\nkind = "http"\n'
+        'url = "http://127.0.0.1:9/"\ntransform_command = ["/bin/cat"]\n', "need [exports.backup_store]"),
+    "transform command by a relative path": lambda tmp: (
+        '[[streams]]\nname = "s"\nshards = 1\n[[exports]]\nname = "f"\nstream = "s"\nkind = "files"\n'
+        f'directory = "{tmp}/out"\ntransform_command = "transform.py"\n', "absolute path"),
     "on_full without max_bytes": lambda tmp: (
         '[[streams]]\nname = "s"\nshards = 1\non_full = "drop_oldest"\n', "applies with max_bytes only"),
 }

@@ -63,7 +63,10 @@ public enum KinesisHTTPServer {
             }
             let action = String(target.dropFirst(prefix.count))
             if let accessControl {
-                try authorize(request, body: body, action: action, accessControl: accessControl, dispatcher: dispatcher, logger: logger)
+                // Firehose's actions are named `firehose:Action` in key policies, apart from
+                // Kinesis' PutRecord of the same name.
+                let policyAction = prefix == "Firehose_20150804." ? "firehose:" + action : action
+                try authorize(request, body: body, action: policyAction, accessControl: accessControl, dispatcher: dispatcher, logger: logger)
             }
             if let run = extraTarget?.value {
                 return response(status: .ok, body: try await run(action, Data(buffer: body)), requestId: requestId)

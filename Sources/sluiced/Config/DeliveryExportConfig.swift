@@ -8,7 +8,7 @@ struct DeliveryExportConfig: Equatable {
     /// Objects (files, s3), or nil for http.
     var store: ObjectStoreConfig?
     var http: HTTPEndpointConfig?
-    /// An HTTP export's `[exports.backup]`: where its error and backup objects go.
+    /// An HTTP export's `[exports.backup_store]`: where its error and backup objects go.
     var backupStore: ObjectStoreConfig?
     var prefix = ""
     var errorPrefix = "!{firehose:error-output-type}/"
@@ -29,11 +29,11 @@ struct DeliveryExportConfig: Equatable {
         if kind == "http" {
             config.http = try HTTPEndpointConfig.parse(section, location: location)
             config.bufferBytes = try section.int("buffer_bytes", range: (1 << 20)...(64 << 20)) ?? config.bufferBytes
-            if let backup = try section.section("backup") {
+            if let backup = try section.section("backup_store") {
                 let backupKind = try backup.choice("kind", ["files", "s3"]) ?? "files"
-                config.backupStore = try ObjectStoreConfig.parse(backup, kind: backupKind, location: "\(location) [exports.backup]")
+                config.backupStore = try ObjectStoreConfig.parse(backup, kind: backupKind, location: "\(location) [exports.backup_store]")
                 config.compression = Compression(rawValue: try backup.choice("compression", Compression.allCases.map(\.rawValue)) ?? "none")!
-                try backup.rejectUnknownKeys(hint: "[exports.backup] takes kind, the keys of that kind, and compression")
+                try backup.rejectUnknownKeys(hint: "[exports.backup_store] takes kind, the keys of that kind, and compression")
             }
         } else {
             config.store = try ObjectStoreConfig.parse(section, kind: kind, location: location)
@@ -92,7 +92,7 @@ struct DeliveryExportConfig: Equatable {
             throw ConfigError("\(location) transform_command: start with the program's absolute path, e.g. [\"/usr/bin/python3\", \"/etc/sluice/transform.py\"]")
         }
         if http != nil, backupStore == nil, transformCommand != nil || backupAll {
-            throw ConfigError("\(location): transform_command and backup = \"all\" need [exports.backup] (where failed and backed-up records go)")
+            throw ConfigError("\(location): transform_command and backup = \"all\" need [exports.backup_store] (where failed and backed-up records go)")
         }
     }
 

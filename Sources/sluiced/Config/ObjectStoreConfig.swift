@@ -4,7 +4,7 @@ import SluiceKinesis
 
 /// Where objects go: `kind = "files"` (a local directory) or `kind = "s3"` (an
 /// S3-compatible bucket). The keys of an `[[exports]]` entry of those kinds, and of an
-/// HTTP export's `[exports.backup]`.
+/// HTTP export's `[exports.backup_store]`.
 enum ObjectStoreConfig: Equatable {
     case files(directory: String)
     case s3(S3Config)
