@@ -265,10 +265,15 @@ public final class Export: Sendable {
     /// Where the export stands, per shard, and what it delivered since the start.
     public func status() -> ExportStatus {
         let counts = counts.withLock { $0 }
-        return ExportStatus(
+        var status = ExportStatus(
             name: name, kind: kind, destination: destination.description, consumer: consumer.status(),
             deliveredRecords: counts.records, deliveredBytes: counts.bytes, statistics: destination.statistics,
             lastError: counts.lastError ?? destination.failure
         )
+        if let last = destination.lastDelivery {
+            status.lastDelivered = last.name
+            status.dataFreshnessSeconds = last.freshnessSeconds
+        }
+        return status
     }
 }

@@ -16,6 +16,9 @@ public protocol ExportDestination: Sendable {
     var statistics: [String: UInt64] { get }
     /// Why the destination is retrying now (nil once a call went through).
     var failure: String? { get }
+    /// The last object or request delivered, and how old its oldest record was then (in
+    /// seconds): for status. Nil for destinations that send at once.
+    var lastDelivery: (name: String, freshnessSeconds: Double)? { get }
     /// Batches of one shard submitted before the oldest is confirmed: 1 for a destination
     /// that must deliver in order batch by batch, more for one that buffers.
     var batchesInFlight: Int { get }
@@ -31,6 +34,7 @@ public protocol ExportDestination: Sendable {
 
 extension ExportDestination {
     public var batchesInFlight: Int { 1 }
+    public var lastDelivery: (name: String, freshnessSeconds: Double)? { nil }
     public func prepare() async {}
     /// Nothing buffered: every receipt is complete when `submit` returns.
     public func flush() async {}

@@ -100,7 +100,10 @@ def test_s3_partitions_gzip_json_lines_and_errors_land_where_their_prefixes_say(
         assert sorted(n for _, n in found) == list(range(3000)), "every record exactly once"
         assert sorted(base64.b64decode(e["rawData"]).decode() for e in errors) == sorted(d.decode() for _, d in broken)
         assert {e["errorCode"] for e in errors} == {"DynamicPartitioning.MetadataExtractionFailed"}
-        # Per key, records keep their order within each object (one shard per key).
+        text = d.sluice("status", "--endpoint", d.endpoint).stdout
+        assert "export to-lake (events -> s3://lake at " in text and "20 errorRecords" in text, text
+        last = next(line for line in text.splitlines() if "last delivered:" in line)
+        assert last.split("last delivered: ")[1].split(" (")[0] in keys and "s old)" in last
         print(f"{len(keys)} objects, {len(errors)} error records")
     finally:
         d.stop()
@@ -329,7 +332,8 @@ def test_firehose_api_for_the_aws_cli_and_boto3_with_a_transform_on_the_way_out(
         arn = fh.create_delivery_stream(DeliveryStreamName="direct", DeliveryStreamType="DirectPut")["DeliveryStreamARN"]
         assert arn.endswith(":deliverystream/direct")
         fh.put_record_batch(DeliveryStreamName="direct", Records=[{"Data": f"d{n}".encode()} for n in range(10)])
-        assert sorted(r["Data"].decode() for r in read_stream(d.client(), "direct")) == sorted(f"d{n}" for n in range(10))
+        stored = [r["Data"].decode() for rows in read_stream(d.client(), "direct").values() for r in rows]
+        assert sorted(stored) == sorted(f"d{n}" for n in range(10))
         assert fh.list_delivery_streams(DeliveryStreamType="DirectPut")["DeliveryStreamNames"] == ["direct"]
         # AWS's errors.
         for call, code in [

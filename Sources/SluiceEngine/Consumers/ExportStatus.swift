@@ -10,6 +10,11 @@ public struct ExportStatus: Codable, Sendable, Equatable {
     public var statistics: [String: UInt64]
     /// The latest failure since the last delivered batch (nil while all is well).
     public var lastError: String?
+    /// Buffering destinations: the last object (or HTTP request id) delivered.
+    public var lastDelivered: String?
+    /// Buffering destinations: seconds between the oldest record of the last delivery
+    /// and its delivery (Firehose's DataFreshness).
+    public var dataFreshnessSeconds: Double?
 
     public init(name: String, kind: String, destination: String, consumer: ConsumerStatus, deliveredRecords: UInt64, deliveredBytes: Int64, statistics: [String: UInt64], lastError: String?) {
         self.name = name

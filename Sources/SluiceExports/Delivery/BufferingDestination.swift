@@ -71,7 +71,7 @@ public final class BufferingDestination: ExportDestination {
         var bytes: UInt64 = 0
         var errorRecords: UInt64 = 0
         var droppedRecords: UInt64 = 0
-        var lastDataArrival: Int64?
+        var freshnessSeconds: Double?
     }
 
     /// - Parameters:
@@ -106,7 +106,10 @@ public final class BufferingDestination: ExportDestination {
     public var bufferedRecords: Int { buffers.withLock { $0.open.values.reduce(0) { $0 + $1.records.count } } }
     /// Open data buffers (partitions).
     public var openPartitions: Int { buffers.withLock { $0.openData } }
-    public var lastObject: String? { target.lastDelivered }
+    public var lastDelivery: (name: String, freshnessSeconds: Double)? {
+        guard let name = target.lastDelivered, let freshness = counts.withLock({ $0.freshnessSeconds }) else { return nil }
+        return (name, freshness)
+    }
 
     /// Clears what a crash left in the stores; a store that cannot be reached now is
     /// logged (its leftovers are invisible partial uploads, cleared at a later start).
@@ -303,6 +306,7 @@ public final class BufferingDestination: ExportDestination {
                 $0.objects += 1
                 $0.records += UInt64(delivered)
                 $0.bytes += UInt64(closed.byteCount)
+                $0.freshnessSeconds = Double(max(0, clock.nowMillis() - buffer.firstArrival)) / 1000
             }
             metrics.delivered(records: delivered, bytes: closed.byteCount, failed: failed.count, oldestArrival: buffer.firstArrival, now: clock.nowMillis())
         }

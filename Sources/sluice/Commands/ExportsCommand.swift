@@ -87,6 +87,9 @@ struct ExportsCommand: AsyncParsableCommand {
         }
         let state = export.consumer.paused ? "paused" : (export.lastError == nil ? "running" : "retrying")
         Swift.print("export \(export.name) (\(export.consumer.stream) -> \(export.destination)): \(state), \(export.deliveredRecords) records delivered, \(export.consumer.missedRecords) missed\(export.statistics.sorted { $0.key < $1.key }.map { ", \($0.value) \($0.key)" }.joined())")
+        if let last = export.lastDelivered {
+            Swift.print("  last delivered: \(last)\(export.dataFreshnessSeconds.map { String(format: " (oldest record %.1f s old)", $0) } ?? "")")
+        }
         if let error = export.lastError { Swift.print("  last error: \(error)") }
         for shard in export.consumer.shards {
             Swift.print("  \(shard.shardId)  \(shard.finished ? "finished" : "\(shard.recordsBehind) records behind, iterator age \(shard.iteratorAgeMilliseconds) ms")")
