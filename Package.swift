@@ -163,7 +163,7 @@ let package = Package(
             dependencies: ["SluiceGateway", "SluiceTestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SluiceExportsTests", dependencies: ["SluiceExports", "SluiceTestSupport", "CZlib", "CZstd"], swiftSettings: swiftSettings),
+        .testTarget(name: "SluiceExportsTests", dependencies: ["SluiceExports", "SluiceKinesis", "SluiceTestSupport", "CZlib", "CZstd"], swiftSettings: swiftSettings),
         .testTarget(name: "SluiceMQTTTests", dependencies: ["SluiceMQTT", "SluiceTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SluiceSystemdTests", dependencies: ["SluiceSystemd", "SluiceTestSupport"], swiftSettings: swiftSettings),
         .testTarget(

@@ -20,6 +20,19 @@ import Testing
             "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=4bccd95ac653de006c111becda7b1114c60ca75d594a610a16fd0e7fbc8a1e54")
     }
 
+    /// AWS's own S3 example ("Signature Calculations for the Authorization Header",
+    /// GET Object): service s3, a signed payload hash, a path signed as it is sent.
+    @Test func signsAWSsS3GetObjectExample() {
+        let s3Credentials = SigV4.Credentials(accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+        let request = SigV4.Request(method: "GET", path: "/test.txt", headers: [
+            ("host", "examplebucket.s3.amazonaws.com"), ("range", "bytes=0-9"),
+            ("x-amz-content-sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ], body: [])
+        let headers = SigV4.sign(request, credentials: s3Credentials, region: "us-east-1", service: "s3", date: SigV4.parseTimestamp("20130524T000000Z")!)
+        #expect(headers.first { $0.name == "Authorization" }?.value ==
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41")
+    }
+
     @Test func verifiesWhatItSignsAndNothingElse() throws {
         let headers = SigV4.sign(request, credentials: credentials, region: "us-east-1", date: date)
         let authorization = try #require(SigV4.parseAuthorization(headers.last!.value))
