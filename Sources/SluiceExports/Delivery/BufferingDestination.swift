@@ -111,10 +111,17 @@ public final class BufferingDestination: ExportDestination {
         return (name, freshness)
     }
 
+    /// The targets, each store once: error and backup outputs usually share the data
+    /// output's store, whose leftovers are cleared and whose connections are closed once.
+    private var distinctTargets: [any DeliveryTarget] {
+        var seen: Set<String> = []
+        return [target, errorTarget, backupTarget].compactMap { $0 }.filter { seen.insert($0.description).inserted }
+    }
+
     /// Clears what a crash left in the stores; a store that cannot be reached now is
     /// logged (its leftovers are invisible partial uploads, cleared at a later start).
     public func prepare() async {
-        for target in [target, errorTarget, backupTarget].compactMap({ $0 }) {
+        for target in distinctTargets {
             do { try await target.prepare() } catch {
                 logger.warning("could not clear what a crash left", metadata: ["export": "\(export)", "destination": "\(target.description)", "error": "\(error)"])
             }
@@ -123,9 +130,7 @@ public final class BufferingDestination: ExportDestination {
 
     public func shutdown() async {
         for timer in timers.withLock({ t in defer { t = [:] }; return Array(t.values) }) { timer.cancel() }
-        await target.shutdown()
-        await errorTarget?.shutdown()
-        await backupTarget?.shutdown()
+        for target in distinctTargets { await target.shutdown() }
     }
 
     public func submit(_ batch: ConsumerBatch, stream _: String) async throws -> DeliveryReceipt {
