@@ -82,12 +82,12 @@ def member_paths(body, prefix=()):
             yield from ((*p[:len(prefix) + 1], 0, *p[len(prefix) + 1:]) for p in member_paths(value[0], prefix + (key,)))
 
 
-def post(d, action, body, timeout=30):
+def post(d, action, body, timeout=30, target="Kinesis_20131202."):
     conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=timeout)
     try:
         data = body if isinstance(body, bytes) else body.encode()
         conn.request("POST", "/", body=data, headers={
-            "X-Amz-Target": f"Kinesis_20131202.{action}", "Content-Type": "application/x-amz-json-1.1"})
+            "X-Amz-Target": f"{target}{action}", "Content-Type": "application/x-amz-json-1.1"})
         response = conn.getresponse()
         # An accepted subscription streams for minutes: its status is the answer.
         payload = b"" if action == "SubscribeToShard" and response.status == 200 else response.read()
@@ -133,6 +133,38 @@ def test_every_action_survives_bad_values_in_every_field(fuzzd):
                 answered += 1
         assert_serves(d)
     assert answered > 2000
+
+
+FIREHOSE = "Firehose_20150804."
+FIREHOSE_BODIES = {
+    "PutRecord": {"DeliveryStreamName": "fuzz-fh", "Record": {"Data": "aGk="}},
+    "PutRecordBatch": {"DeliveryStreamName": "fuzz-fh", "Records": [{"Data": "aGk="}]},
+    "ListDeliveryStreams": {"Limit": 10, "DeliveryStreamType": "DirectPut", "ExclusiveStartDeliveryStreamName": "a"},
+    "DescribeDeliveryStream": {"DeliveryStreamName": "fuzz-fh"},
+    "CreateDeliveryStream": {"DeliveryStreamName": "fuzz-fh-new", "DeliveryStreamType": "DirectPut"},
+    "DeleteDeliveryStream": {"DeliveryStreamName": "fuzz-fh-absent"},
+}
+
+
+def test_every_firehose_action_survives_bad_values_malformed_json_and_bad_base64(fuzzd):
+    d = fuzzd
+    assert post(d, "CreateDeliveryStream", json.dumps({"DeliveryStreamName": "fuzz-fh"}), target=FIREHOSE)[0] == 200
+    answered = 0
+    for action, body in FIREHOSE_BODIES.items():
+        for path in list(member_paths(body)):
+            for kind, value in BAD_VALUES:
+                status, payload = post(d, action, encode(body, path, kind, value), target=FIREHOSE)
+                assert_error_shape(status, payload, f"firehose {action} {'.'.join(map(str, path))}={value!r:.60}")
+                answered += 1
+        for raw in [b"", b"{", b"[]", b"null", b'{"DeliveryStreamName": "fuzz-fh", "Records": [', b"\xff\xfe"]:
+            assert_error_shape(*post(d, action, raw, target=FIREHOSE), f"firehose {action} {raw!r}")
+        assert_serves(d)
+    assert answered > 500
+    for data in ["not base64!", "aGk", "aGk=\u00e9"]:
+        status, payload = post(d, "PutRecord", json.dumps({"DeliveryStreamName": "fuzz-fh", "Record": {"Data": data}}), target=FIREHOSE)
+        assert status == 400 and json.loads(payload)["__type"].endswith("SerializationException"), payload
+    status, payload = post(d, "ListDeliveryStreams", json.dumps({"Limit": -1}), target=FIREHOSE)
+    assert status == 400 and "ValidationException" in json.loads(payload)["__type"], payload
 
 
 @pytest.mark.parametrize("timestamp", ["1e16", "1e20", "1e308", "1e400", "-1", "9.3e15"])
