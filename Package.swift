@@ -98,6 +98,19 @@ let package = Package(
         // libmosquitto, imported by SluiceMQTT only.
         .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
         .target(
+            name: "SluiceFunctions",
+            dependencies: [
+                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceGateway", "SluiceExports",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["FUNCTIONS.md"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "SluiceMQTT",
             dependencies: [
                 "CMosquitto", "SluiceGateway", "SluiceEngine",
@@ -119,7 +132,7 @@ let package = Package(
         .executableTarget(
             name: "sluiced",
             dependencies: [
-                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceGateway", "SluiceMQTT", "SluiceSystemd", "SluiceExports", "CMallocTuning",
+                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceGateway", "SluiceMQTT", "SluiceSystemd", "SluiceExports", "SluiceFunctions", "CMallocTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -164,6 +177,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SluiceExportsTests", dependencies: ["SluiceExports", "SluiceKinesis", "SluiceTestSupport", "CZlib", "CZstd"], swiftSettings: swiftSettings),
+        .testTarget(name: "SluiceFunctionsTests", dependencies: ["SluiceFunctions", "SluiceEngine", "SluiceGateway", "SluiceTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SluiceMQTTTests", dependencies: ["SluiceMQTT", "SluiceTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SluiceSystemdTests", dependencies: ["SluiceSystemd", "SluiceTestSupport"], swiftSettings: swiftSettings),
         .testTarget(

@@ -20,8 +20,9 @@ ROOT="$(mktemp -d)"
 chmod 0755 "$ROOT"   # mktemp makes it 0700: it becomes the package's /
 trap 'rm -rf "$ROOT"' EXIT
 install -d "$ROOT/DEBIAN" "$ROOT/usr/bin" "$ROOT/lib/systemd/system" "$ROOT/usr/lib/sysusers.d" \
-  "$ROOT/etc/sluice" "$ROOT/usr/share/doc/sluice"
+  "$ROOT/etc/sluice" "$ROOT/usr/share/doc/sluice" "$ROOT/usr/lib/sluice"
 install -m 0755 -s "$BIN/sluiced" "$BIN/sluice" "$ROOT/usr/bin/"
+install -m 0755 runners/python/sluice_lambda_runner.py "$ROOT/usr/lib/sluice/"
 sed -e 's|/usr/local/bin/sluiced|/usr/bin/sluiced|' \
     -e 's|file:///usr/local/share/doc/sluice/README.md|file:///usr/share/doc/sluice/README.md|' \
     systemd/sluiced.service > "$ROOT/lib/systemd/system/sluiced.service"
@@ -50,6 +51,7 @@ Version: $VERSION
 Architecture: $ARCH
 Maintainer: Sluice developers <sluice@localhost>
 Depends: $DEPENDS, systemd
+Suggests: python3
 Section: net
 Priority: optional
 Installed-Size: $(du -sk "$ROOT" | cut -f1)

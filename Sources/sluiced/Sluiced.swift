@@ -8,6 +8,7 @@ import Prometheus
 import ServiceLifecycle
 import SluiceEngine
 import SluiceExports
+import SluiceFunctions
 import SluiceGateway
 import SluiceKinesis
 import SluiceMQTT
@@ -102,6 +103,24 @@ struct Sluiced: AsyncParsableCommand {
             ])
             return false
         }.map { try $0.makeExport(engine: engine, logger: exportLogger) }
+        let functionLogger = Logger(label: "sluice.function")
+        let functions = try settings.functions.filter { function in
+            if !function.enabled {
+                logger.notice("function not started: enabled = false (its position is kept)", metadata: ["function": "\(function.settings.name)"])
+                return false
+            }
+            guard quarantined.contains(function.settings.stream) else { return true }
+            logger.error("function not started: its stream is quarantined", metadata: [
+                "function": "\(function.settings.name)", "stream": "\(function.settings.stream)",
+                "fix": "run `sluice repair \(settings.dataDirectory)` with sluiced stopped",
+            ])
+            return false
+        }.map { function in
+            if let target = function.settings.onFailureStream, (try? engine.metadata(of: target)) == nil {
+                throw ConfigError("\(function.location) on_failure: stream \"\(target)\" does not exist; declare it in [[streams]] (an [[exports]] entry on it carries failure records off the box)")
+            }
+            return try function.makeRunner(engine: engine, region: settings.engine.region, accountId: settings.engine.accountId, logger: functionLogger)
+        }
         let exportControl = ExportControl(exports: exports)
         let firehose = FirehoseAPI(engine: engine, exports: exports)
         func runs(_ source: RecordConfig) -> Bool {
@@ -153,7 +172,8 @@ struct Sluiced: AsyncParsableCommand {
         router.get("/status") { _, _ -> Response in
             let (streams, spool) = gateway.status()
             let status = GatewayStatus(
-                streams: streams, spool: spool, sources: sourceStatus(), storage: engine.storageStatus(), exports: exports.map { $0.status() }
+                streams: streams, spool: spool, sources: sourceStatus(), storage: engine.storageStatus(), exports: exports.map { $0.status() },
+                functions: functions.map { $0.status() }
             )
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
@@ -194,9 +214,11 @@ struct Sluiced: AsyncParsableCommand {
         // Started in this order, stopped in reverse: systemd first (STOPPING=1 at once),
         // then reloads, the API (drains requests), the sources (finish and checkpoint their
         // batch), the gateway (writes spool cursors), the exports (a batch in flight goes
-        // again at the next start), and the engine's maintenance last.
+        // again at the next start), the functions (the batches running end), and the
+        // engine's maintenance last.
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: maintenance), .init(service: ExportService(exports: exports)), .init(service: gatewayService),
+            .init(service: maintenance), .init(service: FunctionService(functions: functions)), .init(service: ExportService(exports: exports)),
+            .init(service: gatewayService),
         ]
             + fileSources.map { .init(service: $0) } + mqttSources.map { .init(service: $0) }
             + [.init(service: app), .init(service: reload), .init(service: systemd)]

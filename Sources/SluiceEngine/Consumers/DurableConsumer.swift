@@ -156,6 +156,14 @@ public final class DurableConsumer: Sendable {
         }
     }
 
+    /// The engine's clock (Unix milliseconds): what arrival timestamps are measured by.
+    public func nowMillis() -> Int64 { engine.clock.nowMillis() }
+
+    /// The first offset a shard still holds (retention and size bounds delete before it).
+    public func trimHorizon(of index: Int) -> UInt64? {
+        try? currentStream().shard(index)?.1.log.trimHorizon
+    }
+
     /// Wakes on the shard's appends (and on its close by resharding).
     public func watch(shard index: Int) throws -> AppendWatch {
         guard let (_, shard) = try currentStream().shard(index) else {

@@ -1,7 +1,6 @@
 import Foundation
 import SluiceEngine
 import SluiceKinesis
-import Synchronization
 
 /// `transform_command`: a local program that transforms each batch with Firehose's data
 /// transformation protocol (OBJECTS.md, "Transformation"), so a Firehose processing
@@ -147,59 +146,12 @@ public struct RecordTransformer: Sendable, Equatable {
 
     /// Runs `command` with `input` on stdin and returns its stdout. - Throws: `RunFailure`
     /// when it cannot start, exits non-zero (with the end of its stderr) or runs past
-    /// `timeout` (then it is sent SIGTERM, and SIGKILL 2 s later).
+    /// `timeout`.
     static func execute(_ command: [String], input: Data, timeout: Duration) async throws -> Data {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try executeBlocking(command, input: input, timeout: timeout) })
-            }
+        do {
+            return try await ChildProcess(command: command, timeout: timeout).run(input: input)
+        } catch {
+            throw RunFailure(code: error.kind == .timedOut ? "Transform.Timeout" : "Transform.CommandFailed", message: error.problem)
         }
-    }
-
-    private static func executeBlocking(_ command: [String], input: Data, timeout: Duration) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        do { try process.run() } catch {
-            throw RunFailure(code: "Transform.CommandFailed", message: "cannot run \(command[0]): \(error)")
-        }
-        let timedOut = Mutex(false)
-        let pid = process.processIdentifier
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        let timer = DispatchWorkItem {
-            timedOut.withLock { $0 = true }
-            kill(pid, SIGTERM)
-            DispatchQueue.global().asyncAfter(deadline: .now() + 2) { if process.isRunning { kill(pid, SIGKILL) } }
-        }
-        DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: timer)
-        // The event goes in while the answer comes out: a large batch must not deadlock on full pipes.
-        DispatchQueue.global().async {
-            try? stdin.fileHandleForWriting.write(contentsOf: input)
-            try? stdin.fileHandleForWriting.close()
-        }
-        let errors = Mutex(Data())
-        let errorsRead = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            while case let chunk = stderr.fileHandleForReading.availableData, !chunk.isEmpty {
-                errors.withLock { $0 = ($0 + chunk).suffix(1024) }
-            }
-            errorsRead.signal()
-        }
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        errorsRead.wait()
-        timer.cancel()
-        if timedOut.withLock({ $0 }) {
-            throw RunFailure(code: "Transform.Timeout", message: "\(command[0]) ran longer than \(timeout) and was stopped")
-        }
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            let tail = String(decoding: errors.withLock { $0 }, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw RunFailure(code: "Transform.CommandFailed", message: "\(command[0]) exited with status \(process.terminationStatus)\(tail.isEmpty ? "" : ": \(tail)")")
-        }
-        return output
     }
 }

@@ -129,12 +129,14 @@ public struct GatewayStatus: Codable, Sendable {
     public var storage: [StreamStorageStatus]?
     /// Each export's position, lag and deliveries.
     public var exports: [ExportStatus]?
+    public var functions: [FunctionStatus]?
 
-    public init(streams: [Stream], spool: Spool, sources: [Source], storage: [StreamStorageStatus]? = nil, exports: [ExportStatus]? = nil) {
+    public init(streams: [Stream], spool: Spool, sources: [Source], storage: [StreamStorageStatus]? = nil, exports: [ExportStatus]? = nil, functions: [FunctionStatus]? = nil) {
         self.streams = streams
         self.spool = spool
         self.sources = sources
         self.storage = storage
         self.exports = exports
+        self.functions = functions
     }
 }

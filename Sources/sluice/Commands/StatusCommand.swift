@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluiceGateway
+import SluiceEngine
 import SluiceExports
 
 /// `sluice status`: the gateway of a running sluiced, per shard and per tailed file.
@@ -40,6 +41,10 @@ struct StatusCommand: AsyncParsableCommand {
             print("")
             ExportsCommand.print(export, json: false)
         }
+        for function in status.functions ?? [] {
+            print("")
+            print(Self.describe(function))
+        }
         for source in status.sources {
             print("")
             let lag = source.kind == "file" ? ", lag \(bytes(source.lagBytes))" : ""
@@ -51,6 +56,23 @@ struct StatusCommand: AsyncParsableCommand {
                 print("  \(file.path)  checkpoint \(file.checkpoint) of \(file.size) bytes, lag \(bytes(file.lagBytes))")
             }
         }
+    }
+
+    /// A function's lines: counts, the last error, and lag per shard.
+    static func describe(_ function: FunctionStatus) -> String {
+        let behind = function.consumer.shards.reduce(UInt64(0)) { $0 + $1.recordsBehind }
+        let age = function.consumer.shards.map(\.iteratorAgeMilliseconds).max() ?? 0
+        var lines = [
+            "function \(function.name) (\(function.consumer.stream) -> \(function.handler))\(function.consumer.paused ? " paused" : ""): "
+                + "\(function.invocations) invocations, \(function.errors) errors, \(function.throttles) throttles; records: "
+                + "\(function.succeededRecords) succeeded, \(function.filteredOutRecords) filtered out, \(function.droppedRecords) dropped, "
+                + "\(function.expiredRecords) expired; lag \(behind) records, iterator age \(age) ms",
+        ]
+        if let error = function.lastError { lines.append("  last error: \(error)") }
+        for shard in function.consumer.shards where !shard.finished {
+            lines.append("  \(shard.shardId)  next \(shard.nextSequenceNumber)  behind \(shard.recordsBehind)  age \(shard.iteratorAgeMilliseconds) ms")
+        }
+        return lines.joined(separator: "\n")
     }
 
     private func pad(_ columns: [String]) -> String {

@@ -34,6 +34,7 @@ struct SluiceConfig {
     var auth: AuthConfig?
     var sink = SinkConfig()
     var exports: [ExportConfig] = []
+    var functions: [FunctionConfig] = []
     /// What the start logs as warnings (a translated `[sink]`).
     var warnings: [String] = []
     /// Listening beyond loopback without `[auth]` only when this says so.
@@ -178,8 +179,15 @@ struct SluiceConfig {
             }
             config.exports.append(export)
         }
+        for entry in try top.sections("functions") {
+            let function = try FunctionConfig.parse(entry, file: file)
+            if config.functions.contains(where: { $0.settings.name == function.settings.name }) {
+                throw ConfigError("\(function.location): two functions share the name \"\(function.settings.name)\"; give each a distinct name")
+            }
+            config.functions.append(function)
+        }
         try config.translateSink(file: file)
-        try top.rejectUnknownKeys(hint: "known keys are data_dir, log_level, [api], [auth], [storage], [engine], [encryption], [limits], [[streams]], [[sources.file]], [[sources.mqtt]], [[exports]]")
+        try top.rejectUnknownKeys(hint: "known keys are data_dir, log_level, [api], [auth], [storage], [engine], [encryption], [limits], [[streams]], [[sources.file]], [[sources.mqtt]], [[exports]], [[functions]]")
         return config
     }
 

@@ -1,0 +1,87 @@
+import Foundation
+import SluiceEngine
+import SluiceKinesis
+import SluiceStorage
+
+/// Builds Lambda's Kinesis event (FUNCTIONS.md, "The event") by hand: a batch of 10,000
+/// records is encoded once per attempt, and an encoder would cost more than the handler.
+public struct KinesisEvent: Sendable {
+    /// A tumbling window's part of the event.
+    public struct Window: Sendable, Equatable {
+        public var startMillis: Int64
+        public var endMillis: Int64
+        /// The state the handler returned last in this window (`{}` at its start), as JSON.
+        public var state: [UInt8]
+        public var isFinalInvokeForWindow = false
+        public var isWindowTerminatedEarly = false
+    }
+
+    let settings: FunctionSettings
+
+    public init(settings: FunctionSettings) {
+        self.settings = settings
+    }
+
+    /// What a record adds to the event, besides its base64 data: the fixed fields, the
+    /// ARNs, the key and the sequence number twice. Used to keep a batch under 6 MiB.
+    public func overhead(of record: StoredRecord) -> Int {
+        360 + settings.streamArn.utf8.count + settings.invokeIdentityArn.utf8.count + settings.region.utf8.count
+            + record.partitionKey.utf8.count * 2
+    }
+
+    /// The event's size for one record, before it is built.
+    public func size(of record: StoredRecord) -> Int {
+        (record.data.count + 2) / 3 * 4 + overhead(of: record)
+    }
+
+    public func encode(shardIndex: Int, records: some Collection<StoredRecord>, window: Window? = nil) -> [UInt8] {
+        let shardId = ShardID.string(shardIndex)
+        let arn = JSONText.quoted(settings.streamArn)
+        let tail = ",\"eventSource\":\"aws:kinesis\",\"eventVersion\":\"1.0\",\"eventID\":\"\(shardId):"
+        let identity = "\",\"eventName\":\"aws:kinesis:record\",\"invokeIdentityArn\":\(JSONText.quoted(settings.invokeIdentityArn)),"
+            + "\"awsRegion\":\(JSONText.quoted(settings.region)),\"eventSourceARN\":\(arn)}"
+        var out: [UInt8] = []
+        out.reserveCapacity(records.reduce(64) { $0 + size(of: $1) })
+        out += Array("{\"Records\":[".utf8)
+        var first = true
+        for record in records {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            let sequence = SequenceNumber(shardIndex: shardIndex, offset: record.offset).description
+            out += Array("{\"kinesis\":{\"kinesisSchemaVersion\":\"1.0\",\"partitionKey\":\(JSONText.quoted(record.partitionKey)),\"sequenceNumber\":\"\(sequence)\",\"data\":\"".utf8)
+            out += Array(Data(record.data).base64EncodedData())
+            out += Array("\",\"approximateArrivalTimestamp\":\(Self.seconds(record.timestampMillis))}\(tail)\(sequence)\(identity)".utf8)
+        }
+        out.append(UInt8(ascii: "]"))
+        if let window {
+            out += Array(",\"window\":{\"start\":\"\(ISOTime.string(millis: window.startMillis, fraction: false))\",\"end\":\"\(ISOTime.string(millis: window.endMillis, fraction: false))\"},\"state\":".utf8)
+            out += window.state
+            out += Array(",\"shardId\":\"\(shardId)\",\"eventSourceARN\":\(arn),\"isFinalInvokeForWindow\":\(window.isFinalInvokeForWindow),\"isWindowTerminatedEarly\":\(window.isWindowTerminatedEarly)".utf8)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// Unix seconds with milliseconds, as Lambda writes `approximateArrivalTimestamp`.
+    static func seconds(_ millis: Int64) -> String {
+        let whole = millis / 1000, fraction = millis % 1000
+        guard millis >= 0 else { return "\(Double(millis) / 1000)" }
+        return "\(whole).\(fraction < 10 ? "00" : fraction < 100 ? "0" : "")\(fraction)"
+    }
+}
+
+/// UTC timestamps as AWS writes them in JSON: `2019-11-14T00:38:04.835Z`.
+enum ISOTime {
+    static func string(millis: Int64, fraction: Bool = true) -> String {
+        var time = time_t(millis >= 0 ? millis / 1000 : (millis - 999) / 1000)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        let base = String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec)
+        )
+        guard fraction else { return base + "Z" }
+        let ms = ((millis % 1000) + 1000) % 1000
+        return base + String(format: ".%03dZ", Int(ms))
+    }
+}
