@@ -162,7 +162,9 @@ public struct FilterPattern: Sendable, Equatable {
 
     /// The record as Lambda's filter sees it; `data` only when the pattern asks for it.
     public func matches(_ record: FilterableRecord) -> Bool {
-        Self.match(root, record.value(parsingData: needsData))
+        let value = record.value(parsingData: needsData)
+        if needsData && value["data"] == nil { return false }
+        return Self.match(root, value)
     }
 
     private static func match(_ node: Node, _ value: JSONValue?) -> Bool {
