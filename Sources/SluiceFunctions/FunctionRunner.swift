@@ -46,7 +46,7 @@ public final class FunctionRunner: Sendable {
             clock: { consumer.nowMillis() },
             pause: pause ?? { attempt in try await backoff.sleep(attempt: attempt) },
             isExpired: { shard, offset in offset < (consumer.trimHorizon(of: shard) ?? 0) },
-            logger: logger, failureLog: LogRateLimit()
+            logger: logger, failureLog: LogRateLimit(interval: .seconds(1))
         )
     }
 

@@ -115,12 +115,7 @@ struct Sluiced: AsyncParsableCommand {
                 "fix": "run `sluice repair \(settings.dataDirectory)` with sluiced stopped",
             ])
             return false
-        }.map { function in
-            if let target = function.settings.onFailureStream, (try? engine.metadata(of: target)) == nil {
-                throw ConfigError("\(function.location) on_failure: stream \"\(target)\" does not exist; declare it in [[streams]] (an [[exports]] entry on it carries failure records off the box)")
-            }
-            return try function.makeRunner(engine: engine, region: settings.engine.region, accountId: settings.engine.accountId, logger: functionLogger)
-        }
+        }.map { try $0.makeRunner(engine: engine, region: settings.engine.region, accountId: settings.engine.accountId, logger: functionLogger) }
         let exportControl = ExportControl(exports: exports)
         let firehose = FirehoseAPI(engine: engine, exports: exports)
         func runs(_ source: RecordConfig) -> Bool {

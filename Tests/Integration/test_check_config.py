@@ -71,6 +71,26 @@ CASES = {
     "transform command by a relative path": lambda tmp: (
         '[[streams]]\nname = "s"\nshards = 1\n[[exports]]\nname = "f"\nstream = "s"\nkind = "files"\n'
         f'directory = "{tmp}/out"\ntransform_command = "transform.py"\n', "absolute path"),
+    "function of an undeclared stream": lambda tmp: (
+        '[[functions]]\nname = "f"\nstream = "nowhere"\ncommand = "/bin/cat"\nstarting_position = "LATEST"\n', "does not exist"),
+    "function without a starting position": lambda tmp: (
+        '[[streams]]\nname = "s"\nshards = 1\n[[functions]]\nname = "f"\nstream = "s"\ncommand = "/bin/cat"\n',
+        "starting_position is required"),
+    "function on_failure to an undeclared stream": lambda tmp: (
+        '[[streams]]\nname = "s"\nshards = 1\n[[functions]]\nname = "f"\nstream = "s"\ncommand = "/bin/cat"\n'
+        'starting_position = "LATEST"\non_failure = "gone"\n', "stream \"gone\" does not exist"),
+    "function record age below Lambda's minimum": lambda tmp: (
+        '[[streams]]\nname = "s"\nshards = 1\n[[functions]]\nname = "f"\nstream = "s"\ncommand = "/bin/cat"\n'
+        'starting_position = "LATEST"\nmaximum_record_age_seconds = 30\n', "use -1 (no limit) or 60...604800"),
+    "function with a bad filter pattern": lambda tmp: (
+        '[[streams]]\nname = "s"\nshards = 1\n[[functions]]\nname = "f"\nstream = "s"\ncommand = "/bin/cat"\n'
+        'starting_position = "LATEST"\nfilter_criteria = [\'{"data": {"t": [{"numeric": ["!", 1]}]}}\']\n', "numeric comparisons are"),
+    "function with both command and url": lambda tmp: (
+        '[[streams]]\nname = "s"\nshards = 1\n[[functions]]\nname = "f"\nstream = "s"\ncommand = "/bin/cat"\n'
+        'url = "http://127.0.0.1:9/"\nstarting_position = "LATEST"\n', "not both"),
+    "function command that is not there": lambda tmp: (
+        '[[streams]]\nname = "s"\nshards = 1\n[[functions]]\nname = "f"\nstream = "s"\n'
+        f'command = "{tmp}/missing.py"\nstarting_position = "LATEST"\n', "is not an executable file"),
     "on_full without max_bytes": lambda tmp: (
         '[[streams]]\nname = "s"\nshards = 1\non_full = "drop_oldest"\n', "applies with max_bytes only"),
 }

@@ -26,6 +26,18 @@ extension SluiceConfig {
                 throw ConfigError("\(export.location) stream: stream \"\(export.stream)\" does not exist; add it to [[streams]] (or create it) first")
             }
         }
+        for function in functions {
+            let settings = function.settings
+            guard declared.contains(settings.stream) || streamExists(settings.stream) else {
+                throw ConfigError("\(function.location) stream: stream \"\(settings.stream)\" does not exist; add it to [[streams]] (or create it) first")
+            }
+            if let target = settings.onFailureStream, !declared.contains(target) && !streamExists(target) {
+                throw ConfigError("\(function.location) on_failure: stream \"\(target)\" does not exist; add it to [[streams]] (an [[exports]] entry on it carries failure records off the box)")
+            }
+            if case .command(let command) = settings.handler, !FileManager.default.isExecutableFile(atPath: command[0]) {
+                throw ConfigError("\(function.location) command: \(command[0]) is not an executable file")
+            }
+        }
         for source in fileSources { _ = try source.settings(host: "preflight", logger: logger) }
         for source in mqttSources {
             do { _ = try source.settings(host: "preflight", logger: logger) } catch let error as MQTTSourceError {
