@@ -157,7 +157,7 @@ let package = Package(
         .executableTarget(
             name: "sluice-bench",
             dependencies: [
-                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceGateway", "SluiceMQTT", "SluiceExports", "CMallocTuning",
+                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceGateway", "SluiceMQTT", "SluiceExports", "SluiceFunctions", "CMallocTuning",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

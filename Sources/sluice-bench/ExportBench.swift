@@ -32,7 +32,7 @@ struct ExportBench: AsyncParsableCommand {
         logger.logLevel = .error
         let unlimited = ShardRateLimiter.Rates.unlimited
         // 1. Throughput.
-        let append = try await appendRate(logger: logger)
+        let append = try await load.appendRate(logger: logger)
         for aggregation in [nil, 51_200] as [Int?] {
             let rate = try await exportRate(aggregation: aggregation, rates: unlimited, remoteLimits: false, remoteShards: shards, timed: nil, logger: logger)
             print(String(format: "export throughput: %@ %d B records, %d shards: %.0f records/s (%.1f MB/s); in-process append %.0f records/s; ratio %.2f",
@@ -62,31 +62,9 @@ struct ExportBench: AsyncParsableCommand {
                      recordSize, perShard[0], perShard[1], perShard[1] / perShard[0], perShard[1] > 1000 ? "PASS" : "FAIL"))
     }
 
-    private func payload() -> [UInt8] { [UInt8](repeating: 0x61, count: recordSize) }
-    private func batch(_ n: Int) -> [SluiceEngine.PutRecordInput] {
-        let data = payload()
-        return (0..<500).map { SluiceEngine.PutRecordInput(partitionKey: "key-\((n + $0) % 10_000)", data: data) }
-    }
-
-    private func engine(_ name: String, limits: Bool, logger: Logger) throws -> (StreamEngine, String) {
-        let directory = NSTemporaryDirectory() + "sluice-bench-\(name)-\(getpid())"
-        try? FileManager.default.removeItem(atPath: directory)
-        var options = EngineOptions()
-        options.enforceWriteLimits = limits
-        return (try StreamEngine(dataDirectory: directory, options: options, logger: logger), directory)
-    }
-
-    /// Records per second the local engine appends in batches of 500 (limits off).
-    private func appendRate(logger: Logger) async throws -> Double {
-        let (local, directory) = try engine("append", limits: false, logger: logger)
-        try local.createStream(name: "bench", shardCount: shards)
-        let start = ContinuousClock.now
-        for n in stride(from: 0, to: records, by: 500) { _ = try await local.ingest(stream: "bench", records: batch(n)) }
-        let seconds = (ContinuousClock.now - start) / .seconds(1)
-        await local.close()
-        try? FileManager.default.removeItem(atPath: directory)
-        return Double(records) / seconds
-    }
+    private var load: BenchLoad { BenchLoad(records: records, recordSize: recordSize, shards: shards) }
+    private func batch(_ n: Int) -> [SluiceEngine.PutRecordInput] { load.batch(n) }
+    private func engine(_ name: String, limits: Bool, logger: Logger) throws -> (StreamEngine, String) { try load.engine(name, limits: limits, logger: logger) }
 
     /// Records per second an export delivers: of a stream filled beforehand (`timed` nil:
     /// all of it), or over `timed` from a stream filled far beyond what it can deliver.
@@ -132,9 +110,7 @@ struct ExportBench: AsyncParsableCommand {
     /// Records per second written out as objects (files, or PutObject to an S3 stand-in on
     /// loopback) from a stream filled beforehand.
     private func deliveryRate(s3: Bool, compression: Compression, logger: Logger) async throws -> Double {
-        let (local, directory) = try engine("files", limits: false, logger: logger)
-        try local.createStream(name: "bench", shardCount: shards)
-        for n in stride(from: 0, to: records, by: 500) { _ = try await local.ingest(stream: "bench", records: batch(n)) }
+        let (local, directory) = try await load.filled("files", logger: logger)
         let out = directory + "-out"
         try? FileManager.default.removeItem(atPath: out)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)

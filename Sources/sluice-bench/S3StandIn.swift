@@ -16,20 +16,6 @@ enum S3StandIn {
         router.get("**") { _, _ -> String in
             "<ListMultipartUploadsResult><Bucket>bench</Bucket></ListMultipartUploadsResult>"
         }
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        var quiet = logger
-        quiet.logLevel = .critical
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: quiet
-        )
-        let task = Task { try await app.runService() }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw S3StandInError() }
-        return ("http://127.0.0.1:\(port)", task)
-    }
-
-    struct S3StandInError: Error, CustomStringConvertible {
-        var description: String { "the S3 stand-in did not start" }
+        return try await LoopbackServer.serve(router, logger: logger)
     }
 }

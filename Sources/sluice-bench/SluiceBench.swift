@@ -30,7 +30,7 @@ struct SluiceBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice-bench",
         abstract: "Measure Sluice's append and PutRecords throughput.",
-        subcommands: [EngineBench.self, PutRecordsBench.self, OnDemandBench.self, SealBench.self, GatewayLimitBench.self, TailBench.self, MQTTBench.self, MQTTPublishCommand.self, ExportBench.self, PeerBench.self, GetRecordsBench.self]
+        subcommands: [EngineBench.self, PutRecordsBench.self, OnDemandBench.self, SealBench.self, GatewayLimitBench.self, TailBench.self, MQTTBench.self, MQTTPublishCommand.self, ExportBench.self, FunctionBench.self, PeerBench.self, GetRecordsBench.self]
     )
 }
 
