@@ -10,6 +10,7 @@ import os
 import sys
 import threading
 import time
+import urllib.request
 from collections import Counter, defaultdict
 
 from conftest import ROOT, Daemon, read_stream, status, wait_until
@@ -250,6 +251,14 @@ def test_retries_then_the_on_failure_record_has_lambdas_shape(tmp_path):
         wait_until(lambda: caught_up(d), timeout=30, what="the position past the given-up batch")
         f = function_status(d)
         assert f["errors"] == 3 and f["droppedRecords"] == 5 and "exited with status 3" in f["lastError"]
+        text = d.sluice("status", "--endpoint", d.endpoint).stdout
+        assert "function fn (events -> command" in text and "3 invocations, 3 errors" in text and "5 dropped" in text, text
+        assert "last error:" in text and "exited with status 3" in text
+        metrics = urllib.request.urlopen(d.endpoint + "/metrics", timeout=5).read().decode()
+        for line in ('Invocations{function_name="fn"} 3', 'Errors{function_name="fn"} 3', 'DroppedEventCount{function_name="fn"} 5',
+                     'OnFailureDestinationDeliveredEventCount{function_name="fn"} 5'):
+            assert line in metrics, line
+        assert 'Duration_count{function_name="fn"}' in metrics or 'Duration_bucket{function_name="fn"' in metrics
     finally:
         d.stop()
 
