@@ -10,6 +10,8 @@
 #   - exports to a remote Kinesis endpoint (Sluice's API on loopback as the stand-in)
 #     against the in-process append rate, local first against the old direct path, and
 #     KPL aggregation's user records/s through one remote shard at Kinesis' limits;
+#   - functions: records/s through a trivial command handler and a loopback HTTP handler
+#     (batch sizes 100 and 1,000, one lane and four) against the in-process append rate;
 #   - MQTT: QoS 1 messages into the durable engine against a plain libmosquitto
 #     subscriber on the same broker (mosquitto on 127.0.0.1), live and from a backlog, and
 #     against nats-server's MQTT listener storing into JetStream.
@@ -129,6 +131,8 @@ for _ in $(seq "$RUNS"); do TMPDIR="$WORK" "$BIN/sluice-bench" tail --mebibytes 
 TMPDIR="$WORK" "$BIN/sluice-bench" gateway-limit --seconds 30 >> "$WORK/gateway.txt"
 echo "Exports (to a loopback stand-in; local first against direct; aggregation at Kinesis' limits):" > "$WORK/export.txt"
 TMPDIR="$WORK" "$BIN/sluice-bench" export --seconds "$SECONDS_EACH" >> "$WORK/export.txt"
+echo "Functions (a trivial command handler and a loopback HTTP handler against the in-process append rate):" > "$WORK/function.txt"
+TMPDIR="$WORK" "$BIN/sluice-bench" function >> "$WORK/function.txt"
 echo "MQTT (QoS 1, medians of $RUNS runs; the limiter raised to measure the pipeline):" > "$WORK/mqtt.txt"
 TMPDIR="$WORK" "$BIN/sluice-bench" mqtt --runs "$RUNS" >> "$WORK/mqtt.txt"
 

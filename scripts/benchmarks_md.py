@@ -178,8 +178,8 @@ if aggregated:
     goal("Export with KPL aggregation above 1,000 user records/s through one remote shard", f"{int(aggregated.group(2)):,}/s",
          int(aggregated.group(2)) > 1000, f"plain: {int(aggregated.group(1)):,}/s (the 1,000 records/s limit)")
 
-print("\n## Gateway, exports, MQTT, encoding\n")
-for name in ("gateway.txt", "export.txt", "mqtt.txt", "seal.txt", "on-demand.txt"):
+print("\n## Gateway, exports, functions, MQTT, encoding\n")
+for name in ("gateway.txt", "export.txt", "function.txt", "mqtt.txt", "seal.txt", "on-demand.txt"):
     print("```\n" + text(name) + "\n```\n")
 
 print("## Goals\n")

@@ -142,6 +142,18 @@ def test_the_package_under_a_real_systemd(deb, tmp_path, capsys):
         assert "record one" in box.sh("sluice read telemetry --from trim-horizon").stdout
         check("a record put is read back")
 
+        # A function's handler runs as sluiced does: its user, its sandbox, no capabilities.
+        box.sh("printf '#!/bin/sh\\ncat >/dev/null\\n{ id -un; grep -E \"^(NoNewPrivs|CapEff)\" /proc/self/status; "
+               "touch /etc/sluice-probe 2>/dev/null && echo etc-writable || echo etc-readonly; } > /var/lib/sluice/probe.out\\n' "
+               "> /usr/local/lib/probe.sh && chmod 755 /usr/local/lib/probe.sh")
+        box.sh("printf '\\n[[functions]]\\nname = \"probe\"\\nstream = \"telemetry\"\\ncommand = [\"/bin/sh\", \"/usr/local/lib/probe.sh\"]\\n"
+               "starting_position = \"TRIM_HORIZON\"\\n' >> /etc/sluice/sluice.toml && systemctl restart sluiced")
+        box.wait(lambda: box.sh("cat /var/lib/sluice/probe.out", check=False).stdout.count("\n") >= 4, 60, "the function's probe")
+        probe = box.sh("cat /var/lib/sluice/probe.out").stdout.split("\n")
+        assert probe[0] == "sluice" and "NoNewPrivs:\t1" in probe and "CapEff:\t0000000000000000" in probe and "etc-readonly" in probe, probe
+        assert box.sh("test -x /usr/lib/sluice/sluice_lambda_runner.py && echo runner").stdout.strip() == "runner"
+        check("a function's handler runs as the sluice user in the unit's sandbox; the Lambda runner is installed")
+
         box.wait(lambda: "hello from /var/log/app" in box.sh("sluice read logs --from trim-horizon").stdout, 60, "the file source")
         check("a file source reads /var/log/app (group adm) as the sluice user")
 

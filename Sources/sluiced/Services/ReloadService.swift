@@ -48,6 +48,7 @@ struct ReloadService: Service {
             ("[[sources.mqtt]]", next.mqttSources != running.mqttSources),
             ("[sink]", next.sink != running.sink),
             ("[[exports]]", next.exports != running.exports),
+            ("[[functions]]", next.functions != running.functions),
             ("[auth]", next.auth != running.auth),
         ] where changed {
             logger.warning("this setting changes only at restart", metadata: ["setting": "\(key)"])
