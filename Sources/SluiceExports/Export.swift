@@ -9,7 +9,7 @@ import Synchronization
 /// and commits the position once the destination has it; a child shard starts once its
 /// parents are finished. A paused export keeps its position (across restarts); a rewound
 /// one starts again from the position it is given.
-public final class Export: Sendable {
+public final class Export: StoppableConsumer {
     public struct Settings: Sendable {
         /// One batch: what is read, delivered and committed at once (and so what a crash
         /// may repeat per shard).
@@ -69,7 +69,11 @@ public final class Export: Sendable {
                 await resumed.wait(timeout: .seconds(3600))
                 continue
             }
-            let task = Task { await self.readShards() }
+            let task = Task {
+                await ShardSupervisor(consumer: self.consumer, backoff: self.settings.backoff, stopping: self.stopping) { error, message, shard in
+                    self.note(error, message, shard: shard)
+                }.run { try await self.exportShard($0) }
+            }
             round.withLock { $0 = task }
             // A pause that came between the check and here cancels nothing: look again.
             if consumer.isPaused { task.cancel() }
@@ -85,18 +89,7 @@ public final class Export: Sendable {
     /// at the next start). The caller cancels `run` afterwards.
     public func finish(within limit: Duration) async {
         stopping.complete(.success(()))
-        let task = round.withLock { $0 }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await self.destination.flush()
-                // Awaiting a task's value does not pass cancellation on: at the limit, the
-                // round is cancelled too (its unconfirmed batches are read again at start).
-                await withTaskCancellationHandler { await task?.value } onCancel: { task?.cancel() }
-            }
-            group.addTask { try? await Task.sleep(for: limit) }
-            await group.next()
-            group.cancelAll()
-        }
+        await wait(for: round.withLock { $0 }, within: limit) { await self.destination.flush() }
     }
 
     /// Stops reading at once and keeps the position (delivered batches are committed;
@@ -121,60 +114,6 @@ public final class Export: Sendable {
     public func rewind(to start: ConsumerStart) throws {
         try consumer.rewind(to: start)
         round.withLock { $0 }?.cancel()
-    }
-
-    /// Reads every readable shard in its own task; starts the children of a shard that
-    /// finishes. Returns when cancelled.
-    private func readShards() async {
-        await withTaskGroup(of: Int?.self) { group in
-            var running: Set<Int> = []
-            var attempt = 0
-            while !Task.isCancelled && !stopping.isComplete {
-                do {
-                    for shard in try consumer.readableShards() where !running.contains(shard) {
-                        running.insert(shard)
-                        group.addTask { await self.readShard(shard) ? shard : nil }
-                    }
-                    attempt = 0
-                } catch {
-                    note(error, "cannot list the stream's shards")
-                    do { try await settings.backoff.sleep(attempt: attempt) } catch { break }
-                    attempt += 1
-                    continue
-                }
-                // A shard task returns when its shard is finished (or on cancellation).
-                guard let done = await group.next() else {
-                    // No shard to read (the stream is gone): look again after a while.
-                    do { try await settings.backoff.sleep(attempt: attempt) } catch { break }
-                    attempt += 1
-                    continue
-                }
-                if let shard = done { running.remove(shard) }
-            }
-            // At stop the shard tasks end by themselves once what they submitted is
-            // committed; cancelling them would lose those commits.
-            if !stopping.isComplete || Task.isCancelled { group.cancelAll() }
-        }
-    }
-
-    /// Exports one shard until it is finished (true) or the task is cancelled (false).
-    private func readShard(_ index: Int) async -> Bool {
-        var attempt = 0
-        while !Task.isCancelled {
-            do {
-                return try await exportShard(index)
-            } catch is CancellationError {
-                return false
-            } catch where Task.isCancelled {
-                // A call cut short by pause, rewind or stop: not a failure to report.
-                return false
-            } catch {
-                note(error, "exporting a shard failed; retrying from its last committed position", shard: index)
-                do { try await settings.backoff.sleep(attempt: attempt) } catch { return false }
-                attempt += 1
-            }
-        }
-        return false
     }
 
     /// Reads the shard's batches in order and submits them; commits each once its receipt

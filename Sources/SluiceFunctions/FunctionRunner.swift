@@ -10,11 +10,10 @@ import Synchronization
 /// `parallelization_factor` lanes; each lane runs its batches in order through the
 /// `BatchProcessor`; the position moves past records once they are done. A child shard
 /// starts once its parents are finished, as for exports.
-public final class FunctionRunner: Sendable {
+public final class FunctionRunner: StoppableConsumer {
     public let settings: FunctionSettings
     public let consumer: DurableConsumer
     let handler: any FunctionHandler
-    let engine: StreamEngine
     let logger: Logger
     let metrics: FunctionMetrics
     let processor: BatchProcessor
@@ -29,13 +28,12 @@ public final class FunctionRunner: Sendable {
     static let maxQueuedBytes = 64 << 20
 
     public init(
-        settings: FunctionSettings, consumer: DurableConsumer, handler: any FunctionHandler, engine: StreamEngine,
+        settings: FunctionSettings, consumer: DurableConsumer, handler: any FunctionHandler,
         failureSink: (any FailureSink)?, logger: Logger, pause: (@Sendable (Int) async throws -> Void)? = nil
     ) {
         self.settings = settings
         self.consumer = consumer
         self.handler = handler
-        self.engine = engine
         self.logger = logger
         let metrics = FunctionMetrics(function: settings.name)
         self.metrics = metrics
@@ -54,10 +52,14 @@ public final class FunctionRunner: Sendable {
     public func run() async {
         logger.info("function started", metadata: [
             "function": "\(settings.name)", "stream": "\(settings.stream)", "handler": "\(settings.handler)",
-            "parallelization_factor": "\(settings.parallelizationFactor)", "paused": "\(consumer.isPaused)",
+            "parallelization_factor": "\(settings.parallelizationFactor)",
         ])
         while !Task.isCancelled && !stopping.isComplete {
-            let task = Task { await self.readShards() }
+            let task = Task {
+                await ShardSupervisor(consumer: self.consumer, backoff: self.settings.retryBackoff, stopping: self.stopping) { error, message, shard in
+                    self.note(error, message, shard: shard)
+                }.run { try await self.runShard($0) }
+            }
             round.withLock { $0 = task }
             await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
             round.withLock { $0 = nil }
@@ -70,62 +72,7 @@ public final class FunctionRunner: Sendable {
     /// again at the next start).
     public func finish(within limit: Duration) async {
         stopping.complete(.success(()))
-        let task = round.withLock { $0 }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withTaskCancellationHandler { await task?.value } onCancel: { task?.cancel() }
-            }
-            group.addTask { try? await Task.sleep(for: limit) }
-            await group.next()
-            group.cancelAll()
-        }
-    }
-
-    private func readShards() async {
-        await withTaskGroup(of: Int?.self) { group in
-            var running: Set<Int> = []
-            var attempt = 0
-            while !Task.isCancelled && !stopping.isComplete {
-                do {
-                    for shard in try consumer.readableShards() where !running.contains(shard) {
-                        running.insert(shard)
-                        group.addTask { await self.readShard(shard) ? shard : nil }
-                    }
-                    attempt = 0
-                } catch {
-                    note(error, "cannot list the stream's shards")
-                    do { try await settings.retryBackoff.sleep(attempt: attempt) } catch { break }
-                    attempt += 1
-                    continue
-                }
-                guard let done = await group.next() else {
-                    do { try await settings.retryBackoff.sleep(attempt: attempt) } catch { break }
-                    attempt += 1
-                    continue
-                }
-                if let shard = done { running.remove(shard) }
-            }
-            if !stopping.isComplete || Task.isCancelled { group.cancelAll() }
-        }
-    }
-
-    /// Runs one shard until it is finished (true), stopped or cancelled (false).
-    private func readShard(_ index: Int) async -> Bool {
-        var attempt = 0
-        while !Task.isCancelled && !stopping.isComplete {
-            do {
-                return try await runShard(index)
-            } catch is CancellationError {
-                return false
-            } catch where Task.isCancelled {
-                return false
-            } catch {
-                note(error, "reading a shard for a function failed; starting again from its last committed position", shard: index)
-                do { try await settings.retryBackoff.sleep(attempt: attempt) } catch { return false }
-                attempt += 1
-            }
-        }
-        return false
+        await wait(for: round.withLock { $0 }, within: limit)
     }
 
     private func runShard(_ index: Int) async throws -> Bool {

@@ -48,7 +48,7 @@ struct FunctionBench: AsyncParsableCommand {
         }
         let function = FunctionRunner(
             settings: settings, consumer: try engine.durableConsumer(stream: "bench", name: settings.consumerName, logger: logger),
-            handler: functionHandler, engine: engine, failureSink: nil, logger: logger
+            handler: functionHandler, failureSink: nil, logger: logger
         )
         let start = ContinuousClock.now
         let running = Task { await function.run() }

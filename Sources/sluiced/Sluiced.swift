@@ -212,7 +212,7 @@ struct Sluiced: AsyncParsableCommand {
         // again at the next start), the functions (the batches running end), and the
         // engine's maintenance last.
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: maintenance), .init(service: FunctionService(functions: functions)), .init(service: ExportService(exports: exports)),
+            .init(service: maintenance), .init(service: ConsumerService(functions)), .init(service: ConsumerService(exports)),
             .init(service: gatewayService),
         ]
             + fileSources.map { .init(service: $0) } + mqttSources.map { .init(service: $0) }

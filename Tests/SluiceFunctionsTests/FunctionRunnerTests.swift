@@ -87,7 +87,7 @@ struct FunctionRunnerTests {
         var settings = FunctionSettings(name: "fn", stream: "s", handler: .command(["/bin/true"]))
         configure(&settings)
         let consumer = try engine.durableConsumer(stream: "s", name: settings.consumerName, logger: logger)
-        return FunctionRunner(settings: settings, consumer: consumer, handler: handler, engine: engine, failureSink: nil, logger: logger, pause: { _ in })
+        return FunctionRunner(settings: settings, consumer: consumer, handler: handler, failureSink: nil, logger: logger, pause: { _ in })
     }
 
     /// Yields until `condition` holds; fails after 30 s instead of hanging.

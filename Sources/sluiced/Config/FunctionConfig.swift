@@ -122,6 +122,6 @@ struct FunctionConfig: Equatable {
             "function": "\(settings.name)", "stream": "\(settings.stream)", "handler": "\(settings.handler)",
             "batch_size": "\(settings.batchSize)", "on_failure": "\(settings.onFailureStream ?? "none")",
         ])
-        return FunctionRunner(settings: settings, consumer: consumer, handler: handler, engine: engine, failureSink: sink, logger: logger)
+        return FunctionRunner(settings: settings, consumer: consumer, handler: handler, failureSink: sink, logger: logger)
     }
 }
