@@ -37,6 +37,26 @@ import Testing
         #expect(perSecond > 0.97, "ran at \(perSecond) of the byte limit")
     }
 
+    /// After a restart the meter counts what the shard stored in its last second: a window
+    /// spanning the restart holds at most the limit.
+    @Test func aSeededMeterCountsTheSecondBeforeARestart() {
+        let clock = ManualTimeSource()
+        let limiter = ShardRateLimiter(rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 1000), clock: clock)
+        let now = clock.nowMillis()
+        // 700 records stored 400 ms before the start, 200 more 100 ms before; one older than a window.
+        let arrivals = Array(repeating: Arrival(millis: now - 400, bytes: 100), count: 700)
+            + Array(repeating: Arrival(millis: now - 100, bytes: 100), count: 200) + [Arrival(millis: now - 2_000, bytes: 100)]
+        limiter.seed(RecentArrivals(arrivals: arrivals, nowMillis: now))
+        #expect(limiter.admit(sizes: Array(repeating: 100, count: 500)) == 100)
+        // The 700 come back one window after they arrived (605 ms on), the 200 later.
+        clock.advance(millis: 604)
+        #expect(limiter.admit(sizes: [100]) == 0)
+        clock.advance(millis: 1)
+        #expect(limiter.admit(sizes: Array(repeating: 100, count: 1000)) == 700)
+        clock.advance(millis: 300)
+        #expect(limiter.admit(sizes: Array(repeating: 100, count: 1000)) == 200)
+    }
+
     @Test func aRecordAsBigAsTheLimitPassesAndFillsTheWindow() {
         let clock = ManualTimeSource()
         let limiter = ShardRateLimiter(rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 1000), clock: clock)

@@ -69,6 +69,29 @@ public final class ShardRateLimiter: Sendable {
         self.clock = clock
     }
 
+    /// Counts records stored before this meter existed — the shard's last second before
+    /// sluiced started again — as if it had admitted them when they arrived, so the first
+    /// window after a restart holds them too. Call before the first admission.
+    public func seed(_ recent: RecentArrivals) {
+        let now = clock.monotonicNanos()
+        window.withLock { w in
+            for arrival in recent.arrivals.sorted(by: { $0.millis < $1.millis }) {
+                let ageNanos = UInt64(max(0, recent.nowMillis - arrival.millis)) * 1_000_000
+                guard ageNanos < Self.windowNanos else { continue }
+                let at = now > ageNanos ? now - ageNanos : 0
+                if let last = w.admissions.last, last.at == at {
+                    w.admissions[w.admissions.count - 1].records += 1
+                    w.admissions[w.admissions.count - 1].bytes += arrival.bytes
+                } else {
+                    w.lastTicket += 1
+                    w.admissions.append(Admission(at: at, records: 1, bytes: arrival.bytes, ticket: w.lastTicket))
+                }
+                w.records += 1
+                w.bytes += arrival.bytes
+            }
+        }
+    }
+
     /// Whether one more record of `size` fits beside what the window holds. A record
     /// larger than the byte limit fits an empty window, so no record can never pass.
     private func fits(records: Int, bytes: Int, size: Int) -> Bool {

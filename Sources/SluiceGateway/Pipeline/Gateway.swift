@@ -155,6 +155,8 @@ public final class Gateway: Sendable {
             let isFirstLook = lanes.open.isEmpty && lanes.closed.isEmpty
             for entry in map.open where lanes.open[entry.index] == nil {
                 let lane = try openLane(stream: stream, shardId: entry.shardId, index: entry.index)
+                // What the shard stored in its last second (before a restart) counts.
+                lane.limiter.seed(await sink.recentArrivals(stream: stream, shardIndex: entry.index))
                 lanes.open[entry.index] = lane
                 created.append(lane)
             }

@@ -18,6 +18,12 @@ public protocol GatewaySink: Sendable {
     /// Stores records of one shard of one stream (any number; the sink batches as its
     /// remote needs) and says per record what happened, in order.
     func put(stream: String, records: [PutRecordInput]) async throws -> [SinkOutcome]
+    /// What a shard stored in the last second (its meter counts it after a restart).
+    func recentArrivals(stream: String, shardIndex: Int) async -> RecentArrivals
+}
+
+extension GatewaySink {
+    public func recentArrivals(stream: String, shardIndex: Int) async -> RecentArrivals { RecentArrivals(arrivals: [], nowMillis: 0) }
 }
 
 /// The default sink: the embedded stream engine in the same process.
@@ -28,6 +34,7 @@ public struct EmbeddedSink: GatewaySink {
 
     public func shardMap(stream: String) throws -> ShardMap { try engine.shardMap(stream: stream) }
     public func shardMapVersion(stream: String) throws -> UInt64 { try engine.shardMapVersion(stream: stream) }
+    public func recentArrivals(stream: String, shardIndex: Int) -> RecentArrivals { engine.recentArrivals(stream: stream, shardIndex: shardIndex) }
     public func put(stream: String, records: [PutRecordInput]) async throws -> [SinkOutcome] {
         try await engine.ingest(stream: stream, records: records).map {
             switch $0 {
