@@ -13,6 +13,9 @@ struct FileCheckpoint: Codable, Equatable, Sendable {
     var fingerprint: UInt32
     /// Bytes before this offset are durable in the sink or the spool.
     var offset: Int64
+    /// The path this file was renamed from and has not finished yet: the file now at that
+    /// path waits for it (order across rotation survives a restart). Absent once finished.
+    var replaces: String?
 }
 
 /// The checkpoints of one source: `DATA_DIR/checkpoints/<source>.json`, replaced

@@ -81,8 +81,20 @@ public final class FileSource: Service, Sendable {
             var progressed = false
             for key in files.keys.sorted(by: { files[$0]!.path < files[$1]!.path }) {
                 guard !loop.isStopping else { break }
+                guard !waitsForPredecessor(files[key]!, among: files) else {
+                    // Not read yet, but its lag shows (status, CheckpointLagBytes).
+                    files[key]!.size = files[key]!.currentSize() ?? files[key]!.size
+                    continue
+                }
                 var file = files[key]!
                 progressed = try await pump(&file, all: &files, saved: saved) || progressed
+                if let replaced = file.replaces, file.readOffset >= (file.currentSize() ?? file.readOffset),
+                   ContinuousClock.now - max(replaced.since, file.lastGrowth) >= settings.rotateWait {
+                    // Read to its end and quiet: the file now at its old path may start.
+                    file.replaces = nil
+                    files[key] = file
+                    try saveCheckpoints(files, saved: saved)
+                }
                 files[key] = file
                 if let file = files[key], isFinished(file) {
                     close(file.fd)
@@ -95,6 +107,19 @@ public final class FileSource: Service, Sendable {
             if !progressed { await watcher.wait(timeout: watcher.isWatching ? settings.pollInterval : settings.pollInterval / 4) }
         }
         try? saveCheckpoints(files, saved: saved)
+    }
+
+    /// Whether `file` is the one that now has a rotated file's path, and that file is not
+    /// finished yet: its lines go first (they may share partition keys).
+    private func waitsForPredecessor(_ file: TailedFile, among files: [TailedFile.Key: TailedFile]) -> Bool {
+        files.values.contains { other in
+            guard other.key != file.key, let earlier = other.replaces else { return false }
+            // The file at the old path; or one rotated from that path after it (rotations
+            // faster than rotate_wait_ms), which also comes after it.
+            if earlier.path == file.path { return true }
+            if let own = file.replaces, own.path == earlier.path, earlier.since < own.since { return true }
+            return false
+        }
     }
 
     /// Whether a rotated file is read to `size` and has been quiet for `rotateWait`: no
@@ -119,6 +144,8 @@ public final class FileSource: Service, Sendable {
         let pathsNow = Dictionary(found.map { ($0.path, $0.key) }, uniquingKeysWith: { a, _ in a })
         for (key, file) in files where file.rotatedAt == nil && pathsNow[file.path] != key {
             // The path was renamed away or deleted; keep reading what the descriptor holds.
+            // The file that takes the path next waits until this one is finished.
+            if file.replaces == nil { files[key]!.replaces = (file.path, .now) }
             if let newPath = found.first(where: { $0.key == key })?.path {
                 files[key]!.path = newPath
             } else {
@@ -158,11 +185,15 @@ public final class FileSource: Service, Sendable {
                     "source": "\(settings.name)", "path": "\(path)", "inode": "\(key.inode)",
                 ])
             }
+            // A file renamed before the last run finished it (or while sluiced was down)
+            // still goes before the file that has its old path now.
+            let previous = saved[key].flatMap { entry in offset == entry.offset ? (entry.replaces ?? (entry.path != path ? entry.path : nil)) : nil }
             saved[key] = nil
             files[key] = TailedFile(
                 key: key, path: path, fd: fd, readOffset: offset, checkpoint: offset, fingerprint: Fingerprint.of(fd: fd),
                 assembler: LineAssembler(maxBytes: settings.maxRecordBytes, marker: settings.truncationMarker, startPattern: startPattern, offset: offset)
             )
+            if let previous { files[key]!.replaces = (previous, .now) }
             logger.info("tailing", metadata: ["source": "\(settings.name)", "path": "\(path)", "from": "\(offset)"])
         }
     }

@@ -19,12 +19,16 @@ struct TailedFile {
     var assembler: LineAssembler
     /// Set when the path no longer leads to this file (renamed away or deleted).
     var rotatedAt: ContinuousClock.Instant?
+    /// The path this file was rotated from, while it is not finished: the file that now
+    /// has that path is not read until this one is read to its end and quiet for
+    /// `rotate_wait_ms`, so a key's lines keep their order across the rotation.
+    var replaces: (path: String, since: ContinuousClock.Instant)?
     var lastGrowth = ContinuousClock.now
     var size: Int64 = 0
 
     var checkpointRecord: FileCheckpoint {
         FileCheckpoint(path: path, device: key.device, inode: key.inode,
-                       fingerprintLength: fingerprint.length, fingerprint: fingerprint.crc, offset: checkpoint)
+                       fingerprintLength: fingerprint.length, fingerprint: fingerprint.crc, offset: checkpoint, replaces: replaces?.path)
     }
 
     /// The file's size now, or nil when it cannot be stat'ed.
