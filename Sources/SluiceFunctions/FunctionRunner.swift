@@ -17,6 +17,7 @@ public final class FunctionRunner: StoppableConsumer {
     let logger: Logger
     let metrics: FunctionMetrics
     let processor: BatchProcessor
+    let failureSink: (any FailureSink)?
     /// Completed by `finish` (stop): lanes end after their batch in flight.
     private let stopping = DeliveryReceipt()
     private let round = Mutex<Task<Void, Never>?>(nil)
@@ -35,6 +36,7 @@ public final class FunctionRunner: StoppableConsumer {
         self.consumer = consumer
         self.handler = handler
         self.logger = logger
+        self.failureSink = failureSink
         let metrics = FunctionMetrics(function: settings.name)
         self.metrics = metrics
         let backoff = settings.retryBackoff
@@ -54,6 +56,7 @@ public final class FunctionRunner: StoppableConsumer {
             "function": "\(settings.name)", "stream": "\(settings.stream)", "handler": "\(settings.handler)",
             "parallelization_factor": "\(settings.parallelizationFactor)",
         ])
+        await failureSink?.prepare()
         while !Task.isCancelled && !stopping.isComplete {
             let task = Task {
                 await ShardSupervisor(consumer: self.consumer, backoff: self.settings.retryBackoff, stopping: self.stopping) { error, message, shard in
@@ -65,6 +68,7 @@ public final class FunctionRunner: StoppableConsumer {
             round.withLock { $0 = nil }
         }
         await handler.shutdown()
+        await failureSink?.shutdown()
     }
 
     /// At stop: no more batches start; the ones running end and their records are

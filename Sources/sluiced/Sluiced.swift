@@ -115,7 +115,9 @@ struct Sluiced: AsyncParsableCommand {
                 "fix": "run `sluice repair \(settings.dataDirectory)` with sluiced stopped",
             ])
             return false
-        }.map { try $0.makeRunner(engine: engine, region: settings.engine.region, accountId: settings.engine.accountId, logger: functionLogger) }
+        }.map {
+            try $0.makeRunner(engine: engine, region: settings.engine.region, accountId: settings.engine.accountId, exports: settings.exports, logger: functionLogger)
+        }
         let exportControl = ExportControl(exports: exports)
         let firehose = FirehoseAPI(engine: engine, exports: exports)
         func runs(_ source: RecordConfig) -> Bool {

@@ -85,6 +85,9 @@ CASES = {
     "function with a bad filter pattern": lambda tmp: (
         '[[streams]]\nname = "s"\nshards = 1\n[[functions]]\nname = "f"\nstream = "s"\ncommand = "/bin/cat"\n'
         'starting_position = "LATEST"\nfilter_criteria = [\'{"data": {"t": [{"numeric": ["!", 1]}]}}\']\n', "numeric comparisons are"),
+    "function on_failure to an unknown export": lambda tmp: (
+        '[[streams]]\nname = "s"\nshards = 1\n[[functions]]\nname = "f"\nstream = "s"\ncommand = "/bin/cat"\n'
+        'starting_position = "LATEST"\non_failure = { export = "nowhere" }\n', "no [[exports]] entry is named"),
     "function with both command and url": lambda tmp: (
         '[[streams]]\nname = "s"\nshards = 1\n[[functions]]\nname = "f"\nstream = "s"\ncommand = "/bin/cat"\n'
         'url = "http://127.0.0.1:9/"\nstarting_position = "LATEST"\n', "not both"),

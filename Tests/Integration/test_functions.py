@@ -263,6 +263,32 @@ def test_retries_then_the_on_failure_record_has_lambdas_shape(tmp_path):
         d.stop()
 
 
+def test_on_failure_can_be_an_exports_destination(tmp_path):
+    """`on_failure = { export = "NAME" }`: the failure record goes straight to that export's
+    destination (files here), in an object named after the function."""
+    out = tmp_path / "failures"
+    out.mkdir()
+    function = ('batch_size = 3\nmaximum_retry_attempts = 0\non_failure = { export = "failed-to-disk" }\n'
+                f'[[exports]]\nname = "failed-to-disk"\nstream = "fn-failures"\nkind = "files"\ndirectory = "{out}"\n'
+                'record_format = "json_lines"\nprefix = "failed/"\n')
+    d, _ = function_daemon(tmp_path, "code = 1\n", function)
+    d.start()
+    try:
+        put_json(d.client(), [(f"k{n}", f"r{n}".encode()) for n in range(3)], stream="events")
+        objects = lambda: [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")]
+        wait_until(objects, timeout=60, what="the failure object")
+        wait_until(lambda: caught_up(d), timeout=30, what="the position past the batch")
+        [obj] = objects()
+        assert obj.relative_to(out).parts[0] == "failed" and obj.name.startswith("function.fn-failed-to-disk-"), obj
+        [line] = obj.read_text().splitlines()
+        failure = json.loads(base64.b64decode(json.loads(line)["data"]))
+        assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+        assert failure["KinesisBatchInfo"]["batchSize"] == 3
+        assert function_status(d)["droppedRecords"] == 3
+    finally:
+        d.stop()
+
+
 def test_timeout_crash_and_garbage_answers_are_function_errors(tmp_path):
     script = (
         "kind = base64.b64decode(records[0]['data']).decode()\n"

@@ -26,6 +26,18 @@ public struct ConsumerBatch: Sendable {
     let generation: UInt64
 }
 
+extension ConsumerBatch {
+    /// Records that belong to no consumer's position — a function's failure records
+    /// handed to an export's destination. Such a batch is never committed (no consumer's
+    /// generation matches it).
+    public static func detached(shardIndex: Int, records: [StoredRecord]) -> ConsumerBatch {
+        ConsumerBatch(
+            shardIndex: shardIndex, records: records, nextOffset: (records.last?.offset ?? 0) + 1, finished: false,
+            millisBehindLatest: 0, generation: .max
+        )
+    }
+}
+
 /// A named reader of every shard of one stream that remembers, durably, how far its
 /// handler has confirmed (POSITIONS.md): what exports, delivery streams and functions are
 /// built on.

@@ -86,12 +86,20 @@ struct ExportConfig: Equatable {
         let consumer = try engine.durableConsumer(stream: stream, name: name, start: start, logger: logger)
         var exportSettings = Export.Settings()
         exportSettings.batchMaxRecords = batchMaxRecords
+        let destination = try makeDestination(engine: engine, objectsNamedFor: stream, logger: logger)
+        return Export(name: name, kind: kind.rawValue, consumer: consumer, destination: destination, settings: exportSettings, logger: logger)
+    }
+
+    /// Where this export sends records. - Parameter objectsNamedFor: the stream its object
+    /// names carry (a function's failure records name the function, so the export's own
+    /// leftover cleanup never touches them).
+    func makeDestination(engine: StreamEngine, objectsNamedFor label: String, logger: Logger) throws -> any ExportDestination {
         if let delivery {
-            let destination = try delivery.destination(stream: stream, export: name, sourceArn: engine.arn(of: stream), location: location, logger: logger)
+            let destination = try delivery.destination(stream: label, export: name, sourceArn: engine.arn(of: stream), location: location, logger: logger)
             logger.info("export configured", metadata: [
-                "export": "\(name)", "stream": "\(stream)", "destination": "\(delivery.summary)", "compression": "\(delivery.compression.rawValue)",
+                "export": "\(name)", "stream": "\(label)", "destination": "\(delivery.summary)", "compression": "\(delivery.compression.rawValue)",
             ])
-            return Export(name: name, kind: kind.rawValue, consumer: consumer, destination: destination, settings: exportSettings, logger: logger)
+            return destination
         }
         let credentials = try remote.checkCredentials(location: location)
         let endpoint = remote.resolvedEndpoint
@@ -99,14 +107,13 @@ struct ExportConfig: Equatable {
         settings.rates = .init(bytesPerSecond: remoteBytesPerSecond, recordsPerSecond: remoteRecordsPerSecond)
         settings.aggregationMaxBytes = remote.aggregation ? remote.aggregationMaxBytes : nil
         settings.mapRefresh = .seconds(remote.mapRefreshSeconds)
-        let destination = KinesisDestination(
+        logger.info("export configured", metadata: [
+            "export": "\(name)", "stream": "\(label)", "endpoint": "\(endpoint)", "remote_stream": "\(remoteStream)",
+            "region": "\(remote.region)", "credentials": "\(credentials.sourceDescription)", "aggregation": "\(remote.aggregation)",
+        ])
+        return KinesisDestination(
             client: KinesisClient(endpoint: endpoint, signing: .init(region: remote.region, credentials: credentials)),
             settings: settings, export: name, logger: logger
         )
-        logger.info("export configured", metadata: [
-            "export": "\(name)", "stream": "\(stream)", "endpoint": "\(endpoint)", "remote_stream": "\(remoteStream)",
-            "region": "\(remote.region)", "credentials": "\(credentials.sourceDescription)", "aggregation": "\(remote.aggregation)",
-        ])
-        return Export(name: name, kind: kind.rawValue, consumer: consumer, destination: destination, settings: exportSettings, logger: logger)
     }
 }

@@ -9,6 +9,8 @@ struct FunctionConfig: Equatable {
     var settings: FunctionSettings
     var start: ConsumerStart
     var enabled = true
+    /// `on_failure = { export = "NAME" }`: failure records go to that export's destination.
+    var onFailureExport: String?
     /// Where the entry is, for messages: `[[functions]] #2 (alerts)`.
     var location: String
 
@@ -54,7 +56,18 @@ struct FunctionConfig: Equatable {
             }
             settings.maximumRecordAgeSeconds = age
         }
-        settings.onFailureStream = try section.string("on_failure")
+        var onFailureExport: String?
+        if section.table["on_failure"]?.table != nil, let target = try section.section("on_failure") {
+            let toStream = try target.string("stream"), toExport = try target.string("export")
+            try target.rejectUnknownKeys(hint: "on_failure takes stream = \"NAME\" or export = \"NAME\"")
+            guard (toStream == nil) != (toExport == nil) else {
+                throw ConfigError("\(location) on_failure: give stream = \"NAME\" (a local stream) or export = \"NAME\" (an [[exports]] entry's destination), one of them")
+            }
+            settings.onFailureStream = toStream
+            onFailureExport = toExport
+        } else {
+            settings.onFailureStream = try section.string("on_failure")
+        }
         if settings.onFailureStream == stream {
             throw ConfigError("\(location) on_failure: \"\(stream)\" is the function's own stream; failure records would be processed as input. Name another stream")
         }
@@ -84,7 +97,7 @@ struct FunctionConfig: Equatable {
         let enabled = try section.bool("enabled") ?? true
         let start = try parseStart(section, location: location)
         try section.rejectUnknownKeys(hint: "keys of [[functions]] are listed in config/sluice.toml")
-        return FunctionConfig(settings: settings, start: start, enabled: enabled, location: location)
+        return FunctionConfig(settings: settings, start: start, enabled: enabled, onFailureExport: onFailureExport, location: location)
     }
 
     /// Lambda's StartingPosition: required, as it is there.
@@ -108,7 +121,9 @@ struct FunctionConfig: Equatable {
     private static let nameBytes: Set<UInt8> = Set(Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-".utf8))
 
     /// The function, its consumer opened on `engine`.
-    func makeRunner(engine: StreamEngine, region: String, accountId: String, logger: Logger) throws -> FunctionRunner {
+    /// - Parameter exports: the config's exports (an `on_failure` export is built anew: the
+    ///   same destination, its objects named after the function).
+    func makeRunner(engine: StreamEngine, region: String, accountId: String, exports: [ExportConfig], logger: Logger) throws -> FunctionRunner {
         var settings = self.settings
         settings.region = region
         settings.accountId = accountId
@@ -117,10 +132,20 @@ struct FunctionConfig: Equatable {
         case .command(let command): CommandHandler(command: command, settings: settings, logger: logger)
         case .url(let url): URLHandler(url: url, settings: settings)
         }
-        let sink = settings.onFailureStream.map { StreamFailureSink(engine: engine, stream: $0, logger: logger) }
+        var sink: (any FailureSink)? = settings.onFailureStream.map { StreamFailureSink(engine: engine, stream: $0, logger: logger) }
+        if let name = onFailureExport {
+            guard let export = exports.first(where: { $0.name == name }) else {
+                throw ConfigError("\(location) on_failure: no [[exports]] entry is named \"\(name)\"")
+            }
+            let label = settings.consumerName
+            sink = ExportFailureSink(
+                destination: try export.makeDestination(engine: engine, objectsNamedFor: label, logger: logger), label: label,
+                clock: { [consumer] in consumer.nowMillis() }
+            )
+        }
         logger.info("function configured", metadata: [
             "function": "\(settings.name)", "stream": "\(settings.stream)", "handler": "\(settings.handler)",
-            "batch_size": "\(settings.batchSize)", "on_failure": "\(settings.onFailureStream ?? "none")",
+            "batch_size": "\(settings.batchSize)", "on_failure": "\(settings.onFailureStream ?? onFailureExport.map { "export \($0)" } ?? "none")",
         ])
         return FunctionRunner(settings: settings, consumer: consumer, handler: handler, failureSink: sink, logger: logger)
     }

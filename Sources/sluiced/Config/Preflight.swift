@@ -34,6 +34,9 @@ extension SluiceConfig {
             if let target = settings.onFailureStream, !declared.contains(target) && !streamExists(target) {
                 throw ConfigError("\(function.location) on_failure: stream \"\(target)\" does not exist; add it to [[streams]] (an [[exports]] entry on it carries failure records off the box)")
             }
+            if let name = function.onFailureExport, !exports.contains(where: { $0.name == name }) {
+                throw ConfigError("\(function.location) on_failure: no [[exports]] entry is named \"\(name)\"")
+            }
             if case .command(let command) = settings.handler, !FileManager.default.isExecutableFile(atPath: command[0]) {
                 throw ConfigError("\(function.location) command: \(command[0]) is not an executable file")
             }
