@@ -168,7 +168,7 @@ let package = Package(
             name: "SluiceTestSupport", dependencies: ["SluiceStorage", .product(name: "Logging", package: "swift-log")],
             path: "Tests/SluiceTestSupport", swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SluiceStorageTests", dependencies: ["SluiceStorage", "SluiceTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SluiceStorageTests", dependencies: ["SluiceStorage", "SluiceTestSupport"], exclude: ["Golden"], swiftSettings: swiftSettings),
         .testTarget(name: "SluiceEngineTests", dependencies: ["SluiceEngine", "SluiceTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SluiceGatewayTests",

@@ -1,0 +1,126 @@
+import Crypto
+import Foundation
+import Testing
+import SluiceTestSupport
+@testable import SluiceStorage
+
+/// Files written by this version, committed under `Golden/`, that every later version must
+/// read to the same records: a format change that would misread data already on edge
+/// boxes fails here, however the round-trip tests fare. `SLUICE_WRITE_GOLDEN=1 swift test
+/// --filter GoldenFormatTests` writes them anew (only for a deliberate format version).
+@Suite struct GoldenFormatTests {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden").path
+    static let writing = ProcessInfo.processInfo.environment["SLUICE_WRITE_GOLDEN"] == "1"
+    /// The committed test key: version 1 of key id "golden", 32 bytes of 0x5A.
+    static let keys = StaticKeyProvider([MasterKey(id: "golden", version: 1, secret: SymmetricKey(data: [UInt8](repeating: 0x5A, count: 32)))])
+    static let startMillis: Int64 = 1_767_225_600_000
+
+    /// Keys of every length class, empty and binary data, arrival times that repeat.
+    /// The big record goes first: it creates the segment, so in the journal's case the
+    /// small appends after it are in the journal only.
+    static let expected: [(key: String, data: [UInt8], step: Int64)] = [
+        ("big", [UInt8](repeating: 0x42, count: 70_000), 0), ("k", Array("first".utf8), 7), ("ключ-ü", Array("unicode key".utf8), 0),
+        (String(repeating: "x", count: 256), [], 5), ("bin", [0, 1, 2, 255, 254, 10, 13], 1_000), ("json", Array(#"{"a":1,"b":[true,null]}"#.utf8), 0),
+    ]
+
+    /// Appends the expected records, one append per distinct arrival time.
+    static func write(_ log: ShardLog, clock: ManualTimeSource) async throws {
+        for record in expected {
+            clock.advance(millis: record.step)
+            _ = try await log.append([LogRecord(partitionKey: record.key, data: record.data)])
+        }
+    }
+
+    static func check(_ records: [StoredRecord]) {
+        #expect(records.count == expected.count)
+        var millis = startMillis
+        for (k, (record, want)) in zip(records, expected).enumerated() {
+            millis += want.step
+            #expect(record.offset == UInt64(k))
+            #expect(record.partitionKey == want.key)
+            #expect(record.data == want.data)
+            #expect(record.timestampMillis == millis)
+        }
+    }
+
+    /// A copy of a golden directory to open (recovery may write beside the files).
+    func copy(_ name: String, _ tmp: TemporaryDirectory) throws -> String {
+        let target = tmp.file(name)
+        try FileManager.default.copyItem(atPath: Self.directory + "/" + name, toPath: target)
+        return target
+    }
+
+    @Test("a plain segment of version 1 reads to the same records, and is what this version writes byte for byte")
+    func plainSegment() async throws {
+        let tmp = TemporaryDirectory()
+        let clock = ManualTimeSource(nowMillis: Self.startMillis)
+        let fresh = try ShardLog(directory: tmp.file("fresh/shardId-000000000000"), clock: clock)
+        try await Self.write(fresh, clock: clock)
+        try await fresh.close()
+        let written = tmp.file("fresh/shardId-000000000000/00000000000000000000.seg")
+        if Self.writing { try Self.replace("plain", with: tmp.file("fresh")) }
+        let golden = Self.directory + "/plain/shardId-000000000000/00000000000000000000.seg"
+        let same = RawFile.read(written) == RawFile.read(golden)
+        #expect(same, "this version writes a plain segment differently: a format change needs a new version")
+        let log = try ShardLog(directory: try copy("plain", tmp) + "/shardId-000000000000")
+        Self.check(try readAll(log))
+        #expect(log.recoveryReport.tornTails.isEmpty && log.recoveryReport.quarantined.isEmpty)
+    }
+
+    @Test("an encrypted segment of version 1 opens with the committed key to the same records, and holds none in clear")
+    func encryptedSegment() async throws {
+        let tmp = TemporaryDirectory()
+        if Self.writing {
+            let clock = ManualTimeSource(nowMillis: Self.startMillis)
+            // Data keys are bound to the last two components of the shard's path: generate
+            // under the name the test reads.
+            let log = try ShardLog(directory: tmp.file("gen/encrypted/shardId-000000000000"), clock: clock, keys: Self.keys)
+            try log.setEncryption(keyId: "golden")
+            try await Self.write(log, clock: clock)
+            try await log.close()
+            try Self.replace("encrypted", with: tmp.file("gen/encrypted"))
+        }
+        let directory = try copy("encrypted", tmp) + "/shardId-000000000000"
+        let bytes = RawFile.read(directory + "/00000000000000000000.seg")
+        #expect(!bytes.isEmpty && !contains(bytes, "unicode key") && !contains(bytes, #"{"a":1"#))
+        Self.check(try readAll(try ShardLog(directory: directory, keys: Self.keys)))
+        #expect { _ = try ShardLog(directory: directory) } throws: { ($0 as? StorageError)?.code == .keyUnavailable }
+    }
+
+    @Test("a commit journal of version 1 with entries the segments lack (a power cut) replays to the same records")
+    func journalAfterPowerCut() async throws {
+        let tmp = TemporaryDirectory()
+        if Self.writing {
+            let fs = PowerLossFileSystem()
+            let root = tmp.file("gen")
+            let clock = ManualTimeSource(nowMillis: Self.startMillis)
+            // A small journal file: the committed copy stays small (the default is 16 MiB of zeros).
+            let journal = try CommitJournal(dataDirectory: root, fileSystem: fs, fileBytes: Int64(JournalFormat.headerSize) + 4 * Int64(CommitJournal.maxFlushBytes))
+            let log = try ShardLog(directory: root + "/streams/s/shardId-000000000000", fileSystem: fs, clock: clock, journal: journal)
+            // A first append creates (and fsyncs) the segment; the rest live in the journal only.
+            try await Self.write(log, clock: clock)
+            try fs.cutPower()
+            try Self.replace("journal", with: root)
+        }
+        let root = try copy("journal", tmp)
+        #expect(try CommitJournal.pendingEntries(dataDirectory: root) > 0, "the golden journal has entries to replay")
+        // Without the journal the segment holds the first record only.
+        let segment = root + "/streams/s/shardId-000000000000/00000000000000000000.seg"
+        #expect(RawFile.read(segment).count < RawFile.read(Self.directory + "/plain/shardId-000000000000/00000000000000000000.seg").count)
+        let journal = try CommitJournal(dataDirectory: root)
+        #expect(journal.replayReport.writes > 0 && journal.replayReport.rejected.isEmpty)
+        Self.check(try readAll(try ShardLog(directory: root + "/streams/s/shardId-000000000000", journal: journal)))
+    }
+
+    static func replace(_ name: String, with source: String) throws {
+        let target = directory + "/" + name
+        try? FileManager.default.removeItem(atPath: target)
+        try FileManager.default.copyItem(atPath: source, toPath: target)
+    }
+
+    func contains(_ haystack: [UInt8], _ needle: String) -> Bool {
+        let n = Array(needle.utf8)
+        guard haystack.count >= n.count else { return false }
+        return (0...(haystack.count - n.count)).contains { haystack[$0..<$0 + n.count].elementsEqual(n) }
+    }
+}
