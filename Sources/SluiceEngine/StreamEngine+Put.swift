@@ -5,11 +5,14 @@ public struct PutRecordInput: Sendable {
     public var partitionKey: String
     public var data: [UInt8]
     public var explicitHashKey: String?
+    /// Set by in-process producers that deduplicate (file sources): kept in the log.
+    public var origin: RecordOrigin?
 
-    public init(partitionKey: String, data: [UInt8], explicitHashKey: String? = nil) {
+    public init(partitionKey: String, data: [UInt8], explicitHashKey: String? = nil, origin: RecordOrigin? = nil) {
         self.partitionKey = partitionKey
         self.data = data
         self.explicitHashKey = explicitHashKey
+        self.origin = origin
     }
 }
 
@@ -147,7 +150,7 @@ extension StreamEngine {
     private func append(
         _ indexes: [Int], of records: [PutRecordInput], hashKeys: [UInt128], to shard: ShardHandle, stream: StreamHandle
     ) async -> [(Int, PutRecordOutcome)] {
-        let batch = indexes.map { LogRecord(partitionKey: records[$0].partitionKey, data: records[$0].data) }
+        let batch = indexes.map { LogRecord(partitionKey: records[$0].partitionKey, data: records[$0].data, origin: records[$0].origin) }
         do {
             let result = try await shard.log.append(batch)
             shard.notifyAppend()

@@ -124,3 +124,32 @@ import SluiceTestSupport
         return (0...(haystack.count - n.count)).contains { haystack[$0..<$0 + n.count].elementsEqual(n) }
     }
 }
+
+/// Record origins (RecordOrigin): kept beside records, plain and sealed, never changing a
+/// record without one.
+@Suite struct RecordOriginTests {
+    @Test("origins round-trip in plain and sealed segments, beside records without one")
+    func roundTrip() async throws {
+        let tmp = TemporaryDirectory()
+        for sealed in [false, true] {
+            let directory = tmp.file("\(sealed)/shardId-000000000000")
+            let log = try ShardLog(directory: directory, keys: sealed ? GoldenFormatTests.keys : nil)
+            if sealed { try log.setEncryption(keyId: "golden") }
+            let producers: [UInt64] = [.max - 1, .max]
+            let written: [LogRecord] = (0..<50).map { (n: Int) -> LogRecord in
+                let origin: RecordOrigin? = n % 4 == 0 ? nil : RecordOrigin(producer: producers[n % 2], sequence: UInt64(n) * 1_000)
+                return LogRecord(partitionKey: "k\(n % 3)", data: Array("r\(n)".utf8), origin: origin)
+            }
+            _ = try await log.append(Array(written.prefix(20)))
+            _ = try await log.append(Array(written.dropFirst(20)))
+            try await log.close()
+            let read = try readAll(try ShardLog(directory: directory, keys: sealed ? GoldenFormatTests.keys : nil))
+            #expect(read.map { $0.data } == written.map { $0.data })
+            #expect(read.map { $0.partitionKey } == written.map { $0.partitionKey })
+            #expect(read.map { $0.origin } == written.map { $0.origin })
+            let log2 = try ShardLog(directory: directory, keys: sealed ? GoldenFormatTests.keys : nil)
+            #expect(try log2.highWater(of: [.max - 1, .max, 7], from: 0) == [.max - 1: 46_000, .max: 49_000])
+            #expect(try log2.highWater(of: [.max], from: 48) == [.max: 49_000])
+        }
+    }
+}

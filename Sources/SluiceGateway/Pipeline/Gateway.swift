@@ -37,6 +37,8 @@ public final class Gateway: Sendable {
     }
 
     private let streams = Mutex<[String: StreamLanes]>([:])
+    /// Per stream: producers whose records may come again after a restart.
+    private let repeats = Mutex<[String: RepeatRequest]>([:])
     /// Serializes map refreshes, so one spool directory is never opened twice.
     private let refreshLock = AsyncLock()
     let newLanes: AsyncStream<ShardLane>
@@ -54,6 +56,18 @@ public final class Gateway: Sendable {
         self.logger = logger
         budget = SpoolBudget(maxBytes: settings.spoolMaxBytes, policy: settings.onFull, logger: logger)
         (newLanes, newLanesContinuation) = AsyncStream.makeStream(of: ShardLane.self)
+    }
+
+    /// Says that records of `producers` (with their origin) may come again: a source that
+    /// resumed files from checkpoints saved at `sinceMillis` or later. Each shard then skips
+    /// those it already holds, in its log or its spool, so a crash stores nothing twice.
+    /// Call before submitting them.
+    public func expectRepeats(stream: String, producers: Set<UInt64>, sinceMillis: Int64) {
+        guard !producers.isEmpty else { return }
+        repeats.withLock { all in
+            all[stream] = all[stream]?.merged(producers: producers, sinceMillis: sinceMillis)
+                ?? RepeatRequest(id: 1, producers: producers, sinceMillis: sinceMillis)
+        }
     }
 
     /// Makes `records` (all of one stream) durable in the sink or the spool, each shard's
@@ -194,7 +208,8 @@ public final class Gateway: Sendable {
         return ShardLane(
             stream: stream, shardId: shardId, index: index, rates: settings.rates,
             spool: spool, sink: sink, budget: budget,
-            mustWait: { [weak self] in self?.closedShardsSpool(stream) ?? false }, logger: logger
+            mustWait: { [weak self] in self?.closedShardsSpool(stream) ?? false },
+            repeats: { [weak self] in self?.repeats.withLock { $0[stream] } }, logger: logger
         )
     }
 

@@ -20,10 +20,13 @@ public protocol GatewaySink: Sendable {
     func put(stream: String, records: [PutRecordInput]) async throws -> [SinkOutcome]
     /// What a shard stored in the last second (its meter counts it after a restart).
     func recentArrivals(stream: String, shardIndex: Int) async -> RecentArrivals
+    /// The highest sequence each producer stored in a shard since `sinceMillis`.
+    func highWater(stream: String, shardIndex: Int, sinceMillis: Int64, producers: Set<UInt64>) async throws -> [UInt64: UInt64]
 }
 
 extension GatewaySink {
     public func recentArrivals(stream: String, shardIndex: Int) async -> RecentArrivals { RecentArrivals(arrivals: [], nowMillis: 0) }
+    public func highWater(stream: String, shardIndex: Int, sinceMillis: Int64, producers: Set<UInt64>) async throws -> [UInt64: UInt64] { [:] }
 }
 
 /// The default sink: the embedded stream engine in the same process.
@@ -34,6 +37,9 @@ public struct EmbeddedSink: GatewaySink {
 
     public func shardMap(stream: String) throws -> ShardMap { try engine.shardMap(stream: stream) }
     public func shardMapVersion(stream: String) throws -> UInt64 { try engine.shardMapVersion(stream: stream) }
+    public func highWater(stream: String, shardIndex: Int, sinceMillis: Int64, producers: Set<UInt64>) throws -> [UInt64: UInt64] {
+        try engine.originHighWater(stream: stream, shardIndex: shardIndex, sinceMillis: sinceMillis, producers: producers)
+    }
     public func recentArrivals(stream: String, shardIndex: Int) -> RecentArrivals { engine.recentArrivals(stream: stream, shardIndex: shardIndex) }
     public func put(stream: String, records: [PutRecordInput]) async throws -> [SinkOutcome] {
         try await engine.ingest(stream: stream, records: records).map {

@@ -24,6 +24,8 @@ final class ShardLane: Sendable {
     private let wake = WakeSignal()
     /// True while an older shard of the stream still has spooled records: those go first.
     private let mustWait: @Sendable () -> Bool
+    /// The stream's latest repeat request (RepeatRequest), if any.
+    private let repeats: @Sendable () -> RepeatRequest?
     private let logger: Logger
     private let state = Mutex(State())
     private let metrics: LaneMetrics
@@ -38,6 +40,14 @@ final class ShardLane: Sendable {
         var dropped: UInt64 = 0
         var sinkFailures: UInt64 = 0
         var stored = RateWindow()
+        /// The repeat request this lane answered, and per producer the highest sequence
+        /// the shard already holds (dropped once a higher one passes).
+        var answeredRepeats: UInt64 = 0
+        var highWater: [UInt64: UInt64] = [:]
+        var skippedRepeats: UInt64 = 0
+        /// Per producer, the highest sequence the shard's log holds of what the spool's
+        /// head may repeat (nil: not looked up yet; empty: nothing to skip any more).
+        var drainHighWater: [UInt64: UInt64]?
     }
 
     /// The most one drain step sends (PutRecords' record bound; the meter admits fewer).
@@ -47,7 +57,8 @@ final class ShardLane: Sendable {
 
     init(
         stream: String, shardId: String, index: Int, rates: ShardRateLimiter.Rates, spool: ShardSpool,
-        sink: any GatewaySink, budget: SpoolBudget, mustWait: @escaping @Sendable () -> Bool, logger: Logger
+        sink: any GatewaySink, budget: SpoolBudget, mustWait: @escaping @Sendable () -> Bool,
+        repeats: @escaping @Sendable () -> RepeatRequest? = { nil }, logger: Logger
     ) {
         self.stream = stream
         self.shardId = shardId
@@ -57,6 +68,7 @@ final class ShardLane: Sendable {
         self.sink = sink
         self.budget = budget
         self.mustWait = mustWait
+        self.repeats = repeats
         self.logger = logger
         self.metrics = LaneMetrics(stream: stream, shardId: shardId)
         metrics.update(spool)
@@ -80,6 +92,16 @@ final class ShardLane: Sendable {
             if isClosed {
                 lock.unlock()
                 return pending
+            }
+            do {
+                pending = try await skipRepeats(pending)
+            } catch {
+                lock.unlock()
+                throw error
+            }
+            if pending.isEmpty {
+                lock.unlock()
+                return []
             }
             if spool.isEmpty, !mustWait() {
                 let admitted = limiter.admit(sizes: pending.lazy.map(\.gatewaySize))
@@ -110,7 +132,7 @@ final class ShardLane: Sendable {
             }
             if take > 0 {
                 do {
-                    try await spool.append(pending.prefix(take).map { LogRecord(partitionKey: $0.partitionKey, data: $0.data) })
+                    try await spool.append(pending.prefix(take).map { LogRecord(partitionKey: $0.partitionKey, data: $0.data, origin: $0.origin) })
                 } catch {
                     lock.unlock()
                     throw error
@@ -245,6 +267,71 @@ final class ShardLane: Sendable {
         }
     }
 
+    /// Drops the records this shard already holds (a restarted source sending its last
+    /// batch again). Called under the lane's lock, so nothing is stored between the
+    /// look-up and the check. - Throws: when the log or the spool cannot be read.
+    private func skipRepeats(_ records: [PutRecordInput]) async throws -> [PutRecordInput] {
+        if let request = repeats(), request.id > state.withLock({ $0.answeredRepeats }) {
+            var found = try await sink.highWater(stream: stream, shardIndex: index, sinceMillis: request.sinceMillis, producers: request.producers)
+            for (producer, sequence) in try spool.highWater(of: request.producers, sinceMillis: request.sinceMillis) {
+                found[producer] = max(found[producer] ?? 0, sequence)
+            }
+            state.withLock {
+                $0.answeredRepeats = request.id
+                $0.highWater.merge(found) { max($0, $1) }
+            }
+            if !found.isEmpty {
+                logger.info("gateway: a restarted source's last records are already in this shard; they are not stored again", metadata: [
+                    "stream": "\(stream)", "shard": "\(shardId)", "producers": "\(found.count)",
+                ])
+            }
+        }
+        return state.withLock { s in
+            guard !s.highWater.isEmpty else { return records }
+            var kept: [PutRecordInput] = []
+            kept.reserveCapacity(records.count)
+            for record in records {
+                if let origin = record.origin, let high = s.highWater[origin.producer] {
+                    if origin.sequence <= high {
+                        s.skippedRepeats += 1
+                        continue
+                    }
+                    // Past what the shard holds: this producer's records are all new now.
+                    s.highWater[origin.producer] = nil
+                }
+                kept.append(record)
+            }
+            return kept
+        }
+    }
+
+    /// How many records at the spool's head the shard's log already holds: drained just
+    /// before a crash, after the cursor was last written (it is written every 100 ms).
+    /// Known by their origins (file sources); a record without one is sent again.
+    private func alreadyDrained(_ pending: ArraySlice<StoredRecord>) async throws -> Int {
+        let table: [UInt64: UInt64]
+        if let known = state.withLock({ $0.drainHighWater }) {
+            table = known
+        } else {
+            let head = pending.prefix(5_000)
+            let producers = Set(head.compactMap { $0.origin?.producer })
+            var found: [UInt64: UInt64] = [:]
+            if let first = head.first, !producers.isEmpty {
+                found = try await sink.highWater(stream: stream, shardIndex: index, sinceMillis: first.timestampMillis - 60_000, producers: producers)
+            }
+            state.withLock { $0.drainHighWater = found }
+            table = found
+        }
+        guard !table.isEmpty else { return 0 }
+        var count = 0
+        for record in pending {
+            guard let origin = record.origin, let high = table[origin.producer], origin.sequence <= high else { break }
+            count += 1
+        }
+        if count < pending.count { state.withLock { $0.drainHighWater = [:] } }
+        return count
+    }
+
     /// Sends what the meter admits from `pending` (the spool's head onwards); advances past
     /// the leading records the sink stored.
     private func drainStep(_ pending: ArraySlice<StoredRecord>) async throws -> (sent: Int, stored: Int) {
@@ -252,16 +339,23 @@ final class ShardLane: Sendable {
         defer { lock.unlock() }
         // A drop_oldest may have moved the head while this lane waited for the lock.
         guard pending.first?.offset == spool.head else { return (0, 0) }
+        let skipped = try await alreadyDrained(pending)
+        if skipped > 0 {
+            try spool.advance(to: pending[pending.startIndex + skipped - 1].offset + 1)
+            state.withLock { $0.skippedRepeats += UInt64(skipped) }
+            metrics.update(spool)
+            return (skipped, skipped)
+        }
         let candidates = pending.prefix(Self.maxBatchRecords)
         let admitted = limiter.admit(sizes: candidates.lazy.map { $0.data.count + $0.partitionKey.utf8.count })
         guard admitted > 0 else { return (0, 0) }
         let sent = candidates.prefix(admitted)
-        let stored = await store(sent.map { PutRecordInput(partitionKey: $0.partitionKey, data: $0.data) })
+        let stored = await store(sent.map { PutRecordInput(partitionKey: $0.partitionKey, data: $0.data, origin: $0.origin) })
         limiter.settle()
         let leading = stored.firstIndex(of: false) ?? stored.count
         if leading > 0 {
             try spool.advance(to: sent[sent.startIndex + leading - 1].offset + 1)
-            record(stored: sent.prefix(leading).map { PutRecordInput(partitionKey: $0.partitionKey, data: $0.data) }, direct: false)
+            record(stored: sent.prefix(leading).map { PutRecordInput(partitionKey: $0.partitionKey, data: $0.data, origin: $0.origin) }, direct: false)
             metrics.update(spool)
         }
         return (admitted, leading)

@@ -101,6 +101,12 @@ public final class ShardSpool: Sendable {
         try log.read(from: head, maxRecords: maxRecords, maxBytes: maxBytes).records
     }
 
+    /// The highest sequence each producer has among the records still spooled that were
+    /// spooled since `sinceMillis`.
+    public func highWater(of producers: Set<UInt64>, sinceMillis: Int64) throws -> [UInt64: UInt64] {
+        try log.highWater(of: producers, from: max(head, try log.offset(atTimestamp: sinceMillis)))
+    }
+
     /// Moves the head to `newHead` (one past the last record the sink stored), writes the
     /// cursor when it is due and deletes segments that are wholly drained.
     public func advance(to newHead: UInt64) throws {

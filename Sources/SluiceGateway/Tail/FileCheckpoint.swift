@@ -16,6 +16,12 @@ struct FileCheckpoint: Codable, Equatable, Sendable {
     /// The path this file was renamed from and has not finished yet: the file now at that
     /// path waits for it (order across rotation survives a restart). Absent once finished.
     var replaces: String?
+    /// The file's producer id in record origins (RecordOrigin): random, new for each file
+    /// and each truncation. Absent in checkpoints of versions before deduplication.
+    var producer: UInt64?
+    /// When this entry's offset was saved (Unix ms): records of the file past `offset`
+    /// arrived no earlier, which bounds how far back a restart looks for them.
+    var savedAtMillis: Int64?
 }
 
 /// The checkpoints of one source: `DATA_DIR/checkpoints/<source>.json`, replaced

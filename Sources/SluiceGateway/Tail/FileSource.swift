@@ -19,6 +19,11 @@ public final class FileSource: Service, Sendable {
     let checkpoints: CheckpointStore
     let logger: Logger
 
+    /// A batch starts only after its file's checkpoint was saved within this long.
+    static let savedAtSlackMillis: Int64 = 10_000
+    /// How much earlier than a checkpoint's save a restart looks (wall-clock corrections).
+    static let clockSlackMillis: Int64 = 60_000
+
     private let recorder: SourceRecorder
     private let tailedFiles = Mutex<[GatewayStatus.TailedFile]>([])
     private let loop = SourceLoop()
@@ -187,13 +192,22 @@ public final class FileSource: Service, Sendable {
             }
             // A file renamed before the last run finished it (or while sluiced was down)
             // still goes before the file that has its old path now.
-            let previous = saved[key].flatMap { entry in offset == entry.offset ? (entry.replaces ?? (entry.path != path ? entry.path : nil)) : nil }
+            let resumed = saved[key].flatMap { entry in offset == entry.offset ? entry : nil }
+            let previous = resumed.flatMap { entry in entry.replaces ?? (entry.path != path ? entry.path : nil) }
             saved[key] = nil
             files[key] = TailedFile(
                 key: key, path: path, fd: fd, readOffset: offset, checkpoint: offset, fingerprint: Fingerprint.of(fd: fd),
                 assembler: LineAssembler(maxBytes: settings.maxRecordBytes, marker: settings.truncationMarker, startPattern: startPattern, offset: offset)
             )
             if let previous { files[key]!.replaces = (previous, .now) }
+            if let entry = resumed, let producer = entry.producer, let savedAt = entry.savedAtMillis {
+                // Its last batch may be stored already: the gateway skips what is.
+                files[key]!.producer = producer
+                files[key]!.checkpointSavedAt = savedAt
+                for stream in [settings.stream] + (settings.parseErrorStream.map { [$0] } ?? []) {
+                    gateway.expectRepeats(stream: stream, producers: [producer], sinceMillis: savedAt - Self.clockSlackMillis)
+                }
+            }
             logger.info("tailing", metadata: ["source": "\(settings.name)", "path": "\(path)", "from": "\(offset)"])
         }
     }
@@ -212,6 +226,9 @@ public final class FileSource: Service, Sendable {
             file.checkpoint = 0
             file.assembler.reset(to: 0)
             file.fingerprint = .empty
+            // New content: new record origins (the old sequences started over).
+            file.producer = UInt64.random(in: 1...UInt64.max)
+            file.checkpointSavedAt = 0
         }
         var records: [AssembledRecord] = []
         var bytesInBatch = 0
@@ -231,6 +248,16 @@ public final class FileSource: Service, Sendable {
                 pending.task.cancel()
             }
             file.checkpoint = pending.cut
+            file.checkpointSavedAt = SystemTimeSource().nowMillis()
+            all[file.key] = file
+            try saveCheckpoints(all, saved: saved)
+        }
+        /// Before a batch is stored: its checkpoint entry (offset, producer) must be saved
+        /// recently, so that after a crash the gateway knows what to look for and since when.
+        func announce() throws {
+            let now = SystemTimeSource().nowMillis()
+            guard now - file.checkpointSavedAt > Self.savedAtSlackMillis else { return }
+            file.checkpointSavedAt = now
             all[file.key] = file
             try saveCheckpoints(all, saved: saved)
         }
@@ -248,11 +275,12 @@ public final class FileSource: Service, Sendable {
             progressed = true
             chunksLeft -= 1
             if records.count >= settings.batchRecords || bytesInBatch >= settings.batchBytes {
-                let batch = prepare(records, path: file.path)
+                let batch = prepare(records, path: file.path, producer: file.producer)
                 let cut = file.assembler.resumeOffset
                 records = []
                 bytesInBatch = 0
                 try await settle()
+                try announce()
                 all[file.key] = file
                 publish(all)
                 let path = file.path
@@ -265,26 +293,29 @@ public final class FileSource: Service, Sendable {
         if isDrained(file, size: size) {
             file.assembler.finish(endOffset: file.readOffset) { records.append($0) }
         }
-        let batch = prepare(records, path: file.path)
+        let batch = prepare(records, path: file.path, producer: file.producer)
         try await settle()
         let cut = file.assembler.resumeOffset
         if !records.isEmpty || cut != file.checkpoint {
+            try announce()
             all[file.key] = file
             publish(all)
             try await store(batch, path: file.path)
             file.checkpoint = cut
+            file.checkpointSavedAt = SystemTimeSource().nowMillis()
             all[file.key] = file
             try saveCheckpoints(all, saved: saved)
         }
         return progressed
     }
 
-    private func prepare(_ assembled: [AssembledRecord], path: String) -> SourceBatch {
+    private func prepare(_ assembled: [AssembledRecord], path: String, producer: UInt64) -> SourceBatch {
         var batch = SourceBatch()
         let fixedKey = settings.builder.fixedKey(filePath: path)
         for record in assembled {
             var built = settings.builder.build(record.bytes, filePath: path, key: fixedKey)
             built.truncated = built.truncated || record.truncated
+            built.record.origin = RecordOrigin(producer: producer, sequence: UInt64(max(0, record.endOffset)))
             batch.add(built, hasErrorStream: settings.parseErrorStream != nil)
         }
         return batch

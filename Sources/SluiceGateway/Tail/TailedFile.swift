@@ -23,12 +23,18 @@ struct TailedFile {
     /// has that path is not read until this one is read to its end and quiet for
     /// `rotate_wait_ms`, so a key's lines keep their order across the rotation.
     var replaces: (path: String, since: ContinuousClock.Instant)?
+    /// Its producer id in the origins of its records (new after a truncation).
+    var producer: UInt64 = UInt64.random(in: 1...UInt64.max)
+    /// When its checkpoint entry was last saved (Unix ms; 0: never): a batch starts only
+    /// after a save at most `FileSource.savedAtSlack` old, so a restart knows where to look.
+    var checkpointSavedAt: Int64 = 0
     var lastGrowth = ContinuousClock.now
     var size: Int64 = 0
 
     var checkpointRecord: FileCheckpoint {
         FileCheckpoint(path: path, device: key.device, inode: key.inode,
-                       fingerprintLength: fingerprint.length, fingerprint: fingerprint.crc, offset: checkpoint, replaces: replaces?.path)
+                       fingerprintLength: fingerprint.length, fingerprint: fingerprint.crc, offset: checkpoint, replaces: replaces?.path,
+                       producer: producer, savedAtMillis: checkpointSavedAt == 0 ? nil : checkpointSavedAt)
     }
 
     /// The file's size now, or nil when it cannot be stat'ed.

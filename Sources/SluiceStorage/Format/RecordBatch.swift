@@ -82,11 +82,20 @@ public enum RecordBatch {
         buffer.appendLE(entries.last!.timestamp)
     }
 
+    /// Set in a record's key-length field when an origin (producer, sequence: 16 bytes)
+    /// follows its data length. Keys are at most 256 bytes, so the bit is free.
+    static let originFlag: UInt16 = 0x8000
+
     private static func appendRecords(_ records: [LogRecord], timestamp: Int64, to buffer: inout [UInt8]) {
         for record in records {
             buffer.appendLE(timestamp)
-            buffer.appendLE(UInt16(record.partitionKey.utf8.count))
+            let keyLength = UInt16(record.partitionKey.utf8.count)
+            buffer.appendLE(record.origin == nil ? keyLength : keyLength | originFlag)
             buffer.appendLE(UInt32(record.data.count))
+            if let origin = record.origin {
+                buffer.appendLE(origin.producer)
+                buffer.appendLE(origin.sequence)
+            }
             buffer.append(contentsOf: record.partitionKey.utf8)
             buffer.append(contentsOf: record.data)
         }
@@ -138,15 +147,21 @@ public enum RecordBatch {
         var reader = ByteReader(section)
         for k in 0..<UInt64(summary.count) {
             let timestamp = try reader.read(Int64.self)
-            let keyLength = Int(try reader.read(UInt16.self))
+            let keyField = try reader.read(UInt16.self)
+            let keyLength = Int(keyField & ~originFlag)
             let dataLength = Int(try reader.read(UInt32.self))
+            var origin: RecordOrigin?
+            if keyField & originFlag != 0 {
+                origin = RecordOrigin(producer: try reader.read(UInt64.self), sequence: try reader.read(UInt64.self))
+            }
             let key = try reader.readBytes(keyLength)
             let data = try reader.readBytes(dataLength)
             try visit(StoredRecord(
                 offset: summary.firstOffset + k,
                 timestampMillis: timestamp,
                 partitionKey: String(decoding: key, as: UTF8.self),
-                data: Array(data)
+                data: Array(data),
+                origin: origin
             ))
         }
         guard reader.remaining == 0 else { throw StorageError(.corrupt, "record batch has trailing bytes") }

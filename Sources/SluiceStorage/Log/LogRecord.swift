@@ -2,14 +2,20 @@
 public struct LogRecord: Sendable, Equatable {
     public var partitionKey: String
     public var data: [UInt8]
+    /// Kept beside the record for deduplication; not part of its size against limits.
+    public var origin: RecordOrigin?
 
-    public init(partitionKey: String, data: [UInt8]) {
+    public init(partitionKey: String, data: [UInt8], origin: RecordOrigin? = nil) {
         self.partitionKey = partitionKey
         self.data = data
+        self.origin = origin
     }
 
     /// Bytes this record counts against size limits: key (UTF-8) plus data.
     public var size: Int { partitionKey.utf8.count + data.count }
+
+    /// Bytes it takes in a frame beyond `size`.
+    public var frameOverhead: Int { RecordBatch.recordOverhead + (origin == nil ? 0 : RecordOrigin.encodedSize) }
 }
 
 /// A record read back from the log, with the offset and arrival time the log gave it.
@@ -18,11 +24,14 @@ public struct StoredRecord: Sendable, Equatable {
     public var timestampMillis: Int64
     public var partitionKey: String
     public var data: [UInt8]
+    /// Where it came from, when its producer said (file sources); never served.
+    public var origin: RecordOrigin?
 
-    public init(offset: UInt64, timestampMillis: Int64, partitionKey: String, data: [UInt8]) {
+    public init(offset: UInt64, timestampMillis: Int64, partitionKey: String, data: [UInt8], origin: RecordOrigin? = nil) {
         self.offset = offset
         self.timestampMillis = timestampMillis
         self.partitionKey = partitionKey
         self.data = data
+        self.origin = origin
     }
 }

@@ -159,7 +159,7 @@ public final class ShardLog: Sendable {
     public func append(_ records: [LogRecord]) async throws -> AppendResult {
         precondition(!records.isEmpty, "append needs at least one record")
         let frameSize = Frame.headerSize + RecordBatch.headerSize + RecordBatch.sealOverhead
-            + records.reduce(0) { $0 + RecordBatch.recordOverhead + $1.size }
+            + records.reduce(0) { $0 + $1.frameOverhead + $1.size }
         guard frameSize <= Frame.maxBodySize else {
             throw StorageError(.invalidArgument, "a batch of \(frameSize) bytes is over the \(Frame.maxBodySize)-byte frame limit")
         }
@@ -323,7 +323,7 @@ public final class ShardLog: Sendable {
 
         var frameFirstOffset = appends[0].waiter.result.firstOffset
         for append in appends {
-            let size = RecordBatch.recordOverhead * append.records.count + append.records.reduce(0) { $0 + $1.size }
+            let size = append.records.reduce(0) { $0 + $1.frameOverhead + $1.size }
             let used = tail.position + Int64(frameBytes) > tail.headerEnd
             let projected = tail.position + Int64(Frame.headerSize + RecordBatch.headerSize + RecordBatch.sealOverhead + frameBytes + size)
             let mustRoll = tail.base == nil || tail.keyId != keyId

@@ -42,3 +42,12 @@ extension StreamEngine {
         return RecentArrivals(arrivals: arrivals, nowMillis: now)
     }
 }
+
+extension StreamEngine {
+    /// The highest sequence each producer has stored in one shard since `sinceMillis`
+    /// (arrival time): what a restarted file source must not store again.
+    public func originHighWater(stream name: String, shardIndex: Int, sinceMillis: Int64, producers: Set<UInt64>) throws -> [UInt64: UInt64] {
+        guard let (_, shard) = try stream(name).shard(shardIndex) else { return [:] }
+        return try shard.log.highWater(of: producers, from: try shard.log.offset(atTimestamp: sinceMillis))
+    }
+}
