@@ -1,0 +1,117 @@
+import Logging
+import SluiceEngine
+import SluiceStorage
+import SluiceTestSupport
+import Testing
+@testable import SluiceGateway
+
+/// Records with an origin are stored once even when a restarted source sends them again:
+/// each shard skips what its log or spool already holds (RecordOrigin, RepeatRequest).
+@Suite struct RepeatTests {
+    var logger: Logger {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    /// Lines `range` of one file (producer 42), keys over 7 values, sequence = end offset.
+    func lines(_ range: Range<Int>, producer: UInt64 = 42) -> [PutRecordInput] {
+        range.map { n in
+            PutRecordInput(partitionKey: "k\(n % 7)", data: Array("line-\(n)".utf8), origin: RecordOrigin(producer: producer, sequence: UInt64(n + 1) * 10))
+        }
+    }
+
+    func gateway(_ engine: StreamEngine, _ tmp: TemporaryDirectory, rates: ShardRateLimiter.Rates = .init(bytesPerSecond: 1 << 30, recordsPerSecond: 1 << 30)) -> Gateway {
+        var settings = Gateway.Settings()
+        settings.rates = rates
+        return Gateway(sink: EmbeddedSink(engine: engine), dataDirectory: tmp.path, settings: settings, keys: nil, keyId: nil, logger: logger)
+    }
+
+    @Test("a restarted source's batch, partly stored in some shards, is stored once; other producers and new lines pass")
+    func restartedBatchIsStoredOnce() async throws {
+        let tmp = TemporaryDirectory("sluice-repeats")
+        var options = EngineOptions()
+        options.enforceReadLimits = false
+        let engine = try StreamEngine(dataDirectory: tmp.path + "/data", options: options, logger: logger)
+        try engine.createStream(name: "s", shardCount: 4)
+        let first = gateway(engine, tmp)
+        // Stored before the crash: lines 0..<300, and of the batch in flight (300..<500)
+        // only what routes to shards 0 and 2 (the crash took the rest).
+        try await first.submit(stream: "s", records: lines(0..<300))
+        let map = try engine.shardMap(stream: "s")
+        let inFlight = lines(300..<500)
+        try await first.submit(stream: "s", records: inFlight.filter { [0, 2].contains(map.route(partitionKey: $0.partitionKey)!.index) })
+        try await first.submit(stream: "s", records: lines(0..<50, producer: 7))
+        await first.shutdown()
+
+        // The restart: the checkpoint said 300; lines 300..<600 come (again), and another
+        // file's lines with sequences the first file already used.
+        let second = gateway(engine, tmp)
+        second.expectRepeats(stream: "s", producers: [42, 7], sinceMillis: 0)
+        try await second.submit(stream: "s", records: lines(300..<600))
+        try await second.submit(stream: "s", records: lines(50..<80, producer: 7))
+        try await second.submit(stream: "s", records: lines(0..<20, producer: 99))
+        await second.shutdown()
+
+        let stored = try storedPayloads(engine)
+        #expect(stored.count == 600 + 80 + 20, "no line twice, none missing")
+        var counts: [String: Int] = [:]
+        for payload in stored { counts[payload, default: 0] += 1 }
+        #expect((300..<600).allSatisfy { counts["line-\($0)"] == 1 })
+        // Order per key within each shard: sequences of producer 42 only grow.
+        for shard in try engine.metadata(of: "s").shards {
+            let records = try engine.readEverything("s", shard: shard.index).filter { $0.origin?.producer == 42 }
+            #expect(records.map { $0.origin!.sequence } == records.map { $0.origin!.sequence }.sorted())
+        }
+        await engine.close()
+    }
+
+    @Test("a spool whose cursor lagged behind its drain (a crash) does not send the drained records again")
+    func spoolDrainedBeforeACrashIsNotSentAgain() async throws {
+        let tmp = TemporaryDirectory("sluice-repeats")
+        var options = EngineOptions()
+        options.enforceWriteLimits = false
+        options.enforceReadLimits = false
+        let engine = try StreamEngine(dataDirectory: tmp.path + "/data", options: options, logger: logger)
+        try engine.createStream(name: "s", shardCount: 1)
+        // A slow shard: what is over 100 records/s spools, then drains; stopped halfway (the
+        // segment still holds undrained records, so it is not deleted).
+        let first = gateway(engine, tmp, rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 100))
+        let drains = Task { await first.runDrains() }
+        try await first.submit(stream: "s", records: lines(0..<400))
+        let before = try await waitForPayloads(engine, 250)
+        drains.cancel()
+        await drains.value
+        #expect(before.count < 400, "the drain was stopped with records left in the spool")
+        // As if the last cursor write never happened: the spool's head goes back to 0.
+        let cursor = tmp.path + "/spool/s/spool-shardId-000000000000/cursor"
+        await first.shutdown()
+        try PosixFileSystem().writeAtomically(cursor, Array("\(ShardSpool.cursorMagic) 0\n".utf8))
+
+        let second = gateway(engine, tmp)
+        let restarted = Task { await second.runDrains() }
+        try await second.submit(stream: "s", records: lines(400..<410))
+        _ = try await waitForPayloads(engine, 410)
+        restarted.cancel()
+        await restarted.value
+        await second.shutdown()
+        let stored = try storedPayloads(engine)
+        #expect(stored == (0..<410).map { "line-\($0)" })
+        await engine.close()
+    }
+}
+
+extension StreamEngine {
+    /// Every stored record of one shard, with its origin.
+    func readEverything(_ stream: String, shard: Int) throws -> [StoredRecord] {
+        var all: [StoredRecord] = []
+        let consumer = try durableConsumer(stream: stream, name: "test-read-\(shard)")
+        var offset = try consumer.position(of: shard)
+        while true {
+            let batch = try consumer.read(shard: shard, from: offset, maxRecords: 1000, maxBytes: 1 << 30)
+            if batch.records.isEmpty { return all }
+            all += batch.records
+            offset = batch.nextOffset
+        }
+    }
+}
