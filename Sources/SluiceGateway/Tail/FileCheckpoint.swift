@@ -22,6 +22,9 @@ struct FileCheckpoint: Codable, Equatable, Sendable {
     /// When this entry's offset was saved (Unix ms): records of the file past `offset`
     /// arrived no earlier, which bounds how far back a restart looks for them.
     var savedAtMillis: Int64?
+    /// A batch past `offset` was being stored when this was saved: a restart looks for
+    /// its records in the shards (and only then).
+    var inFlight: Bool?
 }
 
 /// The checkpoints of one source: `DATA_DIR/checkpoints/<source>.json`, replaced

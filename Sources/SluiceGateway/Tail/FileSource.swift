@@ -201,9 +201,12 @@ public final class FileSource: Service, Sendable {
             )
             if let previous { files[key]!.replaces = (previous, .now) }
             if let entry = resumed, let producer = entry.producer, let savedAt = entry.savedAtMillis {
-                // Its last batch may be stored already: the gateway skips what is.
                 files[key]!.producer = producer
                 files[key]!.checkpointSavedAt = savedAt
+            }
+            if let entry = resumed, entry.inFlight == true, let producer = entry.producer, let savedAt = entry.savedAtMillis {
+                // A batch was in flight at the crash and may be stored already: the gateway
+                // skips what is. (Only then: the look-up reads the log since `savedAt`.)
                 for stream in [settings.stream] + (settings.parseErrorStream.map { [$0] } ?? []) {
                     gateway.expectRepeats(stream: stream, producers: [producer], sinceMillis: savedAt - Self.clockSlackMillis)
                 }
@@ -251,15 +254,29 @@ public final class FileSource: Service, Sendable {
             file.checkpointSavedAt = SystemTimeSource().nowMillis()
             all[file.key] = file
             try saveCheckpoints(all, saved: saved)
+            file.savedInFlight = file.batchInFlight
         }
-        /// Before a batch is stored: its checkpoint entry (offset, producer) must be saved
-        /// recently, so that after a crash the gateway knows what to look for and since when.
+        /// Before a batch is stored: its checkpoint entry (offset, producer, "a batch is in
+        /// flight") must be saved, recently, so that after a crash the gateway knows what to
+        /// look for and since when. Within a burst the save after each batch covers it; a
+        /// save of its own comes only at a burst's start (or after 10 s).
         func announce() throws {
             let now = SystemTimeSource().nowMillis()
-            guard now - file.checkpointSavedAt > Self.savedAtSlackMillis else { return }
+            guard !file.savedInFlight || now - file.checkpointSavedAt > Self.savedAtSlackMillis else { return }
+            file.batchInFlight = true
             file.checkpointSavedAt = now
             all[file.key] = file
             try saveCheckpoints(all, saved: saved)
+            file.savedInFlight = true
+        }
+        /// At a burst's end: no batch follows, so a restart need not look for one.
+        func quiet() throws {
+            guard file.batchInFlight else { return }
+            file.batchInFlight = false
+            file.checkpointSavedAt = SystemTimeSource().nowMillis()
+            all[file.key] = file
+            try saveCheckpoints(all, saved: saved)
+            file.savedInFlight = false
         }
         while file.readOffset < size, chunksLeft > 0 {
             let want = Int(min(Int64(chunk.count), size - file.readOffset))
@@ -302,9 +319,13 @@ public final class FileSource: Service, Sendable {
             publish(all)
             try await store(batch, path: file.path)
             file.checkpoint = cut
+            file.batchInFlight = false
             file.checkpointSavedAt = SystemTimeSource().nowMillis()
             all[file.key] = file
             try saveCheckpoints(all, saved: saved)
+            file.savedInFlight = false
+        } else {
+            try quiet()
         }
         return progressed
     }

@@ -28,13 +28,17 @@ struct TailedFile {
     /// When its checkpoint entry was last saved (Unix ms; 0: never): a batch starts only
     /// after a save at most `FileSource.savedAtSlack` old, so a restart knows where to look.
     var checkpointSavedAt: Int64 = 0
+    /// A batch of it is being stored, or about to be (set before, cleared after a burst).
+    var batchInFlight = false
+    /// What the last save of its entry said about `batchInFlight`.
+    var savedInFlight = false
     var lastGrowth = ContinuousClock.now
     var size: Int64 = 0
 
     var checkpointRecord: FileCheckpoint {
         FileCheckpoint(path: path, device: key.device, inode: key.inode,
                        fingerprintLength: fingerprint.length, fingerprint: fingerprint.crc, offset: checkpoint, replaces: replaces?.path,
-                       producer: producer, savedAtMillis: checkpointSavedAt == 0 ? nil : checkpointSavedAt)
+                       producer: producer, savedAtMillis: checkpointSavedAt == 0 ? nil : checkpointSavedAt, inFlight: batchInFlight ? true : nil)
     }
 
     /// The file's size now, or nil when it cannot be stat'ed.
