@@ -122,7 +122,7 @@ struct BatchProcessor: Sendable {
         }
         defer { if acquired { limit?.release() } }
         let now = clock()
-        if let last = records.last { metrics.iteratorAge.record(max(0, now - last.timestampMillis)) }
+        if let last = records.last { metrics.iteratorAge.record(max(0, now.subtractingSaturating(last.timestampMillis))) }
         let requestId = UUID().uuidString.lowercased()
         let timeoutMillis = Int64(settings.timeout / .milliseconds(1))
         metrics.started()

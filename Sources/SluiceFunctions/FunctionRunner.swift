@@ -169,7 +169,7 @@ public final class FunctionRunner: StoppableConsumer {
             case .batch(let records):
                 if windowMillis > 0, window == nil, let first = records.first {
                     let start = ShardWork.windowStart(first.timestampMillis, windowMillis)
-                    window = BatchProcessor.Window(startMillis: start, endMillis: start + windowMillis)
+                    window = BatchProcessor.Window(startMillis: start, endMillis: start.addingSaturating(windowMillis))
                 }
                 try await processor.process(records[...], shard: index, window: &window)
                 let offsets = records.map { $0.offset }

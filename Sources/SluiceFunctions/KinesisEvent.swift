@@ -76,7 +76,12 @@ public struct KinesisEvent: Sendable {
 
 /// UTC timestamps as AWS writes them in JSON: `2019-11-14T00:38:04.835Z`.
 enum ISOTime {
-    static func string(millis: Int64, fraction: Bool = true) -> String {
+    /// Years 1 to 9999: what ISO 8601 writes; a time from a damaged log outside them is
+    /// clamped, never a trap.
+    static let range: ClosedRange<Int64> = -62_135_596_800_000...253_402_300_799_999
+
+    static func string(millis unclamped: Int64, fraction: Bool = true) -> String {
+        let millis = min(max(unclamped, range.lowerBound), range.upperBound)
         var time = time_t(millis >= 0 ? millis / 1000 : (millis - 999) / 1000)
         var parts = tm()
         gmtime_r(&time, &parts)

@@ -213,6 +213,6 @@ final class ShardWork: Sendable {
     /// The start of the tumbling window holding `millis`.
     static func windowStart(_ millis: Int64, _ windowMillis: Int64) -> Int64 {
         let remainder = ((millis % windowMillis) + windowMillis) % windowMillis
-        return millis - remainder
+        return millis.subtractingSaturating(remainder)
     }
 }

@@ -398,3 +398,24 @@ def test_sigterm_while_blocked_on_a_full_spool_is_clean_and_resumes(tmp_path):
     got = [r["Data"][:7].decode() for r in stored(d)]
     assert set(got) == {f"{n:07d}" for n in range(total)}
     d.stop()
+
+
+def test_a_checkpoint_with_extreme_saved_times_is_read_without_a_trap(tmp_path):
+    """Checkpoint fields are untrusted bytes: an absurd save time, producer or in-flight flag
+    costs at most a wider look-up, never a crash or a lost line."""
+    d, logs = gateway(tmp_path, source='name = "app"\npartition_key = "k"')
+    (logs / "a.log").write_text("".join(f"line-{n}\n" for n in range(100)))
+    d.start()
+    wait_until(lambda: caught_up(d) and len(stored(d)) == 100, 60, what="the first lines")
+    d.stop()
+    path = d.data_dir / "checkpoints" / "app.json"
+    doc = json.loads(path.read_text())
+    for entry in doc["files"]:
+        entry.update(savedAtMillis=-9223372036854775808, producer=18446744073709551615, inFlight=True)
+    path.write_text(json.dumps(doc))
+    with open(logs / "a.log", "a") as f:
+        f.write("".join(f"line-{n}\n" for n in range(100, 150)))
+    d.start()
+    wait_until(lambda: caught_up(d) and len(stored(d)) >= 150, 60, what="the new lines")
+    assert sorted(texts(stored(d))) == sorted(f"line-{n}" for n in range(150))
+    d.stop()

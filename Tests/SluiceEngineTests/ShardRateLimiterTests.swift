@@ -57,6 +57,21 @@ import Testing
         #expect(limiter.admit(sizes: Array(repeating: 100, count: 1000)) == 200)
     }
 
+    /// Arrival times read back from a damaged or crafted log never trap the seeding.
+    @Test func seedingSurvivesExtremeArrivalTimes() {
+        let clock = ManualTimeSource()
+        let limiter = ShardRateLimiter(rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 1000), clock: clock)
+        let odd = [Int64.min, Int64.max, -1, 0, clock.nowMillis() + 10_000_000].map { Arrival(millis: $0, bytes: Int.max / 4) }
+        limiter.seed(RecentArrivals(arrivals: odd, nowMillis: clock.nowMillis()))
+        limiter.seed(RecentArrivals(arrivals: odd, nowMillis: .min))
+        limiter.seed(RecentArrivals(arrivals: odd, nowMillis: .max))
+        // The arrivals "in the future" count as arriving now (a frame's 16 MiB at most each):
+        // the window is full; the rest were skipped.
+        #expect(limiter.admit(sizes: [1]) == 0)
+        clock.advance(millis: 1_005)
+        #expect(limiter.admit(sizes: [1]) == 1)
+    }
+
     @Test func aRecordAsBigAsTheLimitPassesAndFillsTheWindow() {
         let clock = ManualTimeSource()
         let limiter = ShardRateLimiter(rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 1000), clock: clock)

@@ -93,5 +93,11 @@ struct KinesisEventTests {
         #expect(seen == [0, 1, 2, 3])
         #expect(ShardWork.windowStart(1_607_497_475_123, 60_000) == 1_607_497_440_000)
         #expect(ShardWork.windowStart(-1, 60_000) == -60_000)
+        // Arrival times from a damaged log: a wrong window at worst, never a trap.
+        _ = ShardWork.windowStart(.min, 60_000)
+        _ = ShardWork.windowStart(.max, 900_000)
+        _ = ISOTime.string(millis: .min)
+        _ = ISOTime.string(millis: .max)
+        _ = KinesisEvent.seconds(.min)
     }
 }

@@ -76,18 +76,22 @@ public final class ShardRateLimiter: Sendable {
         let now = clock.monotonicNanos()
         window.withLock { w in
             for arrival in recent.arrivals.sorted(by: { $0.millis < $1.millis }) {
-                let ageNanos = UInt64(max(0, recent.nowMillis - arrival.millis)) * 1_000_000
-                guard ageNanos < Self.windowNanos else { continue }
+                // Arrival times come from files: no arithmetic on them may trap.
+                let (ageMillis, overflow) = recent.nowMillis.subtractingReportingOverflow(arrival.millis)
+                guard !overflow, ageMillis < Int64(Self.windowNanos / 1_000_000) else { continue }
+                let ageNanos = UInt64(max(0, ageMillis)) * 1_000_000
                 let at = now > ageNanos ? now - ageNanos : 0
+                // A record is at most a frame (16 MiB), whatever a damaged size says.
+                let bytes = min(max(arrival.bytes, 0), 1 << 24)
                 if let last = w.admissions.last, last.at == at {
                     w.admissions[w.admissions.count - 1].records += 1
-                    w.admissions[w.admissions.count - 1].bytes += arrival.bytes
+                    w.admissions[w.admissions.count - 1].bytes += bytes
                 } else {
                     w.lastTicket += 1
-                    w.admissions.append(Admission(at: at, records: 1, bytes: arrival.bytes, ticket: w.lastTicket))
+                    w.admissions.append(Admission(at: at, records: 1, bytes: bytes, ticket: w.lastTicket))
                 }
                 w.records += 1
-                w.bytes += arrival.bytes
+                w.bytes += bytes
             }
         }
     }

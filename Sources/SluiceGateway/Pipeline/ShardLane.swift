@@ -317,7 +317,7 @@ final class ShardLane: Sendable {
             let producers = Set(head.compactMap { $0.origin?.producer })
             var found: [UInt64: UInt64] = [:]
             if let first = head.first, !producers.isEmpty {
-                found = try await sink.highWater(stream: stream, shardIndex: index, sinceMillis: first.timestampMillis - 60_000, producers: producers)
+                found = try await sink.highWater(stream: stream, shardIndex: index, sinceMillis: first.timestampMillis.subtractingSaturating(60_000), producers: producers)
             }
             state.withLock { $0.drainHighWater = found }
             table = found

@@ -208,7 +208,7 @@ public final class FileSource: Service, Sendable {
                 // A batch was in flight at the crash and may be stored already: the gateway
                 // skips what is. (Only then: the look-up reads the log since `savedAt`.)
                 for stream in [settings.stream] + (settings.parseErrorStream.map { [$0] } ?? []) {
-                    gateway.expectRepeats(stream: stream, producers: [producer], sinceMillis: savedAt - Self.clockSlackMillis)
+                    gateway.expectRepeats(stream: stream, producers: [producer], sinceMillis: savedAt.subtractingSaturating(Self.clockSlackMillis))
                 }
             }
             logger.info("tailing", metadata: ["source": "\(settings.name)", "path": "\(path)", "from": "\(offset)"])
