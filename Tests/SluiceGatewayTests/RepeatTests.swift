@@ -51,6 +51,9 @@ import Testing
         try await second.submit(stream: "s", records: lines(300..<600))
         try await second.submit(stream: "s", records: lines(50..<80, producer: 7))
         try await second.submit(stream: "s", records: lines(0..<20, producer: 99))
+        let skipped = second.status().0.flatMap(\.shards).reduce(UInt64(0)) { $0 + ($1.repeatsSkipped ?? 0) }
+        let storedBefore = inFlight.filter { [0, 2].contains(map.route(partitionKey: $0.partitionKey)!.index) }.count
+        #expect(skipped == UInt64(storedBefore), "status counts exactly the records skipped")
         await second.shutdown()
 
         let stored = try storedPayloads(engine)

@@ -286,6 +286,8 @@ final class ShardLane: Sendable {
                 ])
             }
         }
+        var skipped = 0
+        defer { if skipped > 0 { metrics.repeatsSkipped.increment(by: skipped) } }
         return state.withLock { s in
             guard !s.highWater.isEmpty else { return records }
             var kept: [PutRecordInput] = []
@@ -294,6 +296,7 @@ final class ShardLane: Sendable {
                 if let origin = record.origin, let high = s.highWater[origin.producer] {
                     if origin.sequence <= high {
                         s.skippedRepeats += 1
+                        skipped += 1
                         continue
                     }
                     // Past what the shard holds: this producer's records are all new now.
@@ -343,6 +346,7 @@ final class ShardLane: Sendable {
         if skipped > 0 {
             try spool.advance(to: pending[pending.startIndex + skipped - 1].offset + 1)
             state.withLock { $0.skippedRepeats += UInt64(skipped) }
+            metrics.repeatsSkipped.increment(by: skipped)
             metrics.update(spool)
             return (skipped, skipped)
         }
@@ -393,7 +397,7 @@ final class ShardLane: Sendable {
             shardId: shardId, open: !s.closed, recordsPerSecond: rates.records, bytesPerSecond: rates.bytes,
             spoolRecords: spool.pendingRecords, spoolBytes: spool.diskBytes,
             directRecords: s.direct, spooledRecords: s.spooled, drainedRecords: s.drained, droppedRecords: s.dropped,
-            sinkFailures: s.sinkFailures
+            sinkFailures: s.sinkFailures, repeatsSkipped: s.skippedRepeats
         )
     }
 }
@@ -410,6 +414,7 @@ struct LaneMetrics: Sendable {
     let spooled: Counter
     let dropped: Counter
     let sinkFailures: Counter
+    let repeatsSkipped: Counter
     let spoolRecords: Gauge
     let spoolBytes: Gauge
 
@@ -420,6 +425,7 @@ struct LaneMetrics: Sendable {
         spooled = Counter(label: "SpoolAppendedRecords", dimensions: dimensions)
         dropped = Counter(label: "SpoolDroppedRecords", dimensions: dimensions)
         sinkFailures = Counter(label: "GatewaySinkFailedRecords", dimensions: dimensions)
+        repeatsSkipped = Counter(label: "GatewayRepeatsSkipped", dimensions: dimensions)
         spoolRecords = Gauge(label: "SpoolRecords", dimensions: dimensions)
         spoolBytes = Gauge(label: "SpoolBytes", dimensions: dimensions)
     }

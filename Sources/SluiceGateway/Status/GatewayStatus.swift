@@ -15,6 +15,9 @@ public struct GatewayStatus: Codable, Sendable {
         public var drainedRecords: UInt64
         public var droppedRecords: UInt64
         public var sinkFailures: UInt64
+        /// Records a restarted source (or a spool after a crash) sent again and this shard
+        /// already held: skipped by their origin, not stored twice.
+        public var repeatsSkipped: UInt64?
     }
 
     public struct Stream: Codable, Sendable {
