@@ -12,6 +12,8 @@ import SluiceStorage
 /// `CancellationError` (stop, pause): then nothing of the batch counts as done.
 struct BatchProcessor: Sendable {
     let settings: FunctionSettings
+    /// Built once: its size estimate encodes a sample record.
+    let event: KinesisEvent
     let handler: any FunctionHandler
     let sink: any FailureSink
     let hasFailureDestination: Bool
@@ -39,7 +41,6 @@ struct BatchProcessor: Sendable {
         case failed(problem: String, statusCode: Int)
     }
 
-    private var event: KinesisEvent { KinesisEvent(settings: settings) }
 
     func process(_ records: ArraySlice<StoredRecord>, shard: Int, window: inout Window?) async throws {
         var pending = records

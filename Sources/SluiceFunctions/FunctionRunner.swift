@@ -41,7 +41,7 @@ public final class FunctionRunner: StoppableConsumer {
         self.metrics = metrics
         let backoff = settings.retryBackoff
         processor = BatchProcessor(
-            settings: settings, handler: handler, sink: failureSink ?? DiscardingFailureSink(), hasFailureDestination: failureSink != nil,
+            settings: settings, event: KinesisEvent(settings: settings), handler: handler, sink: failureSink ?? DiscardingFailureSink(), hasFailureDestination: failureSink != nil,
             metrics: metrics, limit: settings.reservedConcurrency.map { ConcurrencyLimit(slots: $0) },
             clock: { consumer.nowMillis() },
             pause: pause ?? { attempt in try await backoff.sleep(attempt: attempt) },
@@ -150,7 +150,7 @@ public final class FunctionRunner: StoppableConsumer {
     /// are done when their window's final invocation succeeded.
     private func runLane(_ lane: Int, of work: ShardWork, shard index: Int) async throws {
         let windowMillis = Int64(settings.tumblingWindowSeconds) * 1000
-        let event = KinesisEvent(settings: settings)
+        let event = processor.event
         var window: BatchProcessor.Window?
         var windowOffsets: [UInt64] = []
         while true {

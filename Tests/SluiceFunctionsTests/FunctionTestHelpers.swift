@@ -64,7 +64,7 @@ enum FunctionFixtures {
 
     static func processor(_ settings: FunctionSettings, handler: ScriptedHandler, sink: CollectingSink, now: Int64 = 1_700_000_100_000, expiredBelow: UInt64 = 0) -> BatchProcessor {
         BatchProcessor(
-            settings: settings, handler: handler, sink: sink, hasFailureDestination: true, metrics: FunctionMetrics(function: settings.name),
+            settings: settings, event: KinesisEvent(settings: settings), handler: handler, sink: sink, hasFailureDestination: true, metrics: FunctionMetrics(function: settings.name),
             limit: nil, clock: { now }, pause: { _ in }, isExpired: { _, offset in offset < expiredBelow },
             logger: Logger(label: "test"), failureLog: LogRateLimit()
         )

@@ -203,12 +203,12 @@ public final class FileSource: Service, Sendable {
             if let entry = resumed, let producer = entry.producer, let savedAt = entry.savedAtMillis {
                 files[key]!.producer = producer
                 files[key]!.checkpointSavedAt = savedAt
-            }
-            if let entry = resumed, entry.inFlight == true, let producer = entry.producer, let savedAt = entry.savedAtMillis {
                 // A batch was in flight at the crash and may be stored already: the gateway
                 // skips what is. (Only then: the look-up reads the log since `savedAt`.)
-                for stream in [settings.stream] + (settings.parseErrorStream.map { [$0] } ?? []) {
-                    gateway.expectRepeats(stream: stream, producers: [producer], sinceMillis: savedAt.subtractingSaturating(Self.clockSlackMillis))
+                if entry.inFlight == true {
+                    for stream in [settings.stream] + (settings.parseErrorStream.map { [$0] } ?? []) {
+                        gateway.expectRepeats(stream: stream, producers: [producer], sinceMillis: savedAt.subtractingSaturating(Self.clockSlackMillis))
+                    }
                 }
             }
             logger.info("tailing", metadata: ["source": "\(settings.name)", "path": "\(path)", "from": "\(offset)"])
@@ -251,32 +251,25 @@ public final class FileSource: Service, Sendable {
                 pending.task.cancel()
             }
             file.checkpoint = pending.cut
+            try save(inFlight: file.batchInFlight)
+        }
+        /// Saves the checkpoints with this file's entry as it stands, stamped now, saying
+        /// whether a batch of it is (about to be) in flight.
+        func save(inFlight: Bool) throws {
+            file.batchInFlight = inFlight
             file.checkpointSavedAt = SystemTimeSource().nowMillis()
             all[file.key] = file
             try saveCheckpoints(all, saved: saved)
-            file.savedInFlight = file.batchInFlight
+            file.savedInFlight = inFlight
         }
         /// Before a batch is stored: its checkpoint entry (offset, producer, "a batch is in
         /// flight") must be saved, recently, so that after a crash the gateway knows what to
         /// look for and since when. Within a burst the save after each batch covers it; a
         /// save of its own comes only at a burst's start (or after 10 s).
         func announce() throws {
-            let now = SystemTimeSource().nowMillis()
-            guard !file.savedInFlight || now - file.checkpointSavedAt > Self.savedAtSlackMillis else { return }
-            file.batchInFlight = true
-            file.checkpointSavedAt = now
-            all[file.key] = file
-            try saveCheckpoints(all, saved: saved)
-            file.savedInFlight = true
-        }
-        /// At a burst's end: no batch follows, so a restart need not look for one.
-        func quiet() throws {
-            guard file.batchInFlight else { return }
-            file.batchInFlight = false
-            file.checkpointSavedAt = SystemTimeSource().nowMillis()
-            all[file.key] = file
-            try saveCheckpoints(all, saved: saved)
-            file.savedInFlight = false
+            let stale = SystemTimeSource().nowMillis().subtractingSaturating(file.checkpointSavedAt) > Self.savedAtSlackMillis
+            guard !file.savedInFlight || stale else { return }
+            try save(inFlight: true)
         }
         while file.readOffset < size, chunksLeft > 0 {
             let want = Int(min(Int64(chunk.count), size - file.readOffset))
@@ -319,13 +312,10 @@ public final class FileSource: Service, Sendable {
             publish(all)
             try await store(batch, path: file.path)
             file.checkpoint = cut
-            file.batchInFlight = false
-            file.checkpointSavedAt = SystemTimeSource().nowMillis()
-            all[file.key] = file
-            try saveCheckpoints(all, saved: saved)
-            file.savedInFlight = false
-        } else {
-            try quiet()
+            try save(inFlight: false)
+        } else if file.batchInFlight {
+            // A burst's end: no batch follows, so a restart need not look for one.
+            try save(inFlight: false)
         }
         return progressed
     }
