@@ -69,39 +69,6 @@ import Testing
         await engine.close()
     }
 
-    @Test("a spool whose cursor lagged behind its drain (a crash) does not send the drained records again")
-    func spoolDrainedBeforeACrashIsNotSentAgain() async throws {
-        let tmp = TemporaryDirectory("sluice-repeats")
-        var options = EngineOptions()
-        options.enforceWriteLimits = false
-        options.enforceReadLimits = false
-        let engine = try StreamEngine(dataDirectory: tmp.path + "/data", options: options, logger: logger)
-        try engine.createStream(name: "s", shardCount: 1)
-        // A slow shard: what is over 100 records/s spools, then drains; stopped halfway (the
-        // segment still holds undrained records, so it is not deleted).
-        let first = gateway(engine, tmp, rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 100))
-        let drains = Task { await first.runDrains() }
-        try await first.submit(stream: "s", records: lines(0..<400))
-        let before = try await waitForPayloads(engine, 250)
-        drains.cancel()
-        await drains.value
-        #expect(before.count < 400, "the drain was stopped with records left in the spool")
-        // As if the last cursor write never happened: the spool's head goes back to 0.
-        let cursor = tmp.path + "/spool/s/spool-shardId-000000000000/cursor"
-        await first.shutdown()
-        try PosixFileSystem().writeAtomically(cursor, Array("\(ShardSpool.cursorMagic) 0\n".utf8))
-
-        let second = gateway(engine, tmp)
-        let restarted = Task { await second.runDrains() }
-        try await second.submit(stream: "s", records: lines(400..<410))
-        _ = try await waitForPayloads(engine, 410)
-        restarted.cancel()
-        await restarted.value
-        await second.shutdown()
-        let stored = try storedPayloads(engine)
-        #expect(stored == (0..<410).map { "line-\($0)" })
-        await engine.close()
-    }
 }
 
 extension RepeatTests {

@@ -45,9 +45,6 @@ final class ShardLane: Sendable {
         var answeredRepeats: UInt64 = 0
         var highWater: [UInt64: UInt64] = [:]
         var skippedRepeats: UInt64 = 0
-        /// Per producer, the highest sequence the shard's log holds of what the spool's
-        /// head may repeat (nil: not looked up yet; empty: nothing to skip any more).
-        var drainHighWater: [UInt64: UInt64]?
     }
 
     /// The most one drain step sends (PutRecords' record bound; the meter admits fewer).
@@ -308,33 +305,6 @@ final class ShardLane: Sendable {
         }
     }
 
-    /// How many records at the spool's head the shard's log already holds: drained just
-    /// before a crash, after the cursor was last written (it is written every 100 ms).
-    /// Known by their origins (file sources); a record without one is sent again.
-    private func alreadyDrained(_ pending: ArraySlice<StoredRecord>) async throws -> Int {
-        let table: [UInt64: UInt64]
-        if let known = state.withLock({ $0.drainHighWater }) {
-            table = known
-        } else {
-            let head = pending.prefix(5_000)
-            let producers = Set(head.compactMap { $0.origin?.producer })
-            var found: [UInt64: UInt64] = [:]
-            if let first = head.first, !producers.isEmpty {
-                found = try await sink.highWater(stream: stream, shardIndex: index, sinceMillis: first.timestampMillis.subtractingSaturating(60_000), producers: producers)
-            }
-            state.withLock { $0.drainHighWater = found }
-            table = found
-        }
-        guard !table.isEmpty else { return 0 }
-        var count = 0
-        for record in pending {
-            guard let origin = record.origin, let high = table[origin.producer], origin.sequence <= high else { break }
-            count += 1
-        }
-        if count < pending.count { state.withLock { $0.drainHighWater = [:] } }
-        return count
-    }
-
     /// Sends what the meter admits from `pending` (the spool's head onwards); advances past
     /// the leading records the sink stored.
     private func drainStep(_ pending: ArraySlice<StoredRecord>) async throws -> (sent: Int, stored: Int) {
@@ -342,14 +312,6 @@ final class ShardLane: Sendable {
         defer { lock.unlock() }
         // A drop_oldest may have moved the head while this lane waited for the lock.
         guard pending.first?.offset == spool.head else { return (0, 0) }
-        let skipped = try await alreadyDrained(pending)
-        if skipped > 0 {
-            try spool.advance(to: pending[pending.startIndex + skipped - 1].offset + 1)
-            state.withLock { $0.skippedRepeats += UInt64(skipped) }
-            metrics.repeatsSkipped.increment(by: skipped)
-            metrics.update(spool)
-            return (skipped, skipped)
-        }
         let candidates = pending.prefix(Self.maxBatchRecords)
         let admitted = limiter.admit(sizes: candidates.lazy.map { $0.data.count + $0.partitionKey.utf8.count })
         guard admitted > 0 else { return (0, 0) }

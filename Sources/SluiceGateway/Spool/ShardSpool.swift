@@ -22,7 +22,6 @@ public final class ShardSpool: Sendable {
     private let cursor: Mutex<Cursor>
 
     static let cursorMagic = "sluice-spool-cursor/1"
-    static let persistEvery = Duration.milliseconds(100)
 
     /// Opens (recovering) the spool in `directory`.
     /// - Parameters:
@@ -110,10 +109,12 @@ public final class ShardSpool: Sendable {
     /// Moves the head to `newHead` (one past the last record the sink stored), writes the
     /// cursor when it is due and deletes segments that are wholly drained.
     public func advance(to newHead: UInt64) throws {
+        // Written at every step: a crash must not send drained records again (a step is
+        // one put to the sink, so this is one small write per batch, not per record).
         let due = cursor.withLock { c -> UInt64? in
             guard newHead > c.head else { return nil }
             c.head = newHead
-            return ContinuousClock.now - c.persistedAt >= Self.persistEvery ? c.head : nil
+            return c.head
         }
         if let due { try persist(due) }
         try log.deleteSegments(before: head)
