@@ -50,4 +50,11 @@ extension StreamEngine {
         guard let (_, shard) = try stream(name).shard(shardIndex) else { return [:] }
         return try shard.log.highWater(of: producers, from: try shard.log.offset(atTimestamp: sinceMillis))
     }
+
+    /// Which of `wanted` one shard stored since `sinceMillis` (arrival time), by exact
+    /// origin: what a spool's drain may have stored just before a crash.
+    public func storedOrigins(stream name: String, shardIndex: Int, sinceMillis: Int64, among wanted: Set<RecordOrigin>) throws -> Set<RecordOrigin> {
+        guard let (_, shard) = try stream(name).shard(shardIndex) else { return [] }
+        return try shard.log.origins(among: wanted, from: try shard.log.offset(atTimestamp: sinceMillis))
+    }
 }

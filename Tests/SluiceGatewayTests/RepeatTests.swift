@@ -21,10 +21,16 @@ import Testing
         }
     }
 
-    func gateway(_ engine: StreamEngine, _ tmp: TemporaryDirectory, rates: ShardRateLimiter.Rates = .init(bytesPerSecond: 1 << 30, recordsPerSecond: 1 << 30)) -> Gateway {
+    func gateway(
+        _ engine: StreamEngine, _ tmp: TemporaryDirectory, rates: ShardRateLimiter.Rates = .init(bytesPerSecond: 1 << 30, recordsPerSecond: 1 << 30),
+        sink: (any GatewaySink)? = nil, fileSystem: any FileSystem = PosixFileSystem()
+    ) -> Gateway {
         var settings = Gateway.Settings()
         settings.rates = rates
-        return Gateway(sink: EmbeddedSink(engine: engine), dataDirectory: tmp.path, settings: settings, keys: nil, keyId: nil, logger: logger)
+        return Gateway(
+            sink: sink ?? EmbeddedSink(engine: engine), dataDirectory: tmp.path, settings: settings, keys: nil, keyId: nil,
+            fileSystem: fileSystem, logger: logger
+        )
     }
 
     @Test("a restarted source's batch, partly stored in some shards, is stored once; other producers and new lines pass")

@@ -26,6 +26,8 @@ public final class Gateway: Sendable {
     let spoolDirectory: String
     let keys: (any KeyProvider)?
     let keyId: String?
+    let fileSystem: any FileSystem
+    let time: any TimeSource
     let logger: Logger
     let budget: SpoolBudget
 
@@ -47,8 +49,14 @@ public final class Gateway: Sendable {
     /// - Parameters:
     ///   - dataDirectory: spools live in `dataDirectory/spool` (SPOOL.md).
     ///   - keys, keyId: when set, spool segments are encrypted under master key `keyId`.
-    public init(sink: any GatewaySink, dataDirectory: String, settings: Settings, keys: (any KeyProvider)?, keyId: String?, logger: Logger) {
+    ///   - fileSystem, time: the spools' disk and wall clock (seams for tests).
+    public init(
+        sink: any GatewaySink, dataDirectory: String, settings: Settings, keys: (any KeyProvider)?, keyId: String?,
+        fileSystem: any FileSystem = PosixFileSystem(), time: any TimeSource = SystemTimeSource(), logger: Logger
+    ) {
         self.sink = sink
+        self.fileSystem = fileSystem
+        self.time = time
         self.settings = settings
         self.spoolDirectory = dataDirectory + "/spool"
         self.keys = keys
@@ -203,7 +211,7 @@ public final class Gateway: Sendable {
     private func openLane(stream: String, shardId: String, index: Int) throws -> ShardLane {
         let spool = try ShardSpool(
             directory: spoolDirectory + "/" + PathComponent.encode(stream) + "/spool-" + shardId, segmentMaxBytes: settings.spoolSegmentBytes,
-            keys: keys, keyId: keyId, logger: logger
+            keys: keys, keyId: keyId, fileSystem: fileSystem, time: time, logger: logger
         )
         return ShardLane(
             stream: stream, shardId: shardId, index: index, rates: settings.rates,
@@ -215,7 +223,7 @@ public final class Gateway: Sendable {
 
     /// Spool directories left on disk for `stream`: (shard id, index).
     private func spooledShards(of stream: String) throws -> [(String, Int)] {
-        let fs = PosixFileSystem()
+        let fs = fileSystem
         let directory = spoolDirectory + "/" + PathComponent.encode(stream)
         guard fs.isDirectory(directory) else { return [] }
         return try fs.listDirectory(directory).compactMap { name in

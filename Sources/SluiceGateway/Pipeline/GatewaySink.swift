@@ -1,4 +1,5 @@
 import SluiceEngine
+import SluiceStorage
 
 /// What a sink did with one record.
 public enum SinkOutcome: Sendable {
@@ -22,11 +23,14 @@ public protocol GatewaySink: Sendable {
     func recentArrivals(stream: String, shardIndex: Int) async -> RecentArrivals
     /// The highest sequence each producer stored in a shard since `sinceMillis`.
     func highWater(stream: String, shardIndex: Int, sinceMillis: Int64, producers: Set<UInt64>) async throws -> [UInt64: UInt64]
+    /// Which of `wanted` a shard stored since `sinceMillis`, by exact origin.
+    func storedOrigins(stream: String, shardIndex: Int, sinceMillis: Int64, among wanted: Set<RecordOrigin>) async throws -> Set<RecordOrigin>
 }
 
 extension GatewaySink {
     public func recentArrivals(stream: String, shardIndex: Int) async -> RecentArrivals { RecentArrivals(arrivals: [], nowMillis: 0) }
     public func highWater(stream: String, shardIndex: Int, sinceMillis: Int64, producers: Set<UInt64>) async throws -> [UInt64: UInt64] { [:] }
+    public func storedOrigins(stream: String, shardIndex: Int, sinceMillis: Int64, among wanted: Set<RecordOrigin>) async throws -> Set<RecordOrigin> { [] }
 }
 
 /// The default sink: the embedded stream engine in the same process.
@@ -39,6 +43,9 @@ public struct EmbeddedSink: GatewaySink {
     public func shardMapVersion(stream: String) throws -> UInt64 { try engine.shardMapVersion(stream: stream) }
     public func highWater(stream: String, shardIndex: Int, sinceMillis: Int64, producers: Set<UInt64>) throws -> [UInt64: UInt64] {
         try engine.originHighWater(stream: stream, shardIndex: shardIndex, sinceMillis: sinceMillis, producers: producers)
+    }
+    public func storedOrigins(stream: String, shardIndex: Int, sinceMillis: Int64, among wanted: Set<RecordOrigin>) throws -> Set<RecordOrigin> {
+        try engine.storedOrigins(stream: stream, shardIndex: shardIndex, sinceMillis: sinceMillis, among: wanted)
     }
     public func recentArrivals(stream: String, shardIndex: Int) -> RecentArrivals { engine.recentArrivals(stream: stream, shardIndex: shardIndex) }
     public func put(stream: String, records: [PutRecordInput]) async throws -> [SinkOutcome] {

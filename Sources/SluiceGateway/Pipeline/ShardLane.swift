@@ -45,6 +45,9 @@ final class ShardLane: Sendable {
         var answeredRepeats: UInt64 = 0
         var highWater: [UInt64: UInt64] = [:]
         var skippedRepeats: UInt64 = 0
+        /// False until the drain has looked for spooled records a crash left stored but
+        /// not yet past the spool's cursor (nothing to look for when the spool opened empty).
+        var headChecked = false
     }
 
     /// The most one drain step sends (PutRecords' record bound; the meter admits fewer).
@@ -68,6 +71,7 @@ final class ShardLane: Sendable {
         self.repeats = repeats
         self.logger = logger
         self.metrics = LaneMetrics(stream: stream, shardId: shardId)
+        state.withLock { $0.headChecked = spool.isEmpty }
         metrics.update(spool)
     }
 
@@ -305,6 +309,27 @@ final class ShardLane: Sendable {
         }
     }
 
+    /// How many records at the spool's head the shard holds already: drained by a step a
+    /// crash interrupted before the cursor was written (it is written after every step, so
+    /// they arrived after it was last written, and after the head record was spooled).
+    /// Found by exact origin, so a record is skipped only if that very record is stored;
+    /// a record without an origin (MQTT, the API) is sent again.
+    private func storedAtHead(_ pending: ArraySlice<StoredRecord>) async throws -> Int {
+        let wanted = Set(pending.lazy.compactMap(\.origin))
+        guard let first = pending.first, first.origin != nil else { return 0 }
+        let since = max(spool.cursorSavedAtMillis ?? .min, first.timestampMillis).subtractingSaturating(Self.clockSlackMillis)
+        let stored = try await sink.storedOrigins(stream: stream, shardIndex: index, sinceMillis: since, among: wanted)
+        var count = 0
+        for record in pending {
+            guard let origin = record.origin, stored.contains(origin) else { break }
+            count += 1
+        }
+        return count
+    }
+
+    /// How far the wall clock may have stepped back between a crash and the look-up.
+    static let clockSlackMillis: Int64 = 5_000
+
     /// Sends what the meter admits from `pending` (the spool's head onwards); advances past
     /// the leading records the sink stored.
     private func drainStep(_ pending: ArraySlice<StoredRecord>) async throws -> (sent: Int, stored: Int) {
@@ -312,6 +337,20 @@ final class ShardLane: Sendable {
         defer { lock.unlock() }
         // A drop_oldest may have moved the head while this lane waited for the lock.
         guard pending.first?.offset == spool.head else { return (0, 0) }
+        if !state.withLock({ $0.headChecked }) {
+            let skipped = try await storedAtHead(pending)
+            state.withLock { $0.headChecked = skipped < pending.count }
+            if skipped > 0 {
+                try spool.advance(to: pending[pending.startIndex + skipped - 1].offset + 1)
+                state.withLock { $0.skippedRepeats += UInt64(skipped) }
+                metrics.repeatsSkipped.increment(by: skipped)
+                metrics.update(spool)
+                logger.info("gateway: spooled records drained just before a crash are already in this shard; they are not stored again", metadata: [
+                    "stream": "\(stream)", "shard": "\(shardId)", "records": "\(skipped)",
+                ])
+                return (skipped, skipped)
+            }
+        }
         let candidates = pending.prefix(Self.maxBatchRecords)
         let admitted = limiter.admit(sizes: candidates.lazy.map { $0.data.count + $0.partitionKey.utf8.count })
         guard admitted > 0 else { return (0, 0) }

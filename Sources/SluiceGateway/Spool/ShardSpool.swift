@@ -10,13 +10,16 @@ import Synchronization
 public final class ShardSpool: Sendable {
     let log: ShardLog
     let cursorPath: String
-    let fs: PosixFileSystem
+    let fs: any FileSystem
+    let time: any TimeSource
     let logger: Logger
+    /// When the cursor this spool opened with was written (wall clock; nil without one, or
+    /// from a version that did not write it): a drain step after it may be stored already.
+    public let cursorSavedAtMillis: Int64?
 
     private struct Cursor {
         var head: UInt64
         var persisted: UInt64
-        var persistedAt: ContinuousClock.Instant
     }
 
     private let cursor: Mutex<Cursor>
@@ -28,9 +31,10 @@ public final class ShardSpool: Sendable {
     ///   - keys: master keys when encryption is on; `keyId` the one new segments use.
     public init(
         directory: String, segmentMaxBytes: Int64, keys: (any KeyProvider)?, keyId: String?,
-        fileSystem: PosixFileSystem = PosixFileSystem(), logger: Logger
+        fileSystem: any FileSystem = PosixFileSystem(), time: any TimeSource = SystemTimeSource(), logger: Logger
     ) throws {
         self.fs = fileSystem
+        self.time = time
         self.logger = logger
         cursorPath = directory + "/cursor"
         log = try ShardLog(
@@ -55,20 +59,23 @@ public final class ShardSpool: Sendable {
             ])
         }
         var head = log.trimHorizon
+        var savedAt: Int64?
         if fileSystem.fileExists(cursorPath) {
             let text = String(decoding: try fileSystem.readWholeFile(cursorPath), as: UTF8.self)
             let parts = text.split(whereSeparator: \.isWhitespace)
             // A head past the spool's end was never written by a drain: trusting it would
             // skip every spooled record, so it counts as unreadable.
-            if parts.count == 2, parts[0] == Self.cursorMagic, let saved = UInt64(parts[1]), saved <= log.endOffset {
+            if (2...3).contains(parts.count), parts[0] == Self.cursorMagic, let saved = UInt64(parts[1]), saved <= log.endOffset {
                 head = max(saved, log.trimHorizon)
+                savedAt = parts.count == 3 ? Int64(parts[2]) : nil
             } else {
                 logger.warning("spool: unreadable cursor; draining from the oldest spooled record (some may be sent twice)", metadata: [
                     "file": "\(cursorPath)", "spool_end": "\(log.endOffset)",
                 ])
             }
         }
-        cursor = Mutex(Cursor(head: head, persisted: head, persistedAt: .now))
+        cursorSavedAtMillis = savedAt
+        cursor = Mutex(Cursor(head: head, persisted: head))
     }
 
     /// The offset of the oldest record not yet drained.
@@ -107,7 +114,7 @@ public final class ShardSpool: Sendable {
     }
 
     /// Moves the head to `newHead` (one past the last record the sink stored), writes the
-    /// cursor when it is due and deletes segments that are wholly drained.
+    /// cursor and deletes segments that are wholly drained.
     public func advance(to newHead: UInt64) throws {
         // Written at every step: a crash must not send drained records again (a step is
         // one put to the sink, so this is one small write per batch, not per record).
@@ -139,11 +146,8 @@ public final class ShardSpool: Sendable {
     }
 
     private func persist(_ head: UInt64) throws {
-        try fs.writeAtomically(cursorPath, Array("\(Self.cursorMagic) \(head)\n".utf8), mode: 0o600)
-        cursor.withLock { c in
-            c.persisted = max(c.persisted, head)
-            c.persistedAt = .now
-        }
+        try fs.writeAtomically(cursorPath, Array("\(Self.cursorMagic) \(head) \(time.nowMillis())\n".utf8), mode: 0o600)
+        cursor.withLock { c in c.persisted = max(c.persisted, head) }
     }
 
     public func close() async throws {
