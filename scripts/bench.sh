@@ -127,7 +127,11 @@ for size in 1024 102400 1048576; do "$BIN/sluice-bench" seal --size "$size" >> "
 echo "On-demand timeline (one shard's key range offered 2,500 records/s; limit 1,000/s per shard):" > "$WORK/on-demand.txt"
 "$BIN/sluice-bench" on-demand --dir "$WORK/od" --seconds 12 >> "$WORK/on-demand.txt"
 echo "Gateway (file tail vs cat in the same run; limiter on 4 shards over 30 s):" > "$WORK/gateway.txt"
-for _ in $(seq "$RUNS"); do TMPDIR="$WORK" "$BIN/sluice-bench" tail --mebibytes 256 >> "$WORK/gateway.txt"; done
+# Each run measures the tail without record origins (the baseline) and with them, back to back.
+for _ in $(seq "$RUNS"); do
+    TMPDIR="$WORK" "$BIN/sluice-bench" tail --mebibytes 256 --no-origins >> "$WORK/gateway.txt"
+    TMPDIR="$WORK" "$BIN/sluice-bench" tail --mebibytes 256 >> "$WORK/gateway.txt"
+done
 TMPDIR="$WORK" "$BIN/sluice-bench" gateway-limit --seconds 30 >> "$WORK/gateway.txt"
 echo "Exports (to a loopback stand-in; local first against direct; aggregation at Kinesis' limits):" > "$WORK/export.txt"
 TMPDIR="$WORK" "$BIN/sluice-bench" export --seconds "$SECONDS_EACH" >> "$WORK/export.txt"

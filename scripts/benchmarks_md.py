@@ -160,12 +160,17 @@ if soak:
          "after a 1-minute warm-up, the second half's peak within 5 % (or 4 MiB) of the first half's")
 
 gateway = text("gateway.txt")
-tails = [float(m) for m in re.findall(r"into \d+ shards: ([0-9.]+) MiB/s", gateway)]
+tails = [float(m) for m in re.findall(r"^tail: .*into \d+ shards: ([0-9.]+) MiB/s", gateway, re.M)]
+baseline_tails = [float(m) for m in re.findall(r"^tail without origins \(baseline\): .*into \d+ shards: ([0-9.]+) MiB/s", gateway, re.M)]
 mqtt = text("mqtt.txt")
 live = re.search(r"mqtt live:.*ratio ([0-9.]+)", mqtt)
 nats_mqtt = re.search(r"mqtt nats:.*: ([0-9]+) msg/s.*sluice ([0-9.]+)x", mqtt)
 if tails:
     goal("Tail ≥ 150 MiB/s", f"{med(tails):.1f} MiB/s", med(tails) >= 150, "vs `cat` in the same run: see below")
+if tails and baseline_tails:
+    cost = med(tails) / med(baseline_tails)
+    goal("Record origins cost the tail little (≥ 0.95 of the tail without them)", f"{cost:.2f}", cost >= 0.95,
+         f"medians {med(tails):.1f} vs {med(baseline_tails):.1f} MiB/s, back to back in each run")
 if live:
     goal("MQTT ingest ≥ 0.9 of a plain libmosquitto subscriber", live.group(1), float(live.group(1)) >= 0.9, "live QoS 1 load; backlog below")
 if nats_mqtt:

@@ -326,7 +326,7 @@ public final class FileSource: Service, Sendable {
         for record in assembled {
             var built = settings.builder.build(record.bytes, filePath: path, key: fixedKey)
             built.truncated = built.truncated || record.truncated
-            built.record.origin = RecordOrigin(producer: producer, sequence: UInt64(max(0, record.endOffset)))
+            if settings.recordOrigins { built.record.origin = RecordOrigin(producer: producer, sequence: UInt64(max(0, record.endOffset))) }
             batch.add(built, hasErrorStream: settings.parseErrorStream != nil)
         }
         return batch

@@ -32,6 +32,10 @@ public struct FileSourceSettings: Sendable {
     /// batches share one fsync; a crash re-sends at most one batch per file.
     public var batchRecords = 5_000
     public var batchBytes = 4 << 20
+    /// Whether records carry their origin (RecordOrigin), which is what stores every line
+    /// once across a crash. Always on in sluiced; off only as the tail benchmark's
+    /// baseline, to measure what origins cost in the same run.
+    public var recordOrigins = true
 
     public init(name: String, stream: String, paths: [String], builder: RecordBuilder) {
         self.name = name
