@@ -31,15 +31,16 @@ struct FileCheckpoint: Codable, Equatable, Sendable {
 /// atomically (temp file, fsync, rename, fsync directory) after each durable batch.
 struct CheckpointStore: Sendable {
     let path: String
-    let fs = PosixFileSystem()
+    let fs: any FileSystem
 
     private struct Document: Codable {
         var version = 1
         var files: [FileCheckpoint]
     }
 
-    init(directory: String, source: String) throws {
-        try PosixFileSystem().createDirectories(directory)
+    init(directory: String, source: String, fileSystem: any FileSystem = PosixFileSystem()) throws {
+        fs = fileSystem
+        try fs.createDirectories(directory)
         path = directory + "/" + PathComponent.encode(source) + ".json"
         // Before names were encoded, a source whose name holds non-ASCII letters kept its
         // checkpoints under the raw name (the config never allowed '/' or a leading '.').

@@ -35,7 +35,8 @@ public final class FileSource: Service, Sendable {
         self.settings = settings
         self.gateway = gateway
         self.logger = logger
-        checkpoints = try CheckpointStore(directory: checkpointDirectory, source: settings.name)
+        // On the gateway's disk: the checkpoints and the spools fail (and are tested) together.
+        checkpoints = try CheckpointStore(directory: checkpointDirectory, source: settings.name, fileSystem: gateway.fileSystem)
         lagGauge = Gauge(label: "CheckpointLagBytes", dimensions: [("source", settings.name), ("stream", settings.stream)])
         recorder = SourceRecorder(name: settings.name, stream: settings.stream, errorStream: settings.parseErrorStream, gateway: gateway, logger: logger)
     }
