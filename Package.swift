@@ -52,7 +52,7 @@ let package = Package(
         .target(
             name: "SluiceKinesis",
             dependencies: [
-                "SluiceEngine",
+                "SluiceStorage", "SluiceEngine",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "SluiceGateway",
             dependencies: [
-                "SluiceStorage", "SluiceEngine", "SluiceKinesis",
+                "SluiceStorage", "SluiceEngine",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -112,7 +112,7 @@ let package = Package(
         .target(
             name: "SluiceMQTT",
             dependencies: [
-                "CMosquitto", "SluiceGateway", "SluiceEngine",
+                "CMosquitto", "SluiceStorage", "SluiceGateway", "SluiceEngine",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -139,6 +139,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -160,6 +161,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
