@@ -97,9 +97,13 @@ func numbered(_ range: Range<Int>, key: String = "k", size: Int = 16) -> [PutRec
             try await harness.gateway.submit(stream: "s", records: numbered(0..<400, size: 1024))
             done.withLock { $0 = true }
         }
-        try await Task.sleep(for: .milliseconds(500))
+        // The event: the producer is waiting for room (then it has not returned).
+        let deadline = ContinuousClock.now + .seconds(60)
+        while harness.gateway.budget.waitingProducers == 0, !done.withLock({ $0 }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         let status = harness.gateway.status()
-        #expect(!done.withLock { $0 }, "the producer waits while the spool is full")
+        #expect(harness.gateway.budget.waitingProducers == 1 && !done.withLock { $0 }, "the producer waits while the spool is full")
         #expect(status.streams[0].shards[0].spoolRecords > 0)
         #expect(status.spool.usedBytes <= status.spool.maxBytes + 4096, "the spool stays within its bound")
         try await submit.value

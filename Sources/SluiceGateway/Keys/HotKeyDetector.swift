@@ -1,6 +1,7 @@
-import SluiceEngine
 import Logging
 import Metrics
+import SluiceEngine
+import SluiceStorage
 import Synchronization
 
 /// Watches one stream's partition keys over a window and reports, in the log (rate
@@ -23,27 +24,31 @@ final class HotKeyDetector: Sendable {
         var shard: Int
     }
 
+    /// Times are the injected clock's monotonic nanoseconds.
     private struct State {
-        var windowStart = ContinuousClock.now
+        var windowStart: UInt64
         var keys: [String: Usage] = [:]
         var overflow = false
         var hot: [String] = []
         var distinct = 0
-        var loggedHotAt: ContinuousClock.Instant?
-        var loggedCardinalityAt: ContinuousClock.Instant?
+        var loggedHotAt: UInt64?
+        var loggedCardinalityAt: UInt64?
     }
 
     let stream: String
     let settings: Settings
     let rates: ShardRateLimiter.Rates
+    let time: any TimeSource
     let logger: Logger
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     private let hotGauge: Gauge
     private let distinctGauge: Gauge
     private let idleShardsGauge: Gauge
 
-    init(stream: String, rates: ShardRateLimiter.Rates, settings: Settings = Settings(), logger: Logger) {
+    init(stream: String, rates: ShardRateLimiter.Rates, settings: Settings = Settings(), time: any TimeSource = SystemTimeSource(), logger: Logger) {
         self.stream = stream
+        self.time = time
+        state = Mutex(State(windowStart: time.monotonicNanos()))
         self.rates = rates
         self.settings = settings
         self.logger = logger
@@ -55,7 +60,9 @@ final class HotKeyDetector: Sendable {
     /// Counts one batch of records of `key` routed to shard `shard`; closes the window when
     /// it is over, given the stream's open shard count then.
     func observe(key: String, shard: Int, bytes: Int, records: Int, openShards: Int) {
-        let now = ContinuousClock.now
+        let now = time.monotonicNanos()
+        /// Time since `then` on the monotonic clock.
+        func since(_ then: UInt64) -> Duration { .nanoseconds(Int64(clamping: now >= then ? now - then : 0)) }
         let findings = state.withLock { s -> (hot: [(String, Double)], distinct: Int, shardsUsed: Int, logHot: Bool, logCardinality: Bool)? in
             if s.keys[key] != nil || s.keys.count < settings.maxTrackedKeys {
                 s.keys[key, default: Usage(shard: shard)].bytes += bytes
@@ -63,8 +70,8 @@ final class HotKeyDetector: Sendable {
             } else {
                 s.overflow = true
             }
-            guard now - s.windowStart >= settings.window else { return nil }
-            let seconds = (now - s.windowStart) / .seconds(1)
+            guard since(s.windowStart) >= settings.window else { return nil }
+            let seconds = since(s.windowStart) / .seconds(1)
             let byteCapacity = Double(rates.bytesPerSecond) * seconds
             let recordCapacity = Double(rates.recordsPerSecond) * seconds
             let hot = s.keys.compactMap { key, usage -> (String, Double)? in
@@ -79,10 +86,10 @@ final class HotKeyDetector: Sendable {
             s.keys = [:]
             s.overflow = false
             s.windowStart = now
-            let logHot = !hot.isEmpty && s.loggedHotAt.map { now - $0 >= settings.logEvery } ?? true
+            let logHot = !hot.isEmpty && s.loggedHotAt.map { since($0) >= settings.logEvery } ?? true
             if logHot { s.loggedHotAt = now }
             let lowCardinality = !overflowed && shardsUsed < openShards && distinct > 0
-            let logCardinality = lowCardinality && s.loggedCardinalityAt.map { now - $0 >= settings.logEvery } ?? lowCardinality
+            let logCardinality = lowCardinality && s.loggedCardinalityAt.map { since($0) >= settings.logEvery } ?? lowCardinality
             if logCardinality { s.loggedCardinalityAt = now }
             return (hot, distinct, shardsUsed, logHot, logCardinality)
         }

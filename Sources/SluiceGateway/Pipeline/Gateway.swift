@@ -162,7 +162,7 @@ public final class Gateway: Sendable {
             var lanes = streams.withLock { $0[stream] } ?? StreamLanes(
                 map: map, open: [:], closed: [:],
                 detector: HotKeyDetector(stream: stream, rates: settings.rates,
-                                         settings: .init(hotSharePercent: settings.hotKeySharePercent), logger: logger)
+                                         settings: .init(hotSharePercent: settings.hotKeySharePercent), time: time, logger: logger)
             )
             let openIndexes = Set(map.open.map(\.index))
             var created: [ShardLane] = []

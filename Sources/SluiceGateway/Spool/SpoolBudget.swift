@@ -20,6 +20,8 @@ final class SpoolBudget: Sendable {
         var dropped: UInt64 = 0
         var droppedSinceLog: UInt64 = 0
         var loggedAt: ContinuousClock.Instant?
+        /// Producers waiting in `waitForRoom` now.
+        var waiting = 0
     }
 
     private let state = Mutex(State())
@@ -47,8 +49,13 @@ final class SpoolBudget: Sendable {
         return used == 0 || used + Int64(bytes) <= maxBytes
     }
 
+    /// Producers waiting for room now (`block`): how a test sees a source paused.
+    var waitingProducers: Int { state.withLock { $0.waiting } }
+
     /// `block`: waits until `bytes` fit.
     func waitForRoom(for bytes: Int) async {
+        state.withLock { $0.waiting += 1 }
+        defer { state.withLock { $0.waiting -= 1 } }
         while !hasRoom(for: bytes), !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(20))
         }
