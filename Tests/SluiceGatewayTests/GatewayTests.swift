@@ -90,6 +90,33 @@ func numbered(_ range: Range<Int>, key: String = "k", size: Int = 16) -> [PutRec
         await harness.stop()
     }
 
+    @Test("records spooled with an explicit hash key are drained into that key's shard, not their partition key's")
+    func spooledRecordsKeepTheirExplicitHashKey() async throws {
+        let harness = try await GatewayHarness(shards: 2, rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 200))
+        let map = try harness.engine.shardMap(stream: "s")
+        let byPartitionKey = map.route(partitionKey: "k")!.index
+        let explicit = byPartitionKey == 0 ? "340282366920938463463374607431768211455" : "0"
+        let target = map.route(partitionKey: "k", explicitHashKey: explicit)!
+        #expect(target.index != byPartitionKey)
+        try await harness.gateway.submit(stream: "s", records: numbered(0..<500).map { record in
+            var record = record
+            record.explicitHashKey = explicit
+            return record
+        })
+        #expect(harness.gateway.status().streams[0].shards.contains { $0.spoolRecords > 0 }, "some records went through the spool")
+        let stored = try await harness.waitForStored(500)
+        #expect(stored == (0..<500).map { String(format: "%016d", $0) })
+        var iterator: String? = try harness.engine.shardIterator(stream: "s", shardId: target.shardId, start: .trimHorizon)
+        var inTarget = 0
+        while let current = iterator {
+            let page = try harness.engine.getRecords(iterator: current, limit: 1000)
+            inTarget += page.records.count
+            iterator = page.records.isEmpty ? nil : page.nextShardIterator
+        }
+        #expect(inTarget == 500, "every record in the explicit hash key's shard")
+        await harness.stop()
+    }
+
     @Test func blockWaitsForRoomAndLosesNothing() async throws {
         let harness = try await GatewayHarness(shards: 1, rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 100), spoolMaxBytes: 64 << 10)
         let done = Mutex(false)

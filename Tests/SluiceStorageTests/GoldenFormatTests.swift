@@ -136,9 +136,12 @@ import SluiceTestSupport
             let log = try ShardLog(directory: directory, keys: sealed ? GoldenFormatTests.keys : nil)
             if sealed { try log.setEncryption(keyId: "golden") }
             let producers: [UInt64] = [.max - 1, .max]
+            // Explicit hash keys (the spool keeps them): the largest, the smallest, and one
+            // that is no hash key at all, which is left out rather than written.
+            let hashKeys: [String?] = [nil, "340282366920938463463374607431768211455", "0", nil, "12x"]
             let written: [LogRecord] = (0..<50).map { (n: Int) -> LogRecord in
                 let origin: RecordOrigin? = n % 4 == 0 ? nil : RecordOrigin(producer: producers[n % 2], sequence: UInt64(n) * 1_000)
-                return LogRecord(partitionKey: "k\(n % 3)", data: Array("r\(n)".utf8), origin: origin)
+                return LogRecord(partitionKey: "k\(n % 3)", data: Array("r\(n)".utf8), explicitHashKey: hashKeys[n % 5], origin: origin)
             }
             _ = try await log.append(Array(written.prefix(20)))
             _ = try await log.append(Array(written.dropFirst(20)))
@@ -147,9 +150,36 @@ import SluiceTestSupport
             #expect(read.map { $0.data } == written.map { $0.data })
             #expect(read.map { $0.partitionKey } == written.map { $0.partitionKey })
             #expect(read.map { $0.origin } == written.map { $0.origin })
+            #expect(read.map { $0.explicitHashKey } == written.map { $0.explicitHashKey == "12x" ? nil : $0.explicitHashKey })
             let log2 = try ShardLog(directory: directory, keys: sealed ? GoldenFormatTests.keys : nil)
             #expect(try log2.highWater(of: [.max - 1, .max, 7], from: 0) == [.max - 1: 46_000, .max: 49_000])
             #expect(try log2.highWater(of: [.max], from: 48) == [.max: 49_000])
+            // Exact membership: stored origins are found, a sequence between them is not.
+            let wanted: Set<RecordOrigin> = [RecordOrigin(producer: .max, sequence: 49_000), RecordOrigin(producer: .max, sequence: 48_000), RecordOrigin(producer: .max - 1, sequence: 46_000)]
+            #expect(try log2.origins(among: wanted, from: 0) == [RecordOrigin(producer: .max, sequence: 49_000), RecordOrigin(producer: .max - 1, sequence: 46_000)])
         }
+    }
+
+    @Test("a record whose explicit hash key is not 1 to 39 digits is refused as corrupt, not read")
+    func malformedHashKey() throws {
+        var frame: [UInt8] = []
+        RecordBatch.appendFrame(to: &frame, entries: [(timestamp: 1, records: [LogRecord(partitionKey: "k", data: [7], explicitHashKey: "5")])], firstOffset: 0)
+        let body = Array(frame[Frame.headerSize...])
+        // Body: batch header, then the record's time (8), key field (2), data length (4).
+        let lengthAt = RecordBatch.headerSize + 8 + 2 + 4
+        #expect(body[lengthAt] == 1 && body[lengthAt + 1] == UInt8(ascii: "5"))
+        for (at, byte) in [(lengthAt + 1, UInt8(ascii: "a")), (lengthAt, 0), (lengthAt, 40)] {
+            var damaged = body
+            damaged[at] = byte
+            #expect(throws: StorageError.self) {
+                try damaged.withUnsafeBytes { try RecordBatch.forEachRecord(in: $0) { _ in } }
+            }
+        }
+        let decoded = try body.withUnsafeBytes { raw in
+            var out: [StoredRecord] = []
+            try RecordBatch.forEachRecord(in: raw) { out.append($0) }
+            return out
+        }
+        #expect(decoded.map(\.explicitHashKey) == ["5"])
     }
 }

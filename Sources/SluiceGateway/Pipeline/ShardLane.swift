@@ -133,7 +133,7 @@ final class ShardLane: Sendable {
             }
             if take > 0 {
                 do {
-                    try await spool.append(pending.prefix(take).map { LogRecord(partitionKey: $0.partitionKey, data: $0.data, origin: $0.origin) })
+                    try await spool.append(pending.prefix(take).map { LogRecord(partitionKey: $0.partitionKey, data: $0.data, explicitHashKey: $0.explicitHashKey, origin: $0.origin) })
                 } catch {
                     lock.unlock()
                     throw error
@@ -355,12 +355,12 @@ final class ShardLane: Sendable {
         let admitted = limiter.admit(sizes: candidates.lazy.map { $0.data.count + $0.partitionKey.utf8.count })
         guard admitted > 0 else { return (0, 0) }
         let sent = candidates.prefix(admitted)
-        let stored = await store(sent.map { PutRecordInput(partitionKey: $0.partitionKey, data: $0.data, origin: $0.origin) })
+        let stored = await store(sent.map { PutRecordInput(partitionKey: $0.partitionKey, data: $0.data, explicitHashKey: $0.explicitHashKey, origin: $0.origin) })
         limiter.settle()
         let leading = stored.firstIndex(of: false) ?? stored.count
         if leading > 0 {
             try spool.advance(to: sent[sent.startIndex + leading - 1].offset + 1)
-            record(stored: sent.prefix(leading).map { PutRecordInput(partitionKey: $0.partitionKey, data: $0.data, origin: $0.origin) }, direct: false)
+            record(stored: sent.prefix(leading).map { PutRecordInput(partitionKey: $0.partitionKey, data: $0.data, explicitHashKey: $0.explicitHashKey, origin: $0.origin) }, direct: false)
             metrics.update(spool)
         }
         return (admitted, leading)

@@ -85,16 +85,36 @@ public enum RecordBatch {
     /// Set in a record's key-length field when an origin (producer, sequence: 16 bytes)
     /// follows its data length. Keys are at most 256 bytes, so the bit is free.
     static let originFlag: UInt16 = 0x8000
+    /// Set when an explicit hash key follows (after the origin, if any): its length (1
+    /// byte, 1–39) and its decimal digits. Only the spool writes it.
+    static let explicitHashKeyFlag: UInt16 = 0x4000
+    /// The longest decimal hash key: 2^128 − 1 has 39 digits.
+    static let maxExplicitHashKeyDigits = 39
+
+    /// The explicit hash key as a frame keeps it: 1–39 decimal digits, or none (anything
+    /// else is left out rather than written where it would make the frame unreadable).
+    static func encodable(_ hashKey: String?) -> String? {
+        guard let hashKey, (1...maxExplicitHashKeyDigits).contains(hashKey.utf8.count),
+              hashKey.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        return hashKey
+    }
 
     private static func appendRecords(_ records: [LogRecord], timestamp: Int64, to buffer: inout [UInt8]) {
         for record in records {
             buffer.appendLE(timestamp)
-            let keyLength = UInt16(record.partitionKey.utf8.count)
-            buffer.appendLE(record.origin == nil ? keyLength : keyLength | originFlag)
+            var keyField = UInt16(record.partitionKey.utf8.count)
+            if record.origin != nil { keyField |= originFlag }
+            let hashKey = encodable(record.explicitHashKey)
+            if hashKey != nil { keyField |= explicitHashKeyFlag }
+            buffer.appendLE(keyField)
             buffer.appendLE(UInt32(record.data.count))
             if let origin = record.origin {
                 buffer.appendLE(origin.producer)
                 buffer.appendLE(origin.sequence)
+            }
+            if let hashKey {
+                buffer.append(UInt8(hashKey.utf8.count))
+                buffer.append(contentsOf: hashKey.utf8)
             }
             buffer.append(contentsOf: record.partitionKey.utf8)
             buffer.append(contentsOf: record.data)
@@ -148,11 +168,20 @@ public enum RecordBatch {
         for k in 0..<UInt64(summary.count) {
             let timestamp = try reader.read(Int64.self)
             let keyField = try reader.read(UInt16.self)
-            let keyLength = Int(keyField & ~originFlag)
+            let keyLength = Int(keyField & ~(originFlag | explicitHashKeyFlag))
             let dataLength = Int(try reader.read(UInt32.self))
             var origin: RecordOrigin?
             if keyField & originFlag != 0 {
                 origin = RecordOrigin(producer: try reader.read(UInt64.self), sequence: try reader.read(UInt64.self))
+            }
+            var explicitHashKey: String?
+            if keyField & explicitHashKeyFlag != 0 {
+                let length = Int(try reader.read(UInt8.self))
+                let digits = try reader.readBytes(length)
+                guard (1...maxExplicitHashKeyDigits).contains(length), digits.allSatisfy({ (0x30...0x39).contains($0) }) else {
+                    throw StorageError(.corrupt, "record \(summary.firstOffset + k) has a malformed explicit hash key")
+                }
+                explicitHashKey = String(decoding: digits, as: UTF8.self)
             }
             let key = try reader.readBytes(keyLength)
             let data = try reader.readBytes(dataLength)
@@ -161,6 +190,7 @@ public enum RecordBatch {
                 timestampMillis: timestamp,
                 partitionKey: String(decoding: key, as: UTF8.self),
                 data: Array(data),
+                explicitHashKey: explicitHashKey,
                 origin: origin
             ))
         }

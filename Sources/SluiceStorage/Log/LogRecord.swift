@@ -2,12 +2,16 @@
 public struct LogRecord: Sendable, Equatable {
     public var partitionKey: String
     public var data: [UInt8]
+    /// The hash key its producer chose (decimal), kept where a record waits to be routed
+    /// again (the gateway's spool); the engine's own log does not keep it.
+    public var explicitHashKey: String?
     /// Kept beside the record for deduplication; not part of its size against limits.
     public var origin: RecordOrigin?
 
-    public init(partitionKey: String, data: [UInt8], origin: RecordOrigin? = nil) {
+    public init(partitionKey: String, data: [UInt8], explicitHashKey: String? = nil, origin: RecordOrigin? = nil) {
         self.partitionKey = partitionKey
         self.data = data
+        self.explicitHashKey = explicitHashKey
         self.origin = origin
     }
 
@@ -15,7 +19,9 @@ public struct LogRecord: Sendable, Equatable {
     public var size: Int { partitionKey.utf8.count + data.count }
 
     /// Bytes it takes in a frame beyond `size`.
-    public var frameOverhead: Int { RecordBatch.recordOverhead + (origin == nil ? 0 : RecordOrigin.encodedSize) }
+    public var frameOverhead: Int {
+        RecordBatch.recordOverhead + (origin == nil ? 0 : RecordOrigin.encodedSize) + (RecordBatch.encodable(explicitHashKey).map { 1 + $0.utf8.count } ?? 0)
+    }
 }
 
 /// A record read back from the log, with the offset and arrival time the log gave it.
@@ -24,14 +30,17 @@ public struct StoredRecord: Sendable, Equatable {
     public var timestampMillis: Int64
     public var partitionKey: String
     public var data: [UInt8]
+    /// The producer's explicit hash key, where the log keeps it (the spool).
+    public var explicitHashKey: String?
     /// Where it came from, when its producer said (file sources); never served.
     public var origin: RecordOrigin?
 
-    public init(offset: UInt64, timestampMillis: Int64, partitionKey: String, data: [UInt8], origin: RecordOrigin? = nil) {
+    public init(offset: UInt64, timestampMillis: Int64, partitionKey: String, data: [UInt8], explicitHashKey: String? = nil, origin: RecordOrigin? = nil) {
         self.offset = offset
         self.timestampMillis = timestampMillis
         self.partitionKey = partitionKey
         self.data = data
+        self.explicitHashKey = explicitHashKey
         self.origin = origin
     }
 }
