@@ -14,6 +14,9 @@ public struct PutRecordInput: Sendable {
         self.explicitHashKey = explicitHashKey
         self.origin = origin
     }
+
+    /// Bytes it counts against Kinesis' size and rate limits: data plus partition key.
+    public var size: Int { data.count + partitionKey.utf8.count }
 }
 
 /// What happened to one record of a put.
@@ -51,7 +54,7 @@ extension StreamEngine {
         if record.data.count > KinesisLimits.maxRecordSize {
             throw EngineError(.validation, "1 validation error detected: Value at 'data' failed to satisfy constraint: Member must have length less than or equal to \(KinesisLimits.maxRecordSize)")
         }
-        let size = record.data.count + record.partitionKey.utf8.count
+        let size = record.size
         if size > KinesisLimits.maxRecordSize {
             throw EngineError(.invalidArgument, "Record size \(size) bytes (data plus partition key) exceeds the maximum of \(KinesisLimits.maxRecordSize) bytes.")
         }
@@ -120,7 +123,7 @@ extension StreamEngine {
         var outcomes = [PutRecordOutcome?](repeating: nil, count: records.count)
         var admittedGroups: [(shard: ShardHandle, indexes: [Int])] = []
         for (_, group) in groups {
-            let admitted = group.shard.limiter.admit(sizes: group.indexes.map { records[$0].data.count + records[$0].partitionKey.utf8.count })
+            let admitted = group.shard.limiter.admit(sizes: group.indexes.map { records[$0].size })
             let keep = Array(group.indexes.prefix(admitted))
             if admitted < group.indexes.count {
                 group.shard.metrics.writeThrottled.increment(by: group.indexes.count - admitted)

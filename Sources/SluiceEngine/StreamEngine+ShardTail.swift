@@ -37,7 +37,7 @@ extension StreamEngine {
             return RecentArrivals(arrivals: [], nowMillis: now)
         }
         let arrivals = read.records.filter { $0.timestampMillis >= now - window }.map {
-            Arrival(millis: $0.timestampMillis, bytes: $0.partitionKey.utf8.count + $0.data.count)
+            Arrival(millis: $0.timestampMillis, bytes: $0.size)
         }
         return RecentArrivals(arrivals: arrivals, nowMillis: now)
     }

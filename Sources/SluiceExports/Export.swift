@@ -158,7 +158,7 @@ public final class Export: StoppableConsumer {
             let receipt = batch.records.isEmpty ? DeliveryReceipt.delivered() : try await destination.submit(batch, stream: consumer.streamName)
             var kept = batch
             kept.records = []
-            pending.append((kept, receipt, batch.records.count, batch.records.reduce(0) { $0 + $1.partitionKey.utf8.count + $1.data.count }))
+            pending.append((kept, receipt, batch.records.count, batch.records.reduce(0) { $0 + $1.size }))
             offset = batch.nextOffset
             if batch.finished {
                 // The shard's end: everything before it is confirmed first, then it finishes.

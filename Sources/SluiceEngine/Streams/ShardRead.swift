@@ -38,7 +38,7 @@ extension StreamEngine {
         } catch {
             throw EngineError(.internalFailure, "\(error)")
         }
-        let bytes = result.records.reduce(0) { $0 + $1.partitionKey.utf8.count + $1.data.count }
+        let bytes = result.records.reduce(0) { $0 + $1.size }
         shard.metrics.outgoingRecords.increment(by: result.records.count)
         shard.metrics.outgoingBytes.increment(by: bytes)
         let now = clock.nowMillis()

@@ -198,7 +198,7 @@ public final class KinesisDestination: ExportDestination {
             var raw = 0
             while end < lane.records.count, end - lane.head < 10_000 {
                 let record = records[lane.records[end]]
-                raw += record.data.count + record.partitionKey.utf8.count
+                raw += record.size
                 if end > lane.head, raw > bytes { break }
                 end += 1
             }
@@ -216,7 +216,7 @@ public final class KinesisDestination: ExportDestination {
         var k = lane.head
         while k < lane.records.count, entries.count < slots {
             let record = records[lane.records[k]]
-            let size = record.data.count + record.partitionKey.utf8.count
+            let size = record.size
             if !entries.isEmpty, used + size > bytes { break }
             entries.append(Entry(lane: index, count: 1, request: PutRecordsRequestEntry(Data: Data(record.data), PartitionKey: record.partitionKey), size: size))
             used += size
@@ -229,7 +229,7 @@ public final class KinesisDestination: ExportDestination {
     private func waitForRoom(_ lanes: [Lane], records: [StoredRecord]) -> Duration {
         let waits = lanes.filter(\.pending).map { lane in
             let record = records[lane.records[lane.head]]
-            return limiter(lane.shardId).delay(forSize: record.data.count + record.partitionKey.utf8.count)
+            return limiter(lane.shardId).delay(forSize: record.size)
         }
         return max(.milliseconds(1), waits.min() ?? .milliseconds(1))
     }

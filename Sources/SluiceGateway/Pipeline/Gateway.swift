@@ -100,7 +100,7 @@ public final class Gateway: Sendable {
                 let shard: Int
                 if let r = run, r.key == record.partitionKey, r.explicit == record.explicitHashKey {
                     shard = r.shard
-                    run!.bytes += record.gatewaySize
+                    run!.bytes += record.size
                     run!.records += 1
                 } else {
                     guard let entry = map.route(partitionKey: record.partitionKey, explicitHashKey: record.explicitHashKey) else {
@@ -108,7 +108,7 @@ public final class Gateway: Sendable {
                     }
                     closeRun()
                     shard = entry.index
-                    run = (record.partitionKey, record.explicitHashKey, shard, record.gatewaySize, 1)
+                    run = (record.partitionKey, record.explicitHashKey, shard, record.size, 1)
                 }
                 if groups[shard] == nil { order.append(shard) }
                 groups[shard, default: []].append(record)

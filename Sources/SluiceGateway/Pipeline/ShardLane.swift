@@ -105,7 +105,7 @@ final class ShardLane: Sendable {
                 return []
             }
             if spool.isEmpty, !mustWait() {
-                let admitted = limiter.admit(sizes: pending.lazy.map(\.gatewaySize))
+                let admitted = limiter.admit(sizes: pending.lazy.map(\.size))
                 if admitted > 0 {
                     let sent = Array(pending.prefix(admitted))
                     let stored = await store(sent)
@@ -125,8 +125,8 @@ final class ShardLane: Sendable {
                 let used = budget.usedBytes
                 var room = max(0, budget.maxBytes - used)
                 take = 0
-                while take < pending.count, Int64(pending[take].gatewaySize) <= room {
-                    room -= Int64(pending[take].gatewaySize)
+                while take < pending.count, Int64(pending[take].size) <= room {
+                    room -= Int64(pending[take].size)
                     take += 1
                 }
                 if take == 0 && used == 0 { take = 1 }
@@ -149,10 +149,10 @@ final class ShardLane: Sendable {
                 }
             }
             lock.unlock()
-            let bytes = pending.reduce(0) { $0 + $1.gatewaySize }
+            let bytes = pending.reduce(0) { $0 + $1.size }
             switch budget.policy {
             case .block:
-                await budget.waitForRoom(for: min(bytes, pending[0].gatewaySize))
+                await budget.waitForRoom(for: min(bytes, pending[0].size))
                 if Task.isCancelled { throw CancellationError() }
             case .dropOldest:
                 await budget.dropUntilRoom(for: bytes)
@@ -166,15 +166,8 @@ final class ShardLane: Sendable {
     private func store(_ records: [PutRecordInput]) async -> [Bool] {
         var stored: [Bool] = []
         stored.reserveCapacity(records.count)
-        var start = 0
-        while start < records.count {
-            var end = start
-            var bytes = 0
-            while end < records.count, end == start || bytes + records[end].gatewaySize <= Self.maxBatchBytes {
-                bytes += records[end].gatewaySize
-                end += 1
-            }
-            let batch = Array(records[start..<end])
+        for range in Batches.cut(count: records.count, maxBytes: Self.maxBatchBytes, size: { records[$0].size }) {
+            let batch = Array(records[range])
             do {
                 let outcomes = try await sink.put(stream: stream, records: batch)
                 stored += outcomes.map(\.isStored)
@@ -184,7 +177,6 @@ final class ShardLane: Sendable {
                 stored += Array(repeating: false, count: batch.count)
                 noteSinkFailure(count: batch.count, .failed(EngineError(.internalFailure, "\(error)")))
             }
-            start = end
         }
         return stored
     }
@@ -205,7 +197,7 @@ final class ShardLane: Sendable {
 
     private func record(stored records: [PutRecordInput], direct: Bool) {
         guard !records.isEmpty else { return }
-        let bytes = records.reduce(0) { $0 + $1.gatewaySize }
+        let bytes = records.reduce(0) { $0 + $1.size }
         let now = SystemTimeSource().nowMillis()
         state.withLock { s in
             if direct { s.direct += UInt64(records.count) } else { s.drained += UInt64(records.count) }
@@ -248,7 +240,7 @@ final class ShardLane: Sendable {
                     try await Task.sleep(for: .milliseconds(100))
                     continue
                 }
-                let delay = limiter.delay(forSize: first.data.count + first.partitionKey.utf8.count)
+                let delay = limiter.delay(forSize: first.size)
                 if delay > .zero { try await Task.sleep(for: delay) }
                 let progress = try await drainStep(readAhead)
                 readAhead = readAhead.dropFirst(progress.stored)
@@ -352,7 +344,7 @@ final class ShardLane: Sendable {
             }
         }
         let candidates = pending.prefix(Self.maxBatchRecords)
-        let admitted = limiter.admit(sizes: candidates.lazy.map { $0.data.count + $0.partitionKey.utf8.count })
+        let admitted = limiter.admit(sizes: candidates.lazy.map(\.size))
         guard admitted > 0 else { return (0, 0) }
         let sent = candidates.prefix(admitted)
         let stored = await store(sent.map { PutRecordInput(partitionKey: $0.partitionKey, data: $0.data, explicitHashKey: $0.explicitHashKey, origin: $0.origin) })
@@ -401,11 +393,6 @@ final class ShardLane: Sendable {
             sinkFailures: s.sinkFailures, repeatsSkipped: s.skippedRepeats
         )
     }
-}
-
-extension PutRecordInput {
-    /// What a record counts against a shard's byte limit: data plus partition key.
-    var gatewaySize: Int { data.count + partitionKey.utf8.count }
 }
 
 /// A lane's metrics, labelled by stream and shard.

@@ -87,17 +87,9 @@ public final class ShardSpool: Sendable {
 
     /// Appends records at the tail; durable on return.
     public func append(_ records: [LogRecord]) async throws {
-        var start = 0
         // One log append is one frame; a huge batch goes in frame-sized pieces.
-        while start < records.count {
-            var end = start
-            var bytes = 0
-            while end < records.count, end == start || bytes + records[end].size + 64 < Frame.maxBodySize / 2 {
-                bytes += records[end].size + 64
-                end += 1
-            }
-            _ = try await log.append(Array(records[start..<end]))
-            start = end
+        for range in Batches.cut(count: records.count, maxBytes: Frame.maxBodySize / 2, size: { records[$0].size + records[$0].frameOverhead }) {
+            _ = try await log.append(Array(records[range]))
         }
     }
 

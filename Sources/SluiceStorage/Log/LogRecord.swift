@@ -43,4 +43,7 @@ public struct StoredRecord: Sendable, Equatable {
         self.explicitHashKey = explicitHashKey
         self.origin = origin
     }
+
+    /// Bytes this record counts against size and rate limits: key (UTF-8) plus data.
+    public var size: Int { partitionKey.utf8.count + data.count }
 }

@@ -33,7 +33,7 @@ extension ShardLog {
                     guard summary.endOffset > from else { return }
                     try info.segment.forEachRecord(in: body, at: position) { record in
                         guard !full, record.offset >= from else { return }
-                        let size = record.partitionKey.utf8.count + record.data.count
+                        let size = record.size
                         if !records.isEmpty && (records.count >= maxRecords || bytes + size > maxBytes) {
                             full = true
                             return
