@@ -19,6 +19,20 @@ public struct PutRecordInput: Sendable {
     public var size: Int { data.count + partitionKey.utf8.count }
 }
 
+/// Where an in-process producer (the gateway) already routed a batch: one open shard of
+/// the stream's shard map of `mapVersion` (`ShardMap.version`). The engine appends there
+/// without hashing the keys again while that map is current, and routes them itself when
+/// it is not.
+public struct ShardRoute: Sendable, Equatable {
+    public var index: Int
+    public var mapVersion: UInt64
+
+    public init(index: Int, mapVersion: UInt64) {
+        self.index = index
+        self.mapVersion = mapVersion
+    }
+}
+
 /// What happened to one record of a put.
 /// `stored` carries the sequence number as a value: the HTTP layer formats it (and the
 /// shard id within it) for the wire; in-process producers that do not need it pay nothing.
@@ -31,6 +45,12 @@ public enum PutRecordOutcome: Sendable, Equatable {
 extension StreamEngine {
     /// Checks a record against Kinesis' rules and returns the hash key it routes by.
     func validate(_ record: PutRecordInput) throws -> UInt128 {
+        try validateKeyAndSize(record)
+        return try hashKey(of: record)
+    }
+
+    /// The partition key's length and the record's size, by Kinesis' rules.
+    func validateKeyAndSize(_ record: PutRecordInput) throws {
         // Characters are counted only when the UTF-8 length leaves doubt (counting grapheme
         // clusters costs more than the MD5 on a short key).
         let utf8Length = record.partitionKey.utf8.count
@@ -40,6 +60,10 @@ extension StreamEngine {
             throw EngineError.length(field: "partitionKey", value: record.partitionKey, max: KinesisLimits.maxPartitionKeyLength)
         }
         try validateSize(record)
+    }
+
+    /// The hash key a record routes by: its explicit hash key, else its partition key's MD5.
+    func hashKey(of record: PutRecordInput) throws -> UInt128 {
         if let explicit = record.explicitHashKey {
             guard let value = HashKey.parse(explicit) else {
                 throw EngineError(.invalidArgument, "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was \(explicit)")
@@ -86,8 +110,16 @@ extension StreamEngine {
     /// including validation and per-shard write limits, but without PutRecords' 500-record
     /// cap, so one append (one fsync) per shard can carry a whole batch. Keep batches
     /// under a few MiB: each shard's share becomes one frame.
-    public func ingest(stream name: String, records: [PutRecordInput]) async throws -> [PutRecordOutcome] {
+    /// With `route`, the records are one shard's, routed by the caller: while that route's
+    /// map is current no key is hashed again.
+    public func ingest(stream name: String, records: [PutRecordInput], routedTo route: ShardRoute? = nil) async throws -> [PutRecordOutcome] {
         guard !records.isEmpty else { return [] }
+        if let route, let shard = try stream(name).shard(routedBy: route) {
+            for record in records { try validateKeyAndSize(record) }
+            return try await store(stream: name, records: records, groups: [route.index: (shard, Array(records.indices))]) { k in
+                try? self.hashKey(of: records[k])
+            }
+        }
         return try await store(stream: name, records: records)
     }
 
@@ -108,10 +140,6 @@ extension StreamEngine {
         }
         let hashKeys = keys
         let handle = try stream(name)
-        if let full = storageRefusal(handle, records: records.count) {
-            return records.map { _ in .failed(full) }
-        }
-
         // Group by shard, keeping each shard's records in request order.
         var groups: [Int: (shard: ShardHandle, indexes: [Int])] = [:]
         for (k, hashKey) in hashKeys.enumerated() {
@@ -119,6 +147,19 @@ extension StreamEngine {
                 throw EngineError(.internalFailure, "No open shard of stream \(name) owns hash key \(hashKey).")
             }
             groups[shard.index, default: (shard, [])].indexes.append(k)
+        }
+        return try await store(stream: name, records: records, groups: groups) { hashKeys[$0] }
+    }
+
+    /// Meters and appends records grouped by shard; `hashKey` gives a record's hash key for
+    /// a shard that closes under the append (its records then go to the children).
+    private func store(
+        stream name: String, records: [PutRecordInput], groups: [Int: (shard: ShardHandle, indexes: [Int])],
+        hashKey: @escaping @Sendable (Int) -> UInt128?
+    ) async throws -> [PutRecordOutcome] {
+        let handle = try stream(name)
+        if let full = storageRefusal(handle, records: records.count) {
+            return records.map { _ in .failed(full) }
         }
         var outcomes = [PutRecordOutcome?](repeating: nil, count: records.count)
         var admittedGroups: [(shard: ShardHandle, indexes: [Int])] = []
@@ -137,7 +178,7 @@ extension StreamEngine {
         }
         let stored = await withTaskGroup(of: [(Int, PutRecordOutcome)].self) { tasks in
             for group in admittedGroups {
-                tasks.addTask { await self.append(group.indexes, of: records, hashKeys: hashKeys, to: group.shard, stream: handle) }
+                tasks.addTask { await self.append(group.indexes, of: records, hashKey: hashKey, to: group.shard, stream: handle) }
             }
             var all: [(Int, PutRecordOutcome)] = []
             for await part in tasks { all.append(contentsOf: part) }
@@ -151,7 +192,7 @@ extension StreamEngine {
     /// Appends one shard's records. When resharding closed the shard after these records
     /// were routed to it, they go to the child that now owns their hash keys instead.
     private func append(
-        _ indexes: [Int], of records: [PutRecordInput], hashKeys: [UInt128], to shard: ShardHandle, stream: StreamHandle
+        _ indexes: [Int], of records: [PutRecordInput], hashKey: @escaping @Sendable (Int) -> UInt128?, to shard: ShardHandle, stream: StreamHandle
     ) async -> [(Int, PutRecordOutcome)] {
         let batch = indexes.map { LogRecord(partitionKey: records[$0].partitionKey, data: records[$0].data, origin: records[$0].origin) }
         do {
@@ -167,12 +208,12 @@ extension StreamEngine {
         } catch let error as StorageError where error.code == .closed {
             var byChild: [Int: (ShardHandle, [Int])] = [:]
             for k in indexes {
-                guard let child = stream.route(hashKeys[k]) else { continue }
+                guard let key = hashKey(k), let child = stream.route(key) else { continue }
                 byChild[child.index, default: (child, [])].1.append(k)
             }
             var outcomes: [(Int, PutRecordOutcome)] = []
             for (_, (child, childIndexes)) in byChild where child !== shard {
-                outcomes += await append(childIndexes, of: records, hashKeys: hashKeys, to: child, stream: stream)
+                outcomes += await append(childIndexes, of: records, hashKey: hashKey, to: child, stream: stream)
             }
             let failure = EngineError(.internalFailure, "Shard \(shard.id) of stream \(stream.name) closed while the request was in flight; retry it.")
             let done = Set(outcomes.map(\.0))

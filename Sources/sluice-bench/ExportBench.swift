@@ -203,7 +203,7 @@ struct DirectRemoteSink: GatewaySink {
 
     func shardMap(stream: String) throws -> ShardMap { try remote.shardMap(stream: stream) }
     func shardMapVersion(stream: String) throws -> UInt64 { try remote.shardMapVersion(stream: stream) }
-    func put(stream: String, records: [SluiceEngine.PutRecordInput]) async throws -> [SinkOutcome] {
+    func put(stream: String, records: [SluiceEngine.PutRecordInput], routedTo route: ShardRoute?) async throws -> [SinkOutcome] {
         var outcomes: [SinkOutcome] = []
         for start in stride(from: 0, to: records.count, by: 500) {
             let part = records[start..<min(records.count, start + 500)]

@@ -111,12 +111,12 @@ final class StoppingSink: GatewaySink {
     func shardMap(stream: String) throws -> ShardMap { try inner.shardMap(stream: stream) }
     func shardMapVersion(stream: String) throws -> UInt64 { try inner.shardMapVersion(stream: stream) }
 
-    func put(stream: String, records: [PutRecordInput]) async throws -> [SinkOutcome] {
+    func put(stream: String, records: [PutRecordInput], routedTo route: ShardRoute?) async throws -> [SinkOutcome] {
         let take = left.withLock { left in
             defer { left -= min(left, records.count) }
             return min(left, records.count)
         }
-        let stored = take > 0 ? try await inner.put(stream: stream, records: Array(records.prefix(take))) : []
+        let stored = take > 0 ? try await inner.put(stream: stream, records: Array(records.prefix(take)), routedTo: route) : []
         if take < records.count { done.continuation.yield() }
         return stored + Array(repeating: .failed(EngineError(.internalFailure, "stopped")), count: records.count - take)
     }

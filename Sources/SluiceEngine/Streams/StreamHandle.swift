@@ -38,6 +38,16 @@ final class StreamHandle: Sendable {
         state.withLock { s in s.routes.route(hashKey).flatMap { s.shards[$0.index] } }
     }
 
+    /// The shard `route` names, if the stream's map is still the one it was made with (a
+    /// shard's range never changes while it is open, and any change of the open shards
+    /// makes a new map version).
+    func shard(routedBy route: ShardRoute) -> ShardHandle? {
+        state.withLock { s in
+            guard s.routes.version == route.mapVersion, s.routes.open.contains(where: { $0.index == route.index }) else { return nil }
+            return s.shards[route.index]
+        }
+    }
+
     func shard(_ index: Int) -> (ShardMetadata, ShardHandle)? {
         state.withLock { s in
             guard let meta = s.metadata.shards.first(where: { $0.index == index }), let handle = s.shards[index] else { return nil }

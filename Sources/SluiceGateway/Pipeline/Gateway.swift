@@ -175,8 +175,10 @@ public final class Gateway: Sendable {
                 ])
             }
             let isFirstLook = lanes.open.isEmpty && lanes.closed.isEmpty
+            for lane in lanes.open.values { lane.confirm(mapVersion: map.version) }
             for entry in map.open where lanes.open[entry.index] == nil {
                 let lane = try openLane(stream: stream, shardId: entry.shardId, index: entry.index)
+                lane.confirm(mapVersion: map.version)
                 // What the shard stored in its last second (before a restart) counts.
                 lane.limiter.seed(await sink.recentArrivals(stream: stream, shardIndex: entry.index))
                 lanes.open[entry.index] = lane

@@ -17,8 +17,9 @@ public protocol GatewaySink: Sendable {
     /// Cheap staleness check for a cached map.
     func shardMapVersion(stream: String) async throws -> UInt64
     /// Stores records of one shard of one stream (any number; the sink batches as its
-    /// remote needs) and says per record what happened, in order.
-    func put(stream: String, records: [PutRecordInput]) async throws -> [SinkOutcome]
+    /// remote needs) and says per record what happened, in order. `route` is the shard they
+    /// were routed to and the map that said so (nil: the sink routes them itself).
+    func put(stream: String, records: [PutRecordInput], routedTo route: ShardRoute?) async throws -> [SinkOutcome]
     /// What a shard stored in the last second (its meter counts it after a restart).
     func recentArrivals(stream: String, shardIndex: Int) async -> RecentArrivals
     /// The highest sequence each producer stored in a shard since `sinceMillis`.
@@ -48,8 +49,8 @@ public struct EmbeddedSink: GatewaySink {
         try engine.storedOrigins(stream: stream, shardIndex: shardIndex, sinceMillis: sinceMillis, among: wanted)
     }
     public func recentArrivals(stream: String, shardIndex: Int) -> RecentArrivals { engine.recentArrivals(stream: stream, shardIndex: shardIndex) }
-    public func put(stream: String, records: [PutRecordInput]) async throws -> [SinkOutcome] {
-        try await engine.ingest(stream: stream, records: records).map {
+    public func put(stream: String, records: [PutRecordInput], routedTo route: ShardRoute?) async throws -> [SinkOutcome] {
+        try await engine.ingest(stream: stream, records: records, routedTo: route).map {
             switch $0 {
             case .stored: .stored
             case .failed(let error): .failed(error)

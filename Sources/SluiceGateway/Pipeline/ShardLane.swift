@@ -34,6 +34,9 @@ final class ShardLane: Sendable {
         /// Set when resharding closed the shard: new records are routed elsewhere, the
         /// spool still drains (the sink routes its records to the children).
         var closed = false
+        /// The version of the shard map that last had this shard open: what the sink is
+        /// told, so it appends without routing again while that map is current.
+        var mapVersion: UInt64 = 0
         var direct: UInt64 = 0
         var spooled: UInt64 = 0
         var drained: UInt64 = 0
@@ -76,6 +79,8 @@ final class ShardLane: Sendable {
     }
 
     var isClosed: Bool { state.withLock { $0.closed } }
+    /// The shard map of `version` has this shard open.
+    func confirm(mapVersion version: UInt64) { state.withLock { $0.mapVersion = max($0.mapVersion, version) } }
     func close() {
         state.withLock { $0.closed = true }
         wake.signal()
@@ -168,8 +173,9 @@ final class ShardLane: Sendable {
         stored.reserveCapacity(records.count)
         for range in Batches.cut(count: records.count, maxBytes: Self.maxBatchBytes, size: { records[$0].size }) {
             let batch = Array(records[range])
+            let route = state.withLock { $0.closed || $0.mapVersion == 0 ? nil : ShardRoute(index: index, mapVersion: $0.mapVersion) }
             do {
-                let outcomes = try await sink.put(stream: stream, records: batch)
+                let outcomes = try await sink.put(stream: stream, records: batch, routedTo: route)
                 stored += outcomes.map(\.isStored)
                 let failed = outcomes.count - outcomes.lazy.filter(\.isStored).count
                 if failed > 0 { noteSinkFailure(count: failed, outcomes.first { if case .failed = $0 { true } else { false } }) }
