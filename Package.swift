@@ -52,14 +52,23 @@ let package = Package(
         .target(
             name: "SluiceKinesis",
             dependencies: [
-                "SluiceStorage", "SluiceEngine",
+                "SluiceEngine",
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The Kinesis API served over HTTP: the only module that links the HTTP server.
+        .target(
+            name: "SluiceKinesisServer",
+            dependencies: [
+                "SluiceStorage", "SluiceEngine", "SluiceKinesis",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -131,7 +140,7 @@ let package = Package(
         .executableTarget(
             name: "sluiced",
             dependencies: [
-                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceGateway", "SluiceMQTT", "SluiceSystemd", "SluiceExports", "SluiceFunctions", "CMallocTuning",
+                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceKinesisServer", "SluiceGateway", "SluiceMQTT", "SluiceSystemd", "SluiceExports", "SluiceFunctions", "CMallocTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -157,7 +166,7 @@ let package = Package(
         .executableTarget(
             name: "sluice-bench",
             dependencies: [
-                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceGateway", "SluiceMQTT", "SluiceExports", "SluiceFunctions", "CMallocTuning",
+                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceKinesisServer", "SluiceGateway", "SluiceMQTT", "SluiceExports", "SluiceFunctions", "CMallocTuning",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -183,11 +192,17 @@ let package = Package(
         .testTarget(name: "SluiceSystemdTests", dependencies: ["SluiceSystemd", "SluiceTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SluiceKinesisTests",
+            dependencies: ["SluiceKinesis", "SluiceTestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SluiceKinesisServerTests",
             dependencies: [
-                "SluiceKinesis", "SluiceTestSupport",
+                "SluiceKinesisServer", "SluiceKinesis", "SluiceEngine", "SluiceStorage", "SluiceTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

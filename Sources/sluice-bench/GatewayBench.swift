@@ -4,6 +4,7 @@ import Logging
 import SluiceEngine
 import SluiceGateway
 import SluiceKinesis
+import SluiceKinesisServer
 import Hummingbird
 import SluiceStorage
 import Synchronization

@@ -11,6 +11,7 @@ import SluiceExports
 import SluiceFunctions
 import SluiceGateway
 import SluiceKinesis
+import SluiceKinesisServer
 import SluiceMQTT
 import SluiceStorage
 import SluiceSystemd

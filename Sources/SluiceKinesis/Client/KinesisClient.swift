@@ -42,11 +42,11 @@ public final class KinesisClient: Sendable {
     /// Sends `action` with `input` and decodes the output.
     /// - Parameter targetPrefix: the API's target prefix (sluiced's own actions use another).
     public func call<Input: Encodable, Output: Decodable>(
-        _ action: String, _ input: Input, as _: Output.Type = Output.self, targetPrefix: String = KinesisHTTPServer.targetPrefix
+        _ action: String, _ input: Input, as _: Output.Type = Output.self, targetPrefix: String = KinesisWire.targetPrefix
     ) async throws -> Output {
         var request = HTTPClientRequest(url: endpoint + "/")
         request.method = .POST
-        request.headers.add(name: "Content-Type", value: KinesisHTTPServer.contentType)
+        request.headers.add(name: "Content-Type", value: KinesisWire.contentType)
         request.headers.add(name: "X-Amz-Target", value: targetPrefix + action)
         let payload = Array(try JSONEncoder().encode(input))
         if let signing {
@@ -64,7 +64,7 @@ public final class KinesisClient: Sendable {
             throw KinesisError(type: "ConnectionError", message: "cannot reach \(endpoint): \(error); is sluiced running and listening there?", status: 0)
         }
         let body = try await response.body.collect(upTo: 64 << 20)
-        let data = Data(buffer: body)
+        let data = Data(body.readableBytesView)
         guard response.status == .ok else {
             let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
             let type = (object?["__type"] as? String).map { $0.split(separator: "#").last.map(String.init) ?? $0 } ?? "HTTP\(response.status.code)"
@@ -90,7 +90,7 @@ extension KinesisClient {
         } catch {
             throw KinesisError(type: "ConnectionError", message: "cannot reach \(endpoint): \(error); is sluiced running and listening there?", status: 0)
         }
-        let body = Data(buffer: try await response.body.collect(upTo: 64 << 20))
+        let body = Data(try await response.body.collect(upTo: 64 << 20).readableBytesView)
         guard response.status == .ok else {
             throw KinesisError(type: "HTTP\(response.status.code)", message: String(decoding: body, as: UTF8.self), status: Int(response.status.code))
         }

@@ -3,6 +3,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import NIOSSL
 import SluiceKinesis
+import SluiceKinesisServer
 
 extension SluiceConfig {
     /// HTTP/1.1, over TLS when `[api] tls_cert_file` and `tls_key_file` are set, each

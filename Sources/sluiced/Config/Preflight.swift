@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SluiceKinesis
+import SluiceKinesisServer
 import SluiceMQTT
 import SluiceStorage
 

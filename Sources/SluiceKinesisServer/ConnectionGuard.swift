@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import NIOCore
 import NIOHTTPTypes
+import SluiceKinesis
 import SluiceStorage
 import Synchronization
 

@@ -5,7 +5,8 @@ import Testing
 import SluiceEngine
 import SluiceStorage
 import SluiceTestSupport
-@testable import SluiceKinesis
+import SluiceKinesis
+@testable import SluiceKinesisServer
 
 /// Seeded fuzzing of the decoders that read bytes a client controls: KPL aggregated
 /// records (with a matching MD5, so the protobuf parser itself is reached) and request

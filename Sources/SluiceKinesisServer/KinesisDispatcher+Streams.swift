@@ -1,5 +1,6 @@
 import Foundation
 import SluiceEngine
+import SluiceKinesis
 
 /// Stream administration actions.
 extension KinesisDispatcher {

@@ -4,13 +4,14 @@ import Hummingbird
 import Logging
 import NIOCore
 import SluiceEngine
+import SluiceKinesis
 import SluiceStorage
 
 /// The Kinesis-compatible HTTP API: AWS JSON 1.1 over HTTP/1.1, `POST /` with
 /// `X-Amz-Target: Kinesis_20131202.<Action>`, plus `GET /health`.
 public enum KinesisHTTPServer {
-    public static let targetPrefix = "Kinesis_20131202."
-    public static let contentType = "application/x-amz-json-1.1"
+    public static let targetPrefix = KinesisWire.targetPrefix
+    public static let contentType = KinesisWire.contentType
     /// PutRecords carries up to 5 MiB of data, base64 inflates it by a third, JSON adds keys.
     public static let maxRequestBody = 8 << 20
 

@@ -4,7 +4,8 @@ import Testing
 import SluiceEngine
 import SluiceStorage
 import SluiceTestSupport
-@testable import SluiceKinesis
+import SluiceKinesis
+@testable import SluiceKinesisServer
 
 /// The wire protocol without HTTP: JSON in, JSON or an AWS error shape out.
 @Suite struct KinesisDispatcherTests {

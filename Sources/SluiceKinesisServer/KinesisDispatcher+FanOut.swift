@@ -1,5 +1,7 @@
 import Foundation
 import SluiceEngine
+import SluiceKinesis
+import SluiceStorage
 
 /// Enhanced fan-out actions. SubscribeToShard itself streams, so the HTTP layer drives it
 /// through `openSubscription` and `SubscriptionStream`.
@@ -103,4 +105,3 @@ struct StoredRecordView {
     var record: SluiceStorage.StoredRecord
 }
 
-import SluiceStorage

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceKinesis
 
 /// Range checks for the numbers a client sends, made before any conversion that could
 /// trap (Swift stops the process on an out-of-range `Int64(Double)` or a negative

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceEngine
+import SluiceKinesis
 
 /// Drives one SubscribeToShard: the initial-response event, then a SubscribeToShardEvent
 /// whenever records arrive (and at least every `heartbeat` while idle), until `duration`

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceEngine
+import SluiceKinesis
 
 /// Turns one Kinesis action (the name after `Kinesis_20131202.` and the JSON body) into
 /// the JSON response, over the engine. No HTTP here, so tests drive it directly.

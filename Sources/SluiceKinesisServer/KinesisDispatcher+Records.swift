@@ -1,10 +1,11 @@
 import Foundation
 import Metrics
 import SluiceEngine
+import SluiceKinesis
 
 /// Record actions: put, iterators, get.
 extension KinesisDispatcher {
-    func putRecord(_ input: PutRecordInput) async throws -> PutRecordOutput {
+    func putRecord(_ input: SluiceKinesis.PutRecordInput) async throws -> PutRecordOutput {
         let stream = try name(input.StreamName, input.StreamARN)
         let result = try await engine.putRecord(stream: stream, record: SluiceEngine.PutRecordInput(
             partitionKey: input.PartitionKey, data: [UInt8](input.Data), explicitHashKey: input.ExplicitHashKey

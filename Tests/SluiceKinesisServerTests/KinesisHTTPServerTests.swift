@@ -7,7 +7,8 @@ import Testing
 import SluiceEngine
 import SluiceStorage
 import SluiceTestSupport
-@testable import SluiceKinesis
+import SluiceKinesis
+@testable import SluiceKinesisServer
 
 /// The real HTTP server on an ephemeral loopback port, driven by the real client.
 @Suite struct KinesisHTTPServerTests {
