@@ -128,6 +128,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The configuration file: parsed, checked (every refusal names the key and what to
+        // do) and turned into each module's settings. A library, so tests reach it.
+        .target(
+            name: "SluiceConfiguration",
+            dependencies: [
+                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceGateway", "SluiceMQTT", "SluiceExports", "SluiceFunctions",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // glibc's mallopt, for the executables' allocator tuning (see its shim.h).
         .systemLibrary(name: "CMallocTuning"),
         // libsystemd, imported by SluiceSystemd only.
@@ -140,7 +151,7 @@ let package = Package(
         .executableTarget(
             name: "sluiced",
             dependencies: [
-                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceKinesisServer", "SluiceGateway", "SluiceMQTT", "SluiceSystemd", "SluiceExports", "SluiceFunctions", "CMallocTuning",
+                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceKinesisServer", "SluiceGateway", "SluiceMQTT", "SluiceSystemd", "SluiceExports", "SluiceFunctions", "SluiceConfiguration", "CMallocTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

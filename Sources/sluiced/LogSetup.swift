@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SluiceConfiguration
 import SluiceSystemd
 import Synchronization
 

@@ -6,6 +6,7 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import SluiceConfiguration
 import SluiceEngine
 import SluiceExports
 import SluiceFunctions
@@ -147,7 +148,11 @@ struct Sluiced: AsyncParsableCommand {
                 throw ConfigError("\(source.record.location): \(error)")
             }
         }
-        let gatewayService = GatewayService(gateway: gateway, streams: settings.sourceRecords.filter(runs).flatMap(\.streams))
+        let gatewayStreams = settings.sourceRecords.filter(runs).flatMap(\.streams)
+        // Spools left by the last run are recovered and their lanes opened before anything
+        // reports ready or serves /status: until then a pending spool would look drained.
+        await gateway.prepare(streams: gatewayStreams)
+        let gatewayService = GatewayService(gateway: gateway, streams: gatewayStreams)
 
         let accessControl = try settings.auth?.accessControl(region: settings.engine.region, accountId: settings.engine.accountId)
         if let auth = settings.auth {

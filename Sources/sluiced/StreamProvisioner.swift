@@ -1,4 +1,5 @@
 import Logging
+import SluiceConfiguration
 import SluiceEngine
 
 /// Creates the streams the config lists (when missing) and brings their retention in

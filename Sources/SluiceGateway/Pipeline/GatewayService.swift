@@ -14,6 +14,8 @@ public struct GatewayService: Service {
     }
 
     public func run() async throws {
+        // Usually prepared already (sluiced does it before it reports ready); opening
+        // lanes twice is harmless.
         await gateway.prepare(streams: streams)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {

@@ -2,6 +2,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import NIOSSL
+import SluiceConfiguration
 import SluiceKinesis
 import SluiceKinesisServer
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SluiceConfiguration
 import SluiceKinesis
 import SluiceKinesisServer
 import SluiceMQTT

@@ -1,5 +1,6 @@
 import Logging
 import ServiceLifecycle
+import SluiceConfiguration
 import SluiceEngine
 
 /// The engine's background work: deleting segments past retention, resizing ON_DEMAND

@@ -1,5 +1,6 @@
 import Logging
 import ServiceLifecycle
+import SluiceConfiguration
 import SluiceEngine
 import SluiceStorage
 import SluiceSystemd

@@ -1,10 +1,10 @@
 import Foundation
 
 /// Checks on where data_dir lives.
-enum DataDirectoryCheck {
+package enum DataDirectoryCheck {
     /// Whether `path` is on a tmpfs (by the longest mount point in /proc/mounts that holds
     /// it), where checkpoints and the spool would silently vanish at reboot.
-    static func isTmpfs(_ path: String, mounts: String = "/proc/mounts") -> Bool {
+    package static func isTmpfs(_ path: String, mounts: String = "/proc/mounts") -> Bool {
         guard let table = try? String(contentsOfFile: mounts, encoding: .utf8) else { return false }
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
         var best: (mountPoint: String, type: String)?

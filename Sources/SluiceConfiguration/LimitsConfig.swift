@@ -2,14 +2,14 @@ import SluiceGateway
 import SluiceStorage
 
 /// `[limits]`: the gateway's per-shard meter and the spool.
-struct LimitsConfig: Equatable {
-    var bytesPerSecond = 1 << 20
-    var recordsPerSecond = 1_000
-    var spoolMaxBytes: Int64 = 1 << 30
-    var onFull = SpoolFullPolicy.block
-    var hotKeyPercent = 50
+package struct LimitsConfig: Equatable {
+    package var bytesPerSecond = 1 << 20
+    package var recordsPerSecond = 1_000
+    package var spoolMaxBytes: Int64 = 1 << 30
+    package var onFull = SpoolFullPolicy.block
+    package var hotKeyPercent = 50
 
-    static func parse(_ section: TOMLSection) throws -> LimitsConfig {
+    package static func parse(_ section: TOMLSection) throws -> LimitsConfig {
         var limits = LimitsConfig()
         limits.bytesPerSecond = try section.int("bytes_per_second", range: 1...(1 << 34)) ?? limits.bytesPerSecond
         limits.recordsPerSecond = try section.int("records_per_second", range: 1...10_000_000) ?? limits.recordsPerSecond
@@ -20,7 +20,7 @@ struct LimitsConfig: Equatable {
         return limits
     }
 
-    var gatewaySettings: Gateway.Settings {
+    package var gatewaySettings: Gateway.Settings {
         var settings = Gateway.Settings()
         settings.rates = .init(bytesPerSecond: bytesPerSecond, recordsPerSecond: recordsPerSecond)
         settings.spoolMaxBytes = spoolMaxBytes

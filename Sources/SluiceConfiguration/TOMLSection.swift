@@ -2,14 +2,14 @@ import TOMLKit
 
 /// Reads one TOML table with typed getters that name the key on error, and remembers
 /// which keys were read so that a misspelt key is refused instead of silently ignored.
-final class TOMLSection {
-    let table: TOMLTable
+package final class TOMLSection {
+    package let table: TOMLTable
     /// How the section is named in messages: `[api]`, `[[streams]] #2`, or the top level.
-    let path: String
-    let file: String
+    package let path: String
+    package let file: String
     private var seen: Set<String> = []
 
-    init(_ table: TOMLTable, path: String, file: String) {
+    package init(_ table: TOMLTable, path: String, file: String) {
         self.table = table
         self.path = path
         self.file = file
@@ -24,13 +24,13 @@ final class TOMLSection {
         return table[key]
     }
 
-    func string(_ key: String) throws -> String? {
+    package func string(_ key: String) throws -> String? {
         guard let value = value(key) else { return nil }
         guard let string = value.string else { throw fail(key, "expected a string in quotes") }
         return string
     }
 
-    func int(_ key: String, range: ClosedRange<Int>? = nil) throws -> Int? {
+    package func int(_ key: String, range: ClosedRange<Int>? = nil) throws -> Int? {
         guard let value = value(key) else { return nil }
         guard let int = value.int else { throw fail(key, "expected a whole number") }
         if let range, !range.contains(int) {
@@ -39,14 +39,14 @@ final class TOMLSection {
         return int
     }
 
-    func bool(_ key: String) throws -> Bool? {
+    package func bool(_ key: String) throws -> Bool? {
         guard let value = value(key) else { return nil }
         guard let bool = value.bool else { throw fail(key, "expected true or false") }
         return bool
     }
 
     /// An array of strings; `nonEmpty` refuses `[]`.
-    func strings(_ key: String, nonEmpty: Bool = false) throws -> [String]? {
+    package func strings(_ key: String, nonEmpty: Bool = false) throws -> [String]? {
         guard let value = value(key) else { return nil }
         guard let array = value.array else { throw fail(key, "expected an array of strings, e.g. [\"a\", \"b\"]") }
         let strings = try array.map { element -> String in
@@ -58,7 +58,7 @@ final class TOMLSection {
     }
 
     /// A table of string values: `{ site = "json.site" }`.
-    func stringTable(_ key: String) throws -> [String: String]? {
+    package func stringTable(_ key: String) throws -> [String: String]? {
         guard let value = value(key) else { return nil }
         guard let table = value.table else { throw fail(key, "expected a table of strings, e.g. { name = \"value\" }") }
         var out: [String: String] = [:]
@@ -70,7 +70,7 @@ final class TOMLSection {
     }
 
     /// A program and its arguments: `["/usr/bin/prog", "--flag"]`, or one path as a string.
-    func command(_ key: String) throws -> [String]? {
+    package func command(_ key: String) throws -> [String]? {
         if let single = table[key]?.string {
             seen.insert(key)
             return [single]
@@ -79,7 +79,7 @@ final class TOMLSection {
         return words
     }
 
-    func choice(_ key: String, _ allowed: [String]) throws -> String? {
+    package func choice(_ key: String, _ allowed: [String]) throws -> String? {
         guard let string = try string(key) else { return nil }
         guard allowed.contains(string) else {
             throw fail(key, "\"\(string)\" is not one of \(allowed.map { "\"\($0)\"" }.joined(separator: ", "))")
@@ -87,7 +87,7 @@ final class TOMLSection {
         return string
     }
 
-    func section(_ key: String) throws -> TOMLSection? {
+    package func section(_ key: String) throws -> TOMLSection? {
         guard let value = value(key) else { return nil }
         guard let table = value.table else { throw fail(key, "expected a table: [\(key)]") }
         return TOMLSection(table, path: "[\(qualified(key))]", file: file)
@@ -98,7 +98,7 @@ final class TOMLSection {
         path.hasPrefix("[") && !path.hasPrefix("[[") ? path.dropFirst().dropLast() + "." + key : key
     }
 
-    func sections(_ key: String) throws -> [TOMLSection] {
+    package func sections(_ key: String) throws -> [TOMLSection] {
         guard let value = value(key) else { return [] }
         guard let array = value.array else { throw fail(key, "expected an array of tables: [[\(key)]]") }
         return try array.enumerated().map { k, element in
@@ -108,7 +108,7 @@ final class TOMLSection {
     }
 
     /// Refuses keys this section does not know (after all getters ran).
-    func rejectUnknownKeys(hint: String = "") throws {
+    package func rejectUnknownKeys(hint: String = "") throws {
         for key in table.keys where !seen.contains(key) {
             throw fail(key, "unknown key\(hint.isEmpty ? "" : "; " + hint)")
         }

@@ -5,26 +5,26 @@ import SluiceKinesis
 /// Where objects go: `kind = "files"` (a local directory) or `kind = "s3"` (an
 /// S3-compatible bucket). The keys of an `[[exports]]` entry of those kinds, and of an
 /// HTTP export's `[exports.backup_store]`.
-enum ObjectStoreConfig: Equatable {
+package enum ObjectStoreConfig: Equatable {
     case files(directory: String)
     case s3(S3Config)
 
-    struct S3Config: Equatable {
-        var bucket: String
-        var endpoint: String?
-        var region = "us-east-1"
-        var credentialsFile: String?
-        var profile: String?
+    package struct S3Config: Equatable {
+        package var bucket: String
+        package var endpoint: String?
+        package var region = "us-east-1"
+        package var credentialsFile: String?
+        package var profile: String?
         /// Path style (`host/bucket/key`) by default with a configured endpoint (MinIO,
         /// Ceph, a stand-in), virtual-host style (`bucket.host/key`) for Amazon S3.
-        var pathStyle: Bool?
-        var multipartThreshold = 16 << 20
-        var partBytes = 8 << 20
+        package var pathStyle: Bool?
+        package var multipartThreshold = 16 << 20
+        package var partBytes = 8 << 20
 
-        var resolvedEndpoint: String { endpoint ?? "https://s3.\(region).amazonaws.com" }
+        package var resolvedEndpoint: String { endpoint ?? "https://s3.\(region).amazonaws.com" }
     }
 
-    static func parse(_ section: TOMLSection, kind: String, location: String) throws -> ObjectStoreConfig {
+    package static func parse(_ section: TOMLSection, kind: String, location: String) throws -> ObjectStoreConfig {
         switch kind {
         case "files":
             guard let directory = try section.string("directory") else {
@@ -59,7 +59,7 @@ enum ObjectStoreConfig: Equatable {
     private static let bucketBytes: Set<UInt8> = Set(Array("abcdefghijklmnopqrstuvwxyz0123456789.-".utf8))
 
     /// The S3 credentials, found as the AWS SDKs find them (nothing for files).
-    func checkCredentials(location: String) throws {
+    package func checkCredentials(location: String) throws {
         if case .s3(let config) = self { _ = try Self.credentials(config, location: location) }
     }
 
@@ -69,7 +69,7 @@ enum ObjectStoreConfig: Equatable {
         }
     }
 
-    func store(namePrefix: String, location: String, logger: Logger) throws -> any ObjectStore {
+    package func store(namePrefix: String, location: String, logger: Logger) throws -> any ObjectStore {
         switch self {
         case .files(let directory):
             return DirectoryStore(directory: directory, namePrefix: namePrefix, logger: logger)
@@ -82,7 +82,7 @@ enum ObjectStoreConfig: Equatable {
     }
 
     /// For the start's log line.
-    var summary: String {
+    package var summary: String {
         switch self {
         case .files(let directory): "files in \(directory)"
         case .s3(let config): "s3://\(config.bucket) at \(config.resolvedEndpoint)"

@@ -3,28 +3,28 @@ import SluiceGateway
 import SluiceStorage
 
 /// The keys every source shares: how its records are named, parsed and keyed.
-struct RecordConfig: Equatable {
+package struct RecordConfig: Equatable {
     /// Names checkpoints, metrics and status; stable across config reorders when given.
-    var name: String
-    var stream: String
-    var partitionKey: String
-    var partitionKeyBuckets = 1
-    var partitionKeyFallback = "unknown"
-    var deviceMapFile: String?
-    var parser = "raw"
-    var csvColumns: [String] = []
-    var csvDelimiter: UInt8 = UInt8(ascii: ",")
-    var truncationMarker = "...[truncated]"
-    var addMetadata = false
-    var parseErrorStream: String?
+    package var name: String
+    package var stream: String
+    package var partitionKey: String
+    package var partitionKeyBuckets = 1
+    package var partitionKeyFallback = "unknown"
+    package var deviceMapFile: String?
+    package var parser = "raw"
+    package var csvColumns: [String] = []
+    package var csvDelimiter: UInt8 = UInt8(ascii: ",")
+    package var truncationMarker = "...[truncated]"
+    package var addMetadata = false
+    package var parseErrorStream: String?
     /// Where the entry is in the file, for messages.
-    var location: String
+    package var location: String
 
     /// - Parameters:
     ///   - kind: `file` or `mqtt`: the default name is `KIND-<crc of identity>`.
     ///   - identity: what makes an unnamed entry distinct (its stream and inputs).
     ///   - defaultKey: the partition key template when none is given.
-    static func parse(_ section: TOMLSection, file: String, kind: String, identity: String, defaultKey: String) throws -> RecordConfig {
+    package static func parse(_ section: TOMLSection, file: String, kind: String, identity: String, defaultKey: String) throws -> RecordConfig {
         func problem(_ text: String) -> ConfigError { ConfigError("\(file): \(section.path) \(text)") }
         guard let stream = try section.string("stream") else { throw problem("stream: required (the stream records go to)") }
         var config = RecordConfig(
@@ -57,14 +57,14 @@ struct RecordConfig: Equatable {
     }
 
     /// The template, checked; `captures` are the names the source can fill in.
-    func template(captures: Set<String> = []) throws -> PartitionKeyTemplate {
+    package func template(captures: Set<String> = []) throws -> PartitionKeyTemplate {
         do { return try PartitionKeyTemplate(partitionKey, allowedCaptures: captures) } catch {
             throw ConfigError("\(location) partition_key: \(error)")
         }
     }
 
     /// - Throws: `ConfigError` for a bad template or an unreadable device map.
-    func builder(host: String, captures: Set<String> = [], logger: Logger) throws -> RecordBuilder {
+    package func builder(host: String, captures: Set<String> = [], logger: Logger) throws -> RecordBuilder {
         let template = try template(captures: captures)
         var deviceMap: DeviceKeyMap?
         if let path = deviceMapFile {
@@ -88,5 +88,5 @@ struct RecordConfig: Equatable {
     }
 
     /// The streams this source writes to.
-    var streams: [String] { [stream] + (parseErrorStream.map { [$0] } ?? []) }
+    package var streams: [String] { [stream] + (parseErrorStream.map { [$0] } ?? []) }
 }

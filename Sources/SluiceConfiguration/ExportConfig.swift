@@ -5,24 +5,24 @@ import SluiceKinesis
 
 /// `[[exports]]`: a durable consumer of one local stream and where it sends the records:
 /// `kinesis`, a remote Kinesis stream; `files`, `s3` or `http`, Firehose's way.
-struct ExportConfig: Equatable {
-    enum Kind: String, CaseIterable { case kinesis, files, s3, http }
+package struct ExportConfig: Equatable {
+    package enum Kind: String, CaseIterable { case kinesis, files, s3, http }
 
-    var name: String
-    var stream: String
-    var kind = Kind.kinesis
-    var remoteStream: String
-    var remote = KinesisRemoteConfig()
-    var batchMaxRecords = 500
-    var start = ConsumerStart.trimHorizon
-    var remoteRecordsPerSecond = 1_000
-    var remoteBytesPerSecond = 1 << 20
+    package var name: String
+    package var stream: String
+    package var kind = Kind.kinesis
+    package var remoteStream: String
+    package var remote = KinesisRemoteConfig()
+    package var batchMaxRecords = 500
+    package var start = ConsumerStart.trimHorizon
+    package var remoteRecordsPerSecond = 1_000
+    package var remoteBytesPerSecond = 1 << 20
     /// With kind = "files", "s3" or "http".
-    var delivery: DeliveryExportConfig?
+    package var delivery: DeliveryExportConfig?
     /// Where the entry is, for messages: `[[exports]] #2 (to-cloud)`.
-    var location: String
+    package var location: String
 
-    static func parse(_ section: TOMLSection, file: String) throws -> ExportConfig {
+    package static func parse(_ section: TOMLSection, file: String) throws -> ExportConfig {
         guard let name = try section.string("name") else {
             throw ConfigError("\(file): \(section.path): name is required (it names the export's position on disk; keep it stable)")
         }
@@ -76,13 +76,13 @@ struct ExportConfig: Equatable {
     private static let nameBytes: Set<UInt8> = Set(Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-".utf8))
 
     /// What the start checks before it opens anything: credentials, an access key file.
-    func preflight() throws {
+    package func preflight() throws {
         if kind == .kinesis { try remote.checkCredentials(location: location) }
         try delivery?.preflight(location: location)
     }
 
     /// The export, its consumer opened on `engine`.
-    func makeExport(engine: StreamEngine, logger: Logger) throws -> Export {
+    package func makeExport(engine: StreamEngine, logger: Logger) throws -> Export {
         let consumer = try engine.durableConsumer(stream: stream, name: name, start: start, logger: logger)
         var exportSettings = Export.Settings()
         exportSettings.batchMaxRecords = batchMaxRecords
@@ -93,7 +93,7 @@ struct ExportConfig: Equatable {
     /// Where this export sends records. - Parameter objectsNamedFor: the stream its object
     /// names carry (a function's failure records name the function, so the export's own
     /// leftover cleanup never touches them).
-    func makeDestination(engine: StreamEngine, objectsNamedFor label: String, logger: Logger) throws -> any ExportDestination {
+    package func makeDestination(engine: StreamEngine, objectsNamedFor label: String, logger: Logger) throws -> any ExportDestination {
         if let delivery {
             let destination = try delivery.destination(stream: label, export: name, sourceArn: engine.arn(of: stream), location: location, logger: logger)
             logger.info("export configured", metadata: [

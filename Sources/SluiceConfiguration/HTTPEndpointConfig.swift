@@ -2,15 +2,15 @@ import Foundation
 import SluiceExports
 
 /// The keys of `[[exports]] kind = "http"`: a Firehose HTTP endpoint and how to reach it.
-struct HTTPEndpointConfig: Equatable {
-    var url: String
-    var accessKeyFile: String?
-    var commonAttributes: [String: String] = [:]
-    var gzip = false
-    var timeoutSeconds = 60
-    var retrySeconds = 300
+package struct HTTPEndpointConfig: Equatable {
+    package var url: String
+    package var accessKeyFile: String?
+    package var commonAttributes: [String: String] = [:]
+    package var gzip = false
+    package var timeoutSeconds = 60
+    package var retrySeconds = 300
 
-    static func parse(_ section: TOMLSection, location: String) throws -> HTTPEndpointConfig {
+    package static func parse(_ section: TOMLSection, location: String) throws -> HTTPEndpointConfig {
         guard let url = try section.string("url") else {
             throw ConfigError("\(location): url is required for kind = \"http\" (the endpoint's https:// URL)")
         }
@@ -27,7 +27,7 @@ struct HTTPEndpointConfig: Equatable {
     }
 
     /// The access key, read at start (at most 4,096 bytes, a trailing newline dropped).
-    func accessKey(location: String) throws -> String? {
+    package func accessKey(location: String) throws -> String? {
         guard let file = accessKeyFile else { return nil }
         guard let data = FileManager.default.contents(atPath: file) else {
             throw ConfigError("\(location) access_key_file: cannot read \(file); create it (mode 0600) with the key the endpoint expects")
@@ -42,7 +42,7 @@ struct HTTPEndpointConfig: Equatable {
         return key
     }
 
-    func settings(accessKey: String?, hasErrorOutput: Bool) -> HTTPEndpointTarget.Settings {
+    package func settings(accessKey: String?, hasErrorOutput: Bool) -> HTTPEndpointTarget.Settings {
         var settings = HTTPEndpointTarget.Settings(url: url)
         settings.accessKey = accessKey
         settings.commonAttributes = commonAttributes

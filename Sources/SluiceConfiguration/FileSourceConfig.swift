@@ -2,19 +2,19 @@ import Logging
 import SluiceGateway
 
 /// One `[[sources.file]]` entry as written; `settings(host:)` builds the source's settings.
-struct FileSourceConfig: Equatable {
-    var record: RecordConfig
-    var paths: [String]
-    var exclude = FileSourceSettings.defaultExclude
-    var startAtEnd = false
-    var multilineStart: String?
-    var multilineFlushMillis = 1000
-    var maxRecordBytes = 1_048_576 - 256
-    var pollIntervalMillis = 1000
-    var rotateWaitMillis = 5000
-    var batchRecords = 5000
+package struct FileSourceConfig: Equatable {
+    package var record: RecordConfig
+    package var paths: [String]
+    package var exclude = FileSourceSettings.defaultExclude
+    package var startAtEnd = false
+    package var multilineStart: String?
+    package var multilineFlushMillis = 1000
+    package var maxRecordBytes = 1_048_576 - 256
+    package var pollIntervalMillis = 1000
+    package var rotateWaitMillis = 5000
+    package var batchRecords = 5000
 
-    static func parse(_ section: TOMLSection, file: String) throws -> FileSourceConfig {
+    package static func parse(_ section: TOMLSection, file: String) throws -> FileSourceConfig {
         func problem(_ text: String) -> ConfigError { ConfigError("\(file): \(section.path) \(text)") }
         guard let paths = try section.strings("paths", nonEmpty: true) else { throw problem("paths: required, e.g. [\"/var/log/app/*.log\"]") }
         for path in paths where !path.hasPrefix("/") {
@@ -41,7 +41,7 @@ struct FileSourceConfig: Equatable {
     }
 
     /// - Throws: `ConfigError` for a bad template or device map.
-    func settings(host: String, logger: Logger) throws -> FileSourceSettings {
+    package func settings(host: String, logger: Logger) throws -> FileSourceSettings {
         var settings = FileSourceSettings(
             name: record.name, stream: record.stream, paths: paths, builder: try record.builder(host: host, logger: logger)
         )

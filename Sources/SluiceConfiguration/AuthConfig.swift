@@ -12,11 +12,11 @@ import TOMLKit
 /// actions = ["Get*", "Describe*", "List*"]   # Kinesis action names, shell patterns (* ?)
 /// streams = ["telemetry"]                    # stream names, shell patterns (* ?)
 /// ```
-struct AuthConfig: Equatable {
-    var credentialsFile: String
-    var maxClockSkewSeconds = 300
+package struct AuthConfig: Equatable {
+    package var credentialsFile: String
+    package var maxClockSkewSeconds = 300
 
-    static func parse(_ section: TOMLSection, file: String) throws -> AuthConfig {
+    package static func parse(_ section: TOMLSection, file: String) throws -> AuthConfig {
         guard let path = try section.string("credentials_file") else {
             throw ConfigError("\(file): [auth] credentials_file: required (the file of API access keys and their policies; remove [auth] to turn access control off)")
         }
@@ -27,7 +27,7 @@ struct AuthConfig: Equatable {
     }
 
     /// Reads the keys file. Refuses one that others may read (it holds secrets).
-    func accessControl(region: String, accountId: String) throws -> ApiAccessControl {
+    package func accessControl(region: String, accountId: String) throws -> ApiAccessControl {
         let path = credentialsFile
         let fs = PosixFileSystem()
         guard fs.fileExists(path) else {

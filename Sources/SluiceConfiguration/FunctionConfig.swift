@@ -5,16 +5,16 @@ import SluiceFunctions
 
 /// `[[functions]]`: a local handler run on a stream's batches with Lambda's event source
 /// mapping settings, under their names (snake_case), ranges and defaults.
-struct FunctionConfig: Equatable {
-    var settings: FunctionSettings
-    var start: ConsumerStart
-    var enabled = true
+package struct FunctionConfig: Equatable {
+    package var settings: FunctionSettings
+    package var start: ConsumerStart
+    package var enabled = true
     /// `on_failure = { export = "NAME" }`: failure records go to that export's destination.
-    var onFailureExport: String?
+    package var onFailureExport: String?
     /// Where the entry is, for messages: `[[functions]] #2 (alerts)`.
-    var location: String
+    package var location: String
 
-    static func parse(_ section: TOMLSection, file: String) throws -> FunctionConfig {
+    package static func parse(_ section: TOMLSection, file: String) throws -> FunctionConfig {
         guard let name = try section.string("name") else {
             throw ConfigError("\(file): \(section.path): name is required (it names the function's position on disk; keep it stable)")
         }
@@ -123,7 +123,7 @@ struct FunctionConfig: Equatable {
     /// The function, its consumer opened on `engine`.
     /// - Parameter exports: the config's exports (an `on_failure` export is built anew: the
     ///   same destination, its objects named after the function).
-    func makeRunner(engine: StreamEngine, region: String, accountId: String, exports: [ExportConfig], logger: Logger) throws -> FunctionRunner {
+    package func makeRunner(engine: StreamEngine, region: String, accountId: String, exports: [ExportConfig], logger: Logger) throws -> FunctionRunner {
         var settings = self.settings
         settings.region = region
         settings.accountId = accountId

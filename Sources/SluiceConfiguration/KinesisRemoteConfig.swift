@@ -2,17 +2,17 @@ import SluiceKinesis
 
 /// Where a remote Kinesis stream is and how to sign for it: the keys `[[exports]]
 /// kind = "kinesis"` shares with the old `[sink]`.
-struct KinesisRemoteConfig: Equatable {
-    var endpoint: String?
-    var region = "us-east-1"
-    var credentialsFile: String?
-    var profile: String?
-    var aggregation = false
-    var aggregationMaxBytes = 51_200
-    var mapRefreshSeconds = 30
+package struct KinesisRemoteConfig: Equatable {
+    package var endpoint: String?
+    package var region = "us-east-1"
+    package var credentialsFile: String?
+    package var profile: String?
+    package var aggregation = false
+    package var aggregationMaxBytes = 51_200
+    package var mapRefreshSeconds = 30
 
     /// - Parameter location: how messages name the section (`file: [[exports]] #1 (name)`).
-    static func parse(_ section: TOMLSection, location: String) throws -> KinesisRemoteConfig {
+    package static func parse(_ section: TOMLSection, location: String) throws -> KinesisRemoteConfig {
         var config = KinesisRemoteConfig()
         config.endpoint = try section.string("endpoint")
         if let endpoint = config.endpoint, !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
@@ -28,18 +28,18 @@ struct KinesisRemoteConfig: Equatable {
     }
 
     /// Kinesis' public endpoint for the region unless one is configured.
-    var resolvedEndpoint: String { endpoint ?? "https://kinesis.\(region).amazonaws.com" }
+    package var resolvedEndpoint: String { endpoint ?? "https://kinesis.\(region).amazonaws.com" }
 
     /// The remote's credentials, found as the AWS SDKs find them.
     @discardableResult
-    func checkCredentials(location: String) throws -> AWSCredentialsProvider {
+    package func checkCredentials(location: String) throws -> AWSCredentialsProvider {
         do { return try AWSCredentialsProvider(file: credentialsFile, profile: profile) } catch {
             throw ConfigError("\(location): \(error)")
         }
     }
 
     /// The same settings as `[[exports]]` keys, for the advice a translated `[sink]` logs.
-    var tomlLines: [String] {
+    package var tomlLines: [String] {
         var lines: [String] = []
         if let endpoint { lines.append("endpoint = \"\(endpoint)\"") }
         lines.append("region = \"\(region)\"")

@@ -3,56 +3,56 @@ import SluiceStorage
 import TOMLKit
 
 /// The daemon's configuration (config/sluice.toml documents every key).
-struct SluiceConfig {
-    struct Stream: Equatable {
-        var name: String
-        var shards: Int?
-        var retentionHours: Int
-        var onDemand: Bool
+package struct SluiceConfig {
+    package struct Stream: Equatable {
+        package var name: String
+        package var shards: Int?
+        package var retentionHours: Int
+        package var onDemand: Bool
         /// `max_bytes` and `on_full`: the stream's size bound on disk (nil: none).
-        var bound: StorageBound?
+        package var bound: StorageBound?
     }
 
-    var dataDirectory = "/var/lib/sluice"
-    var listenHost = "127.0.0.1"
-    var listenPort = 4567
+    package var dataDirectory = "/var/lib/sluice"
+    package var listenHost = "127.0.0.1"
+    package var listenPort = 4567
     /// How long one SubscribeToShard lasts (Kinesis: 5 minutes).
-    var subscriptionSeconds = 300
-    var logLevel = "info"
-    var engine = EngineOptions()
-    var retentionCheckSeconds = 60
-    var syncIntervalMillis = 1000
-    var onDemandCheckSeconds = 10
-    var streams: [Stream] = []
+    package var subscriptionSeconds = 300
+    package var logLevel = "info"
+    package var engine = EngineOptions()
+    package var retentionCheckSeconds = 60
+    package var syncIntervalMillis = 1000
+    package var onDemandCheckSeconds = 10
+    package var streams: [Stream] = []
     /// The key file, as configured (resolved against $CREDENTIALS_DIRECTORY when relative).
-    var keyFile: String?
+    package var keyFile: String?
     /// Whether every stream is kept encrypted (StartStreamEncryption at start).
-    var encryptAll = true
-    var limits = LimitsConfig()
-    var fileSources: [FileSourceConfig] = []
-    var mqttSources: [MQTTSourceConfig] = []
-    var auth: AuthConfig?
-    var sink = SinkConfig()
-    var exports: [ExportConfig] = []
-    var functions: [FunctionConfig] = []
+    package var encryptAll = true
+    package var limits = LimitsConfig()
+    package var fileSources: [FileSourceConfig] = []
+    package var mqttSources: [MQTTSourceConfig] = []
+    package var auth: AuthConfig?
+    package var sink = SinkConfig()
+    package var exports: [ExportConfig] = []
+    package var functions: [FunctionConfig] = []
     /// What the start logs as warnings (a translated `[sink]`).
-    var warnings: [String] = []
+    package var warnings: [String] = []
     /// Listening beyond loopback without `[auth]` only when this says so.
-    var allowUnauthenticated = false
+    package var allowUnauthenticated = false
     /// HTTPS on the API listener: PEM certificate chain and private key.
-    var tlsCertFile: String?
-    var tlsKeyFile: String?
+    package var tlsCertFile: String?
+    package var tlsKeyFile: String?
     /// Connections the API keeps open at once; beyond it a new one is answered 503.
-    var maxConnections = 1024
+    package var maxConnections = 1024
     /// A connection that sends no whole request for this long is closed.
-    var idleTimeoutSeconds = 60
+    package var idleTimeoutSeconds = 60
 
     /// Every source's record settings, file sources first.
-    var sourceRecords: [RecordConfig] { fileSources.map(\.record) + mqttSources.map(\.record) }
+    package var sourceRecords: [RecordConfig] { fileSources.map(\.record) + mqttSources.map(\.record) }
 
     /// Parses a config file.
     /// - Throws: `ConfigError` naming the file, the key and what is wrong with it.
-    static func load(path: String) throws -> SluiceConfig {
+    package static func load(path: String) throws -> SluiceConfig {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -62,7 +62,7 @@ struct SluiceConfig {
         return try parse(text, file: path)
     }
 
-    static func parse(_ text: String, file: String) throws -> SluiceConfig {
+    package static func parse(_ text: String, file: String) throws -> SluiceConfig {
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -225,13 +225,13 @@ struct SluiceConfig {
     }
 
     /// 127.0.0.0/8, ::1 and localhost.
-    static func isLoopback(_ host: String) -> Bool {
+    package static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// The key file's path: as configured when absolute; under systemd's credentials
     /// directory (`LoadCredential=`) when relative and $CREDENTIALS_DIRECTORY is set.
-    func resolvedKeyFile(environment: [String: String]) -> String? {
+    package func resolvedKeyFile(environment: [String: String]) -> String? {
         guard let keyFile else { return nil }
         if !keyFile.hasPrefix("/"), let credentials = environment["CREDENTIALS_DIRECTORY"] {
             return credentials + "/" + keyFile
@@ -240,7 +240,7 @@ struct SluiceConfig {
     }
 
     /// `HOST:PORT`, `[IPv6]:PORT`.
-    static func parseListen(_ text: String, file: String) throws -> (String, Int) {
+    package static func parseListen(_ text: String, file: String) throws -> (String, Int) {
         let problem = ConfigError("\(file): [api] listen: expected \"HOST:PORT\" such as \"127.0.0.1:4567\" or \"[::1]:4567\", got \"\(text)\"")
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
             throw problem

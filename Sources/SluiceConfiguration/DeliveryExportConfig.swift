@@ -4,27 +4,27 @@ import SluiceExports
 /// The keys `[[exports]]` of kinds `files`, `s3` and `http` share: Firehose's buffering,
 /// framing, compression, dynamic partitioning, transformation and error output
 /// (OBJECTS.md in SluiceExports).
-struct DeliveryExportConfig: Equatable {
+package struct DeliveryExportConfig: Equatable {
     /// Objects (files, s3), or nil for http.
-    var store: ObjectStoreConfig?
-    var http: HTTPEndpointConfig?
+    package var store: ObjectStoreConfig?
+    package var http: HTTPEndpointConfig?
     /// An HTTP export's `[exports.backup_store]`: where its error and backup objects go.
-    var backupStore: ObjectStoreConfig?
-    var prefix = ""
-    var errorPrefix = "!{firehose:error-output-type}/"
-    var backupPrefix = "source-records/"
-    var bufferBytes = 5 << 20
-    var bufferSeconds = 300
-    var framing = RecordFraming()
-    var compression = Compression.none
-    var partitionKeys: [String: String] = [:]
-    var maxOpenPartitions = 500
-    var transformCommand: [String]?
-    var transformTimeoutSeconds = 60
-    var transformRetries = 3
-    var backupAll = false
+    package var backupStore: ObjectStoreConfig?
+    package var prefix = ""
+    package var errorPrefix = "!{firehose:error-output-type}/"
+    package var backupPrefix = "source-records/"
+    package var bufferBytes = 5 << 20
+    package var bufferSeconds = 300
+    package var framing = RecordFraming()
+    package var compression = Compression.none
+    package var partitionKeys: [String: String] = [:]
+    package var maxOpenPartitions = 500
+    package var transformCommand: [String]?
+    package var transformTimeoutSeconds = 60
+    package var transformRetries = 3
+    package var backupAll = false
 
-    static func parse(_ section: TOMLSection, kind: String, location: String) throws -> DeliveryExportConfig {
+    package static func parse(_ section: TOMLSection, kind: String, location: String) throws -> DeliveryExportConfig {
         var config = DeliveryExportConfig()
         if kind == "http" {
             config.http = try HTTPEndpointConfig.parse(section, location: location)
@@ -104,14 +104,14 @@ struct DeliveryExportConfig: Equatable {
 
     private static let partitionNameBytes: Set<UInt8> = Set(Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_".utf8))
 
-    func preflight(location: String) throws {
+    package func preflight(location: String) throws {
         try store?.checkCredentials(location: location)
         try backupStore?.checkCredentials(location: location)
         _ = try http?.accessKey(location: location)
     }
 
     /// - Parameter sourceArn: the local stream's ARN (the transform event names it).
-    func destination(stream: String, export: String, sourceArn: String, location: String, logger: Logger) throws -> BufferingDestination {
+    package func destination(stream: String, export: String, sourceArn: String, location: String, logger: Logger) throws -> BufferingDestination {
         let namePrefix = ObjectTarget.namePrefix(stream: stream, export: export)
         var settings = BufferingDestination.Settings()
         settings.bufferBytes = bufferBytes
@@ -158,5 +158,5 @@ struct DeliveryExportConfig: Equatable {
     }
 
     /// Where it goes, for the start's log line.
-    var summary: String { http.map { "http endpoint \($0.url)" } ?? store?.summary ?? "" }
+    package var summary: String { http.map { "http endpoint \($0.url)" } ?? store?.summary ?? "" }
 }

@@ -5,28 +5,28 @@ import SluiceMQTT
 
 /// One `[[sources.mqtt]]` entry as written; `settings(host:logger:)` builds the source's
 /// settings (reading the password file).
-struct MQTTSourceConfig: Equatable {
-    var record: RecordConfig
-    var broker: BrokerAddress
+package struct MQTTSourceConfig: Equatable {
+    package var record: RecordConfig
+    package var broker: BrokerAddress
     /// nil: `sluice-HOST-NAME`, fixed per box and source so the session survives restarts.
-    var clientId: String?
-    var topics: [String]
-    var qos = 1
-    var protocolVersion = 5
-    var cleanSession = false
-    var sessionExpirySeconds = UInt32.max
-    var username: String?
-    var password: String?
-    var passwordFile: String?
-    var tls: MQTTSourceSettings.TLS?
-    var keepaliveSeconds = 60
-    var reconnectMinMillis = 500
-    var reconnectMaxMillis = 30_000
-    var maxInFlightMessages = 5_000
-    var maxInFlightBytes = 8 << 20
-    var onOversize = MQTTSourceSettings.Oversize.truncate
+    package var clientId: String?
+    package var topics: [String]
+    package var qos = 1
+    package var protocolVersion = 5
+    package var cleanSession = false
+    package var sessionExpirySeconds = UInt32.max
+    package var username: String?
+    package var password: String?
+    package var passwordFile: String?
+    package var tls: MQTTSourceSettings.TLS?
+    package var keepaliveSeconds = 60
+    package var reconnectMinMillis = 500
+    package var reconnectMaxMillis = 30_000
+    package var maxInFlightMessages = 5_000
+    package var maxInFlightBytes = 8 << 20
+    package var onOversize = MQTTSourceSettings.Oversize.truncate
 
-    static func parse(_ section: TOMLSection, file: String) throws -> MQTTSourceConfig {
+    package static func parse(_ section: TOMLSection, file: String) throws -> MQTTSourceConfig {
         func problem(_ text: String) -> ConfigError { ConfigError("\(file): \(section.path) \(text)") }
         guard let brokerText = try section.string("broker") else { throw problem("broker: required, e.g. \"mqtt://127.0.0.1:1883\"") }
         let broker: BrokerAddress
@@ -77,13 +77,13 @@ struct MQTTSourceConfig: Equatable {
         return config
     }
 
-    func resolvedClientId(host: String) -> String {
+    package func resolvedClientId(host: String) -> String {
         clientId ?? "sluice-\(host)-\(record.name)"
     }
 
     /// - Parameter stateDirectory: where the source remembers its subscriptions.
     /// - Throws: `ConfigError` for an unreadable password file or device map.
-    func settings(host: String, stateDirectory: String? = nil, logger: Logger) throws -> MQTTSourceSettings {
+    package func settings(host: String, stateDirectory: String? = nil, logger: Logger) throws -> MQTTSourceSettings {
         let filters = try topics.map { try TopicFilter($0) }
         var settings = MQTTSourceSettings(
             name: record.name, stream: record.stream, broker: broker, clientId: resolvedClientId(host: host), topics: filters,

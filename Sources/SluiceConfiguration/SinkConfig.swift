@@ -4,13 +4,13 @@ import SluiceEngine
 /// `[sink]`, from before exports: `kind = "kinesis"` sent the sources' records to a remote
 /// stream *instead of* storing them. Every record is now stored locally first; such a
 /// config is translated into `[[exports]]` (see `translated`) with a warning.
-struct SinkConfig: Equatable {
-    enum Kind: String, CaseIterable { case embedded, kinesis }
+package struct SinkConfig: Equatable {
+    package enum Kind: String, CaseIterable { case embedded, kinesis }
 
-    var kind = Kind.embedded
-    var remote = KinesisRemoteConfig()
+    package var kind = Kind.embedded
+    package var remote = KinesisRemoteConfig()
 
-    static func parse(_ section: TOMLSection, file: String) throws -> SinkConfig {
+    package static func parse(_ section: TOMLSection, file: String) throws -> SinkConfig {
         var config = SinkConfig()
         if let kind = try section.choice("kind", Kind.allCases.map(\.rawValue)) { config.kind = Kind(rawValue: kind)! }
         config.remote = try KinesisRemoteConfig.parse(section, location: "\(file): [sink]")
@@ -28,7 +28,7 @@ struct SinkConfig: Equatable {
     /// one `[[exports]]` per stream the sources write to (named `sink-STREAM`), and the
     /// streams themselves, on demand, where `[[streams]]` does not list them. An upgraded
     /// box keeps forwarding instead of refusing to start; `advice` is the config to write.
-    func translated(sourceStreams: [String], declared: Set<String>, file: String) -> (exports: [ExportConfig], streams: [SluiceConfig.Stream], advice: String) {
+    package func translated(sourceStreams: [String], declared: Set<String>, file: String) -> (exports: [ExportConfig], streams: [SluiceConfig.Stream], advice: String) {
         guard kind == .kinesis else { return ([], [], "") }
         var exports: [ExportConfig] = []
         var streams: [SluiceConfig.Stream] = []
