@@ -201,6 +201,7 @@ let package = Package(
         .testTarget(name: "SluiceFunctionsTests", dependencies: ["SluiceFunctions", "SluiceEngine", "SluiceGateway", "SluiceTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SluiceMQTTTests", dependencies: ["SluiceMQTT", "SluiceTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SluiceSystemdTests", dependencies: ["SluiceSystemd", "SluiceTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SluiceConfigurationTests", dependencies: ["SluiceConfiguration", "SluiceTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SluiceKinesisTests",
             dependencies: ["SluiceKinesis", "SluiceTestSupport", .product(name: "Crypto", package: "swift-crypto")],

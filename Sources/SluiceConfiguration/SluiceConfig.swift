@@ -187,6 +187,11 @@ package struct SluiceConfig {
             config.functions.append(function)
         }
         try config.translateSink(file: file)
+        for function in config.functions {
+            if let name = function.onFailureExport, !config.exports.contains(where: { $0.name == name }) {
+                throw ConfigError("\(function.location) on_failure: no [[exports]] entry is named \"\(name)\"")
+            }
+        }
         try top.rejectUnknownKeys(hint: "known keys are data_dir, log_level, [api], [auth], [storage], [engine], [encryption], [limits], [[streams]], [[sources.file]], [[sources.mqtt]], [[exports]], [[functions]]")
         return config
     }
