@@ -52,7 +52,7 @@ let package = Package(
         .target(
             name: "SluiceKinesis",
             dependencies: [
-                "SluiceEngine",
+                "SluiceStorage", "SluiceEngine",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

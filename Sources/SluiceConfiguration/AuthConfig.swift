@@ -18,7 +18,7 @@ package struct AuthConfig: Equatable {
 
     package static func parse(_ section: TOMLSection, file: String) throws -> AuthConfig {
         guard let path = try section.string("credentials_file") else {
-            throw ConfigError("\(file): [auth] credentials_file: required (the file of API access keys and their policies; remove [auth] to turn access control off)")
+            throw ConfigError("\(file): [auth] credentials_file: required (the file of API access keys and their policies; remove [auth] to turn access control off)", code: .missingKey)
         }
         var config = AuthConfig(credentialsFile: path)
         config.maxClockSkewSeconds = try section.int("max_clock_skew_seconds", range: 1...86_400) ?? config.maxClockSkewSeconds
@@ -31,7 +31,7 @@ package struct AuthConfig: Equatable {
         let path = credentialsFile
         let fs = PosixFileSystem()
         guard fs.fileExists(path) else {
-            throw ConfigError("[auth] credentials_file: \"\(path)\" does not exist; create it (see README, \"Access control\")")
+            throw ConfigError("[auth] credentials_file: \"\(path)\" does not exist; create it (see README, \"Access control\")", code: .unreadableFile)
         }
         let text: String
         do {
@@ -41,23 +41,23 @@ package struct AuthConfig: Equatable {
             }
             text = String(decoding: try fs.readWholeFile(path), as: UTF8.self)
         } catch let error as StorageError {
-            throw ConfigError("[auth] credentials_file: \"\(path)\" cannot be read (\(error)); it must be readable by the sluice user")
+            throw ConfigError("[auth] credentials_file: \"\(path)\" cannot be read (\(error)); it must be readable by the sluice user", code: .unreadableFile)
         }
         let table: TOMLTable
         do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
-            throw ConfigError("\(path):\(error.source.begin.line):\(error.source.begin.column): not valid TOML: \(error.description)")
+            throw ConfigError("\(path):\(error.source.begin.line):\(error.source.begin.column): not valid TOML: \(error.description)", code: .notTOML)
         }
         let top = TOMLSection(table, path: "", file: path)
         var keys: [ApiAccessControl.Key] = []
         for entry in try top.sections("keys") {
-            guard let id = try entry.string("access_key_id"), !id.isEmpty else { throw ConfigError("\(path): \(entry.path) access_key_id: required") }
+            guard let id = try entry.string("access_key_id"), !id.isEmpty else { throw ConfigError("\(path): \(entry.path) access_key_id: required", code: .missingKey) }
             guard let secret = try entry.string("secret_access_key"), secret.count >= 16 else {
-                throw ConfigError("\(path): \(entry.path) secret_access_key: required, at least 16 characters")
+                throw ConfigError("\(path): \(entry.path) secret_access_key: required, at least 16 characters", code: .missingKey)
             }
             let actions = try entry.strings("actions", nonEmpty: true) ?? ["*"]
             let streams = try entry.strings("streams", nonEmpty: true) ?? ["*"]
             try entry.rejectUnknownKeys()
-            if keys.contains(where: { $0.accessKeyId == id }) { throw ConfigError("\(path): \(entry.path) access_key_id: \"\(id)\" is listed twice") }
+            if keys.contains(where: { $0.accessKeyId == id }) { throw ConfigError("\(path): \(entry.path) access_key_id: \"\(id)\" is listed twice", code: .conflict) }
             keys.append(.init(accessKeyId: id, secretAccessKey: secret, actions: actions, streams: streams))
         }
         try top.rejectUnknownKeys(hint: "the file lists [[keys]] entries")

@@ -86,7 +86,7 @@ package struct DeliveryExportConfig: Equatable {
             throw ConfigError("\(location) prefix: !{firehose:error-output-type} belongs in error_prefix")
         }
         if errorPrefix == prefix || backupPrefix == prefix || errorPrefix == backupPrefix {
-            throw ConfigError("\(location): prefix, error_prefix and backup_prefix must differ, so data, errors and backups stay apart")
+            throw ConfigError("\(location): prefix, error_prefix and backup_prefix must differ, so data, errors and backups stay apart", code: .conflict)
         }
         if let command = transformCommand, !(command.first?.hasPrefix("/") ?? false) {
             throw ConfigError("\(location) transform_command: start with the program's absolute path, e.g. [\"/usr/bin/python3\", \"/etc/sluice/transform.py\"]")

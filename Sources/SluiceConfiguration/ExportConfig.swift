@@ -24,17 +24,17 @@ package struct ExportConfig: Equatable {
 
     package static func parse(_ section: TOMLSection, file: String) throws -> ExportConfig {
         guard let name = try section.string("name") else {
-            throw ConfigError("\(file): \(section.path): name is required (it names the export's position on disk; keep it stable)")
+            throw ConfigError("\(file): \(section.path): name is required (it names the export's position on disk; keep it stable)", code: .missingKey)
         }
         let location = "\(file): \(section.path) (\(name))"
         guard (1...128).contains(name.utf8.count), name.utf8.allSatisfy({ Self.nameBytes.contains($0) }) else {
             throw ConfigError("\(location) name: use 1–128 characters from [a-zA-Z0-9_.-]")
         }
         guard let stream = try section.string("stream") else {
-            throw ConfigError("\(location): stream is required (the local stream to export)")
+            throw ConfigError("\(location): stream is required (the local stream to export)", code: .missingKey)
         }
         guard let kind = try section.choice("kind", Kind.allCases.map(\.rawValue)) else {
-            throw ConfigError("\(location): kind is required; kinds are \(Kind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+            throw ConfigError("\(location): kind is required; kinds are \(Kind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))", code: .missingKey)
         }
         var config = ExportConfig(name: name, stream: stream, kind: Kind(rawValue: kind)!, remoteStream: stream, location: location)
         config.batchMaxRecords = try section.int("batch_max_records", range: 1...10_000) ?? config.batchMaxRecords

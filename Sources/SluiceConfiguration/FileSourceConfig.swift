@@ -15,8 +15,8 @@ package struct FileSourceConfig: Equatable {
     package var batchRecords = 5000
 
     package static func parse(_ section: TOMLSection, file: String) throws -> FileSourceConfig {
-        func problem(_ text: String) -> ConfigError { ConfigError("\(file): \(section.path) \(text)") }
-        guard let paths = try section.strings("paths", nonEmpty: true) else { throw problem("paths: required, e.g. [\"/var/log/app/*.log\"]") }
+        func problem(_ text: String, code: ConfigError.Code = .invalidValue) -> ConfigError { ConfigError("\(file): \(section.path) \(text)", code: code) }
+        guard let paths = try section.strings("paths", nonEmpty: true) else { throw problem("paths: required, e.g. [\"/var/log/app/*.log\"]", code: .missingKey) }
         for path in paths where !path.hasPrefix("/") {
             throw problem("paths: \"\(path)\" is relative; use an absolute path")
         }

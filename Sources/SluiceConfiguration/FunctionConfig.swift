@@ -16,14 +16,14 @@ package struct FunctionConfig: Equatable {
 
     package static func parse(_ section: TOMLSection, file: String) throws -> FunctionConfig {
         guard let name = try section.string("name") else {
-            throw ConfigError("\(file): \(section.path): name is required (it names the function's position on disk; keep it stable)")
+            throw ConfigError("\(file): \(section.path): name is required (it names the function's position on disk; keep it stable)", code: .missingKey)
         }
         let location = "\(file): \(section.path) (\(name))"
         guard (1...64).contains(name.utf8.count), name.utf8.allSatisfy({ nameBytes.contains($0) }) else {
             throw ConfigError("\(location) name: use 1–64 characters from [a-zA-Z0-9_-] (Lambda's function names)")
         }
         guard let stream = try section.string("stream") else {
-            throw ConfigError("\(location): stream is required (the local stream whose records the function gets)")
+            throw ConfigError("\(location): stream is required (the local stream whose records the function gets)", code: .missingKey)
         }
         let command = try section.command("command")
         let url = try section.string("url")
@@ -40,7 +40,7 @@ package struct FunctionConfig: Equatable {
             }
             handler = .url(url)
         case (.some, .some):
-            throw ConfigError("\(location): give command or url, not both")
+            throw ConfigError("\(location): give command or url, not both", code: .conflict)
         case (nil, nil):
             throw ConfigError("\(location): give command (a program run per batch) or url (an HTTP handler POSTed per batch)")
         }
@@ -61,7 +61,7 @@ package struct FunctionConfig: Equatable {
             let toStream = try target.string("stream"), toExport = try target.string("export")
             try target.rejectUnknownKeys(hint: "on_failure takes stream = \"NAME\" or export = \"NAME\"")
             guard (toStream == nil) != (toExport == nil) else {
-                throw ConfigError("\(location) on_failure: give stream = \"NAME\" (a local stream) or export = \"NAME\" (an [[exports]] entry's destination), one of them")
+                throw ConfigError("\(location) on_failure: give stream = \"NAME\" (a local stream) or export = \"NAME\" (an [[exports]] entry's destination), one of them", code: .conflict)
             }
             settings.onFailureStream = toStream
             onFailureExport = toExport
@@ -104,7 +104,7 @@ package struct FunctionConfig: Equatable {
     private static func parseStart(_ section: TOMLSection, location: String) throws -> ConsumerStart {
         let timestamp = try section.int("starting_position_timestamp", range: 0...253_402_300_799)
         guard let position = try section.choice("starting_position", ["TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"]) else {
-            throw ConfigError("\(location): starting_position is required: \"TRIM_HORIZON\" (all records kept), \"LATEST\" (from now) or \"AT_TIMESTAMP\"")
+            throw ConfigError("\(location): starting_position is required: \"TRIM_HORIZON\" (all records kept), \"LATEST\" (from now) or \"AT_TIMESTAMP\"", code: .missingKey)
         }
         if position == "AT_TIMESTAMP" {
             guard let timestamp else {

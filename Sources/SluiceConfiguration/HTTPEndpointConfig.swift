@@ -12,7 +12,7 @@ package struct HTTPEndpointConfig: Equatable {
 
     package static func parse(_ section: TOMLSection, location: String) throws -> HTTPEndpointConfig {
         guard let url = try section.string("url") else {
-            throw ConfigError("\(location): url is required for kind = \"http\" (the endpoint's https:// URL)")
+            throw ConfigError("\(location): url is required for kind = \"http\" (the endpoint's https:// URL)", code: .missingKey)
         }
         guard url.hasPrefix("https://") || url.hasPrefix("http://"), URL(string: url)?.host != nil else {
             throw ConfigError("\(location) url: \"\(url)\" must be an https:// URL (or http:// for a local receiver)")
@@ -30,7 +30,7 @@ package struct HTTPEndpointConfig: Equatable {
     package func accessKey(location: String) throws -> String? {
         guard let file = accessKeyFile else { return nil }
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw ConfigError("\(location) access_key_file: cannot read \(file); create it (mode 0600) with the key the endpoint expects")
+            throw ConfigError("\(location) access_key_file: cannot read \(file); create it (mode 0600) with the key the endpoint expects", code: .unreadableFile)
         }
         guard data.count <= 4096, var key = String(data: data, encoding: .utf8) else {
             throw ConfigError("\(location) access_key_file: \(file) must hold at most 4,096 bytes of UTF-8 text")

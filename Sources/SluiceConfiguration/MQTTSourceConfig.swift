@@ -27,11 +27,11 @@ package struct MQTTSourceConfig: Equatable {
     package var onOversize = MQTTSourceSettings.Oversize.truncate
 
     package static func parse(_ section: TOMLSection, file: String) throws -> MQTTSourceConfig {
-        func problem(_ text: String) -> ConfigError { ConfigError("\(file): \(section.path) \(text)") }
-        guard let brokerText = try section.string("broker") else { throw problem("broker: required, e.g. \"mqtt://127.0.0.1:1883\"") }
+        func problem(_ text: String, code: ConfigError.Code = .invalidValue) -> ConfigError { ConfigError("\(file): \(section.path) \(text)", code: code) }
+        guard let brokerText = try section.string("broker") else { throw problem("broker: required, e.g. \"mqtt://127.0.0.1:1883\"", code: .missingKey) }
         let broker: BrokerAddress
         do { broker = try BrokerAddress(parsing: brokerText) } catch { throw problem("\(error)") }
-        guard let topics = try section.strings("topics", nonEmpty: true) else { throw problem("topics: required, e.g. [\"devices/{device}/telemetry\"]") }
+        guard let topics = try section.strings("topics", nonEmpty: true) else { throw problem("topics: required, e.g. [\"devices/{device}/telemetry\"]", code: .missingKey) }
         var captures: Set<String> = []
         for topic in topics {
             do { captures.formUnion(try TopicFilter(topic).captureNames) } catch { throw problem("topics: \(error)") }
@@ -49,13 +49,13 @@ package struct MQTTSourceConfig: Equatable {
         config.username = try section.string("username")
         config.password = try section.string("password")
         config.passwordFile = try section.string("password_file")
-        if config.password != nil && config.passwordFile != nil { throw problem("password and password_file: give one of them (password_file keeps the secret out of the config)") }
-        if (config.password != nil || config.passwordFile != nil) && config.username == nil { throw problem("username: required with a password") }
+        if config.password != nil && config.passwordFile != nil { throw problem("password and password_file: give one of them (password_file keeps the secret out of the config)", code: .conflict) }
+        if (config.password != nil || config.passwordFile != nil) && config.username == nil { throw problem("username: required with a password", code: .missingKey) }
         let caFile = try section.string("ca_file")
         let certFile = try section.string("cert_file")
         let keyFile = try section.string("key_file")
         let insecure = try section.bool("tls_insecure") ?? false
-        if (certFile == nil) != (keyFile == nil) { throw problem("cert_file and key_file: give both (the client certificate and its key) or neither") }
+        if (certFile == nil) != (keyFile == nil) { throw problem("cert_file and key_file: give both (the client certificate and its key) or neither", code: .conflict) }
         if broker.tls {
             config.tls = .init(caFile: caFile, certFile: certFile, keyFile: keyFile, insecure: insecure)
         } else if caFile != nil || certFile != nil || insecure {
@@ -97,7 +97,7 @@ package struct MQTTSourceConfig: Equatable {
         settings.password = password
         if let passwordFile {
             guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
-                throw ConfigError("\(record.location) password_file: \"\(passwordFile)\" cannot be read; check the path and that the sluice user may read it")
+                throw ConfigError("\(record.location) password_file: \"\(passwordFile)\" cannot be read; check the path and that the sluice user may read it", code: .unreadableFile)
             }
             settings.password = String(text.trimmingCharacters(in: .newlines))
         }

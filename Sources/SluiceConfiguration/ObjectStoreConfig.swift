@@ -28,7 +28,7 @@ package enum ObjectStoreConfig: Equatable {
         switch kind {
         case "files":
             guard let directory = try section.string("directory") else {
-                throw ConfigError("\(location): directory is required for kind = \"files\" (an absolute path: a disk, a NAS mount, a sync agent's folder)")
+                throw ConfigError("\(location): directory is required for kind = \"files\" (an absolute path: a disk, a NAS mount, a sync agent's folder)", code: .missingKey)
             }
             guard directory.hasPrefix("/") else {
                 throw ConfigError("\(location) directory: use an absolute path (got \"\(directory)\")")
@@ -36,7 +36,7 @@ package enum ObjectStoreConfig: Equatable {
             return .files(directory: directory)
         default:
             guard let bucket = try section.string("bucket") else {
-                throw ConfigError("\(location): bucket is required for kind = \"s3\"")
+                throw ConfigError("\(location): bucket is required for kind = \"s3\"", code: .missingKey)
             }
             guard (3...63).contains(bucket.utf8.count), bucket.utf8.allSatisfy({ Self.bucketBytes.contains($0) }) else {
                 throw ConfigError("\(location) bucket: \"\(bucket)\" is not a bucket name (3–63 characters of a-z, 0-9, . and -)")

@@ -25,8 +25,8 @@ package struct RecordConfig: Equatable {
     ///   - identity: what makes an unnamed entry distinct (its stream and inputs).
     ///   - defaultKey: the partition key template when none is given.
     package static func parse(_ section: TOMLSection, file: String, kind: String, identity: String, defaultKey: String) throws -> RecordConfig {
-        func problem(_ text: String) -> ConfigError { ConfigError("\(file): \(section.path) \(text)") }
-        guard let stream = try section.string("stream") else { throw problem("stream: required (the stream records go to)") }
+        func problem(_ text: String, code: ConfigError.Code = .invalidValue) -> ConfigError { ConfigError("\(file): \(section.path) \(text)", code: code) }
+        guard let stream = try section.string("stream") else { throw problem("stream: required (the stream records go to)", code: .missingKey) }
         var config = RecordConfig(
             name: kind + "-" + String(CRC32C.checksum(Array((stream + "\n" + identity).utf8)), radix: 16),
             stream: stream, partitionKey: defaultKey, location: "\(file): \(section.path)"
@@ -45,7 +45,7 @@ package struct RecordConfig: Equatable {
         if let path = config.deviceMapFile, !path.hasPrefix("/") { throw problem("device_map_file: \"\(path)\" is relative; use an absolute path") }
         config.parser = try section.choice("parser", LineParser.names) ?? "raw"
         config.csvColumns = try section.strings("csv_columns") ?? []
-        if config.parser == "csv" && config.csvColumns.isEmpty { throw problem("csv_columns: required with parser = \"csv\", e.g. [\"time\", \"level\", \"message\"]") }
+        if config.parser == "csv" && config.csvColumns.isEmpty { throw problem("csv_columns: required with parser = \"csv\", e.g. [\"time\", \"level\", \"message\"]", code: .missingKey) }
         if let delimiter = try section.string("csv_delimiter") {
             guard delimiter.utf8.count == 1 else { throw problem("csv_delimiter: must be one ASCII character") }
             config.csvDelimiter = delimiter.utf8.first!

@@ -57,7 +57,7 @@ package struct SluiceConfig {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ConfigError("\(path): cannot read the config file (\(error.localizedDescription)); pass an existing file with --config")
+            throw ConfigError("\(path): cannot read the config file (\(error.localizedDescription)); pass an existing file with --config", code: .unreadableFile)
         }
         return try parse(text, file: path)
     }
@@ -67,7 +67,7 @@ package struct SluiceConfig {
         do {
             table = try TOMLTable(string: text)
         } catch let error as TOMLParseError {
-            throw ConfigError("\(file):\(error.source.begin.line):\(error.source.begin.column): not valid TOML: \(error.description)")
+            throw ConfigError("\(file):\(error.source.begin.line):\(error.source.begin.column): not valid TOML: \(error.description)", code: .notTOML)
         }
         var config = SluiceConfig()
         let top = TOMLSection(table, path: "", file: file)
@@ -89,7 +89,7 @@ package struct SluiceConfig {
             config.maxConnections = try api.int("max_connections", range: 16...1_000_000) ?? config.maxConnections
             config.idleTimeoutSeconds = try api.int("idle_timeout_seconds", range: 1...3600) ?? config.idleTimeoutSeconds
             if (config.tlsCertFile == nil) != (config.tlsKeyFile == nil) {
-                throw ConfigError("\(file): [api] tls_cert_file and tls_key_file: give both (certificate chain and private key, PEM) or neither")
+                throw ConfigError("\(file): [api] tls_cert_file and tls_key_file: give both (certificate chain and private key, PEM) or neither", code: .conflict)
             }
             try api.rejectUnknownKeys()
         }
@@ -125,7 +125,7 @@ package struct SluiceConfig {
         }
         if let encryption = try top.section("encryption") {
             guard let keyFile = try encryption.string("key_file") else {
-                throw ConfigError("\(file): [encryption] key_file is required (remove the section to run without encryption)")
+                throw ConfigError("\(file): [encryption] key_file is required (remove the section to run without encryption)", code: .missingKey)
             }
             config.keyFile = keyFile
             config.encryptAll = try encryption.bool("encrypt_all_streams") ?? true
@@ -133,19 +133,19 @@ package struct SluiceConfig {
         }
         for stream in try top.sections("streams") {
             guard let name = try stream.string("name") else {
-                throw ConfigError("\(file): \(stream.path): name is required")
+                throw ConfigError("\(file): \(stream.path): name is required", code: .missingKey)
             }
             let mode = try stream.choice("mode", ["provisioned", "on_demand"]) ?? "provisioned"
             let shards = try stream.int("shards", range: 1...10_000)
             if mode == "provisioned" && shards == nil {
-                throw ConfigError("\(file): \(stream.path) (\(name)): shards is required for a provisioned stream")
+                throw ConfigError("\(file): \(stream.path) (\(name)): shards is required for a provisioned stream", code: .missingKey)
             }
             let retention = try stream.int("retention_hours", range: KinesisLimits.minRetentionHours...KinesisLimits.maxRetentionHours)
                 ?? KinesisLimits.defaultRetentionHours
             let bound = try parseBound(stream, name: name, file: file, segmentBytes: config.engine.log.segmentMaxBytes)
             try stream.rejectUnknownKeys()
             if config.streams.contains(where: { $0.name == name }) {
-                throw ConfigError("\(file): \(stream.path): stream \"\(name)\" is listed twice")
+                throw ConfigError("\(file): \(stream.path): stream \"\(name)\" is listed twice", code: .conflict)
             }
             config.streams.append(Stream(name: name, shards: shards, retentionHours: retention, onDemand: mode == "on_demand", bound: bound))
         }
@@ -154,7 +154,7 @@ package struct SluiceConfig {
         if let sources = try top.section("sources") {
             func checkUnique(_ record: RecordConfig, _ entry: TOMLSection) throws {
                 if config.sourceRecords.contains(where: { $0.name == record.name }) {
-                    throw ConfigError("\(file): \(entry.path): two sources share the name \"\(record.name)\"; give each a distinct name")
+                    throw ConfigError("\(file): \(entry.path): two sources share the name \"\(record.name)\"; give each a distinct name", code: .conflict)
                 }
             }
             for entry in try sources.sections("file") {
@@ -166,7 +166,7 @@ package struct SluiceConfig {
                 let source = try MQTTSourceConfig.parse(entry, file: file)
                 try checkUnique(source.record, entry)
                 if let id = source.clientId, config.mqttSources.contains(where: { $0.clientId == id && $0.broker == source.broker }) {
-                    throw ConfigError("\(file): \(entry.path) client_id: \"\(id)\" is used by another source on the same broker; the broker would disconnect one for the other")
+                    throw ConfigError("\(file): \(entry.path) client_id: \"\(id)\" is used by another source on the same broker; the broker would disconnect one for the other", code: .conflict)
                 }
                 config.mqttSources.append(source)
             }
@@ -175,14 +175,14 @@ package struct SluiceConfig {
         for entry in try top.sections("exports") {
             let export = try ExportConfig.parse(entry, file: file)
             if config.exports.contains(where: { $0.name == export.name }) {
-                throw ConfigError("\(export.location): two exports share the name \"\(export.name)\"; give each a distinct name")
+                throw ConfigError("\(export.location): two exports share the name \"\(export.name)\"; give each a distinct name", code: .conflict)
             }
             config.exports.append(export)
         }
         for entry in try top.sections("functions") {
             let function = try FunctionConfig.parse(entry, file: file)
             if config.functions.contains(where: { $0.settings.name == function.settings.name }) {
-                throw ConfigError("\(function.location): two functions share the name \"\(function.settings.name)\"; give each a distinct name")
+                throw ConfigError("\(function.location): two functions share the name \"\(function.settings.name)\"; give each a distinct name", code: .conflict)
             }
             config.functions.append(function)
         }
@@ -222,7 +222,7 @@ package struct SluiceConfig {
         let translation = sink.translated(sourceStreams: sourceStreams, declared: Set(streams.map(\.name)), file: file)
         guard !translation.exports.isEmpty else { return }
         for export in translation.exports where exports.contains(where: { $0.name == export.name }) {
-            throw ConfigError("\(file): [sink] would export stream \(export.stream) as \"\(export.name)\", and [[exports]] has that name; remove [sink] (see the README, \"Exports\")")
+            throw ConfigError("\(file): [sink] would export stream \(export.stream) as \"\(export.name)\", and [[exports]] has that name; remove [sink] (see the README, \"Exports\")", code: .conflict)
         }
         exports += translation.exports
         streams += translation.streams

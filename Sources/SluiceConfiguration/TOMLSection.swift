@@ -15,8 +15,8 @@ package final class TOMLSection {
         self.file = file
     }
 
-    private func fail(_ key: String, _ problem: String) -> ConfigError {
-        ConfigError("\(file): \(path.isEmpty ? "" : path + " ")\(key): \(problem)")
+    private func fail(_ key: String, _ problem: String, code: ConfigError.Code = .invalidValue) -> ConfigError {
+        ConfigError("\(file): \(path.isEmpty ? "" : path + " ")\(key): \(problem)", code: code)
     }
 
     private func value(_ key: String) -> (any TOMLValueConvertible)? {
@@ -110,7 +110,7 @@ package final class TOMLSection {
     /// Refuses keys this section does not know (after all getters ran).
     package func rejectUnknownKeys(hint: String = "") throws {
         for key in table.keys where !seen.contains(key) {
-            throw fail(key, "unknown key\(hint.isEmpty ? "" : "; " + hint)")
+            throw fail(key, "unknown key\(hint.isEmpty ? "" : "; " + hint)", code: .unknownKey)
         }
     }
 }

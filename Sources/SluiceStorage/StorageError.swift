@@ -1,5 +1,5 @@
 /// The one error type of the storage module: what failed, on which file, and what to do.
-public struct StorageError: Error, CustomStringConvertible, Sendable, Equatable {
+public struct StorageError: CodedError, Sendable, Equatable {
     /// What kind of failure this is; callers branch on it, people read `message`.
     public enum Code: Sendable, Equatable {
         /// A system call failed; `errno` says why.
@@ -24,13 +24,25 @@ public struct StorageError: Error, CustomStringConvertible, Sendable, Equatable 
 
     public let code: Code
     public let message: String
+    /// The error underneath, when this one wraps another (kept for logs and callers that
+    /// look deeper; `message` already says what it means here).
+    public let cause: (any Error)?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
+        self.cause = cause
     }
 
-    public var description: String { message }
+    /// The same failure: code and message (the cause is detail).
+    public static func == (lhs: StorageError, rhs: StorageError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message
+    }
+
+    /// `error` as a storage error: itself when it is one, else an I/O failure keeping it.
+    public static func wrapping(_ error: any Error) -> StorageError {
+        (error as? StorageError) ?? StorageError(.io(errno: 0), "\(error)", cause: error)
+    }
 
     /// An error for a failed system call, naming the operation and the path.
     static func posix(_ operation: String, path: String, errno code: Int32) -> StorageError {

@@ -141,6 +141,19 @@ import Testing
         }
     }
 
+    @Test("refusals carry a code callers can branch on")
+    func codes() {
+        func code(_ text: String) -> ConfigError.Code? {
+            do { _ = try SluiceConfig.parse(text, file: "/etc/sluice/sluice.toml") } catch let error as ConfigError { return error.code } catch {}
+            return nil
+        }
+        #expect(code("data_dir = \n") == .notTOML)
+        #expect(code("colour = 1\n") == .unknownKey)
+        #expect(code("[[streams]]\nshards = 1\n") == .missingKey)
+        #expect(code(Self.stream + Self.stream) == .conflict)
+        #expect(code("[api]\nmax_connections = 2\n") == .invalidValue)
+    }
+
     @Test("a minimal file with one of everything is accepted")
     func minimalFileIsAccepted() throws {
         let text = Self.stream + Self.file + Self.mqtt.replacingOccurrences(of: "[[sources.mqtt]]\n", with: "[[sources.mqtt]]\nname = \"m\"\n")

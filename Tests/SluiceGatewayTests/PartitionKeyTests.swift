@@ -11,10 +11,10 @@ import Testing
     }
 
     @Test func refusesUnknownPlaceholdersAndBadBraces() {
-        #expect(throws: TemplateError.self) { try PartitionKeyTemplate("{hostname}") }
-        #expect(throws: TemplateError.self) { try PartitionKeyTemplate("{host") }
-        #expect(throws: TemplateError.self) { try PartitionKeyTemplate("host}") }
-        #expect(throws: TemplateError.self) { try PartitionKeyTemplate("") }
+        #expect(#expect(throws: TemplateError.self) { try PartitionKeyTemplate("{hostname}") }?.code == .unknownPlaceholder)
+        #expect(#expect(throws: TemplateError.self) { try PartitionKeyTemplate("{host") }?.code == .unbalancedBrace)
+        #expect(#expect(throws: TemplateError.self) { try PartitionKeyTemplate("host}") }?.code == .unbalancedBrace)
+        #expect(#expect(throws: TemplateError.self) { try PartitionKeyTemplate("") }?.code == .empty)
         #expect((try? PartitionKeyTemplate("{device}", allowedCaptures: ["device"])) != nil)
     }
 

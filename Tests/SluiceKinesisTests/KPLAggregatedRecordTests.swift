@@ -46,7 +46,8 @@ import Testing
         // Magic and checksum right, protobuf broken: an error, not garbage records.
         let body: [UInt8] = [0x1A, 0x7F, 0x00]
         let forged = KPLAggregatedRecord.magic + body + Array(Insecure.MD5.hash(data: body))
-        #expect(throws: KPLFormatError.self) { try KPLAggregatedRecord.unpack(forged, partitionKey: "p") }
+        let error = #expect(throws: KPLFormatError.self) { try KPLAggregatedRecord.unpack(forged, partitionKey: "p") }
+        #expect(error?.code == .truncated && error?.message.hasPrefix("aggregated record: ") == true)
     }
 }
 

@@ -29,16 +29,18 @@ import Testing
     }
 
     @Test func refusesMalformedFiltersWithTheReason() {
-        let cases = [
-            ("a/#/b", "'#' must be the last level"),
-            ("a/dev+/b", "takes a whole level"),
-            ("a/{x}/{x}", "appears twice"),
-            ("a/{topic}", "not one of"),
-            ("a/{bad name}", "letters, digits"),
-            ("", "empty"),
+        let cases: [(String, String, TopicFilterError.Code)] = [
+            ("a/#/b", "'#' must be the last level", .misplacedWildcard),
+            ("a/dev+/b", "takes a whole level", .mixedLevel),
+            ("a/{x}/{x}", "appears twice", .repeatedCapture),
+            ("a/{topic}", "not one of", .badCapture),
+            ("a/{bad name}", "letters, digits", .badCapture),
+            ("", "empty", .empty),
+            (String(repeating: "a", count: 70_000), "longer than MQTT's 65,535 bytes", .tooLong),
         ]
-        for (text, reason) in cases {
-            #expect("\(error(text))".contains(reason), "\(text)")
+        for (text, reason, code) in cases {
+            #expect("\(error(text))".contains(reason), "\(text.prefix(20))")
+            #expect((#expect(throws: TopicFilterError.self) { try TopicFilter(text) })?.code == code, "\(text.prefix(20))")
         }
     }
 
@@ -63,7 +65,8 @@ import Testing
 
     @Test func refusesWhatIsNotABrokerURL() {
         for text in ["127.0.0.1:1883", "http://h", "mqtt://", "mqtt://h:0", "mqtt://h:x", "mqtt://user@h", "mqtt://[::1"] {
-            #expect(throws: BrokerAddressError.self, "\(text)") { try BrokerAddress(parsing: text) }
+            let error = #expect(throws: BrokerAddressError.self, "\(text)") { try BrokerAddress(parsing: text) }
+            #expect(error?.code == (["mqtt://h:0", "mqtt://h:x"].contains(text) ? .badPort : .malformed), "\(text)")
         }
     }
 }

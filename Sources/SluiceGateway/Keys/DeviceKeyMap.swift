@@ -70,7 +70,7 @@ public final class DeviceKeyMap: Sendable {
     static func parse(file path: String) throws -> [String: String] {
         let bytes: [UInt8]
         do { bytes = try PosixFileSystem().readWholeFile(path) } catch {
-            throw DeviceKeyMapError("\(path): cannot read the device map (\(error)); check the path and that the sluice user may read it")
+            throw DeviceKeyMapError(.unreadable, "\(path): cannot read the device map (\(error)); check the path and that the sluice user may read it", cause: error)
         }
         return try parse(String(decoding: bytes, as: UTF8.self), file: path)
     }
@@ -82,11 +82,11 @@ public final class DeviceKeyMap: Sendable {
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
             if fields.isEmpty { continue }
             guard fields.count == 2 else {
-                throw DeviceKeyMapError("\(file):\(number + 1): expected \"DEVICE_ID KEY\" (two fields), got \(fields.count)")
+                throw DeviceKeyMapError(.malformedLine, "\(file):\(number + 1): expected \"DEVICE_ID KEY\" (two fields), got \(fields.count)")
             }
             let key = String(fields[1])
             guard (1...256).contains(key.count) else {
-                throw DeviceKeyMapError("\(file):\(number + 1): the key for \(fields[0]) is longer than Kinesis' 256 characters")
+                throw DeviceKeyMapError(.keyTooLong, "\(file):\(number + 1): the key for \(fields[0]) is longer than Kinesis' 256 characters")
             }
             keys[String(fields[0])] = key
         }
@@ -109,7 +109,23 @@ struct FileStamp: Equatable {
     }
 }
 
-public struct DeviceKeyMapError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    init(_ description: String) { self.description = description }
+public struct DeviceKeyMapError: CodedError, Sendable {
+    public enum Code: Sendable, Equatable {
+        /// The file cannot be read.
+        case unreadable
+        /// A line that is not "DEVICE_ID KEY".
+        case malformedLine
+        /// A key longer than Kinesis' 256 characters.
+        case keyTooLong
+    }
+
+    public let code: Code
+    public let message: String
+    public let cause: (any Error)?
+
+    init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
 }

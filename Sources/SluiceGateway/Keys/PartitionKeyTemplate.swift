@@ -1,3 +1,5 @@
+import SluiceStorage
+
 /// A partition-key template: literal text with placeholders, e.g. `{host}-{json.device.id}`.
 ///
 /// Placeholders: `{host}`, `{file.path}`, `{file.name}`, `{json.FIELD}` (dotted path into
@@ -44,7 +46,7 @@ public struct PartitionKeyTemplate: Sendable, Equatable {
         while let open = rest.firstIndex(where: { $0 == "{" || $0 == "}" }) {
             literal += rest[..<open]
             guard rest[open] == "{", let close = rest[open...].firstIndex(of: "}") else {
-                throw TemplateError("partition key template \"\(text)\": unbalanced brace; placeholders look like {host}")
+                throw TemplateError(.unbalancedBrace, "partition key template \"\(text)\": unbalanced brace; placeholders look like {host}")
             }
             if !literal.isEmpty { parts.append(.literal(literal)) }
             literal = ""
@@ -59,13 +61,13 @@ public struct PartitionKeyTemplate: Sendable, Equatable {
             case _ where allowedCaptures.contains(name):
                 parts.append(.capture(name))
             default:
-                throw TemplateError("partition key template \"\(text)\": unknown placeholder {\(name)}; use {host}, {file.path}, {file.name}, {json.FIELD}, {topic}\(allowedCaptures.isEmpty ? "" : " or a captured name (\(allowedCaptures.sorted().joined(separator: ", ")))")")
+                throw TemplateError(.unknownPlaceholder, "partition key template \"\(text)\": unknown placeholder {\(name)}; use {host}, {file.path}, {file.name}, {json.FIELD}, {topic}\(allowedCaptures.isEmpty ? "" : " or a captured name (\(allowedCaptures.sorted().joined(separator: ", ")))")")
             }
             rest = rest[rest.index(after: close)...]
         }
         literal += rest
         if !literal.isEmpty { parts.append(.literal(literal)) }
-        guard !parts.isEmpty else { throw TemplateError("partition key template is empty; use e.g. \"{host}\"") }
+        guard !parts.isEmpty else { throw TemplateError(.empty, "partition key template is empty; use e.g. \"{host}\"") }
         self.parts = parts
     }
 
@@ -119,7 +121,23 @@ public struct PartitionKeyTemplate: Sendable, Equatable {
     }
 }
 
-public struct TemplateError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    init(_ description: String) { self.description = description }
+public struct TemplateError: CodedError, Sendable {
+    public enum Code: Sendable, Equatable {
+        /// A brace without its pair.
+        case unbalancedBrace
+        /// A placeholder the source cannot fill.
+        case unknownPlaceholder
+        /// The template is empty.
+        case empty
+    }
+
+    public let code: Code
+    public let message: String
+    public let cause: (any Error)?
+
+    init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
 }

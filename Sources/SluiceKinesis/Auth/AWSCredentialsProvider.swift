@@ -1,4 +1,5 @@
 import Foundation
+import SluiceStorage
 import Synchronization
 
 /// Finds AWS credentials where the AWS SDKs look, in this order: a credentials file named
@@ -45,7 +46,7 @@ public final class AWSCredentialsProvider: Sendable {
             return SigV4.Credentials(accessKeyId: id, secretAccessKey: secret, sessionToken: environment["AWS_SESSION_TOKEN"])
         }
         guard FileManager.default.fileExists(atPath: sharedFile) else {
-            throw AWSCredentialsError("no AWS credentials: set credentials_file (in the [[exports]] entry), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in sluiced's environment, or write \(sharedFile)")
+            throw AWSCredentialsError(.missing, "no AWS credentials: set credentials_file (in the [[exports]] entry), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in sluiced's environment, or write \(sharedFile)")
         }
         return try Self.read(file: sharedFile, profile: profileName)
     }
@@ -53,7 +54,7 @@ public final class AWSCredentialsProvider: Sendable {
     /// Reads one profile of an AWS credentials file (INI: `[profile]`, `key = value`).
     static func read(file: String, profile: String) throws -> SigV4.Credentials {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw AWSCredentialsError("\(file): cannot read the AWS credentials file; check the path and that the sluice user may read it")
+            throw AWSCredentialsError(.unreadable, "\(file): cannot read the AWS credentials file; check the path and that the sluice user may read it")
         }
         var section = ""
         var values: [String: String] = [:]
@@ -68,13 +69,29 @@ public final class AWSCredentialsProvider: Sendable {
             values[line[..<equals].trimmingCharacters(in: .whitespaces)] = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
         }
         guard let id = values["aws_access_key_id"], let secret = values["aws_secret_access_key"] else {
-            throw AWSCredentialsError("\(file): profile [\(profile)] has no aws_access_key_id and aws_secret_access_key")
+            throw AWSCredentialsError(.incompleteProfile, "\(file): profile [\(profile)] has no aws_access_key_id and aws_secret_access_key")
         }
         return SigV4.Credentials(accessKeyId: id, secretAccessKey: secret, sessionToken: values["aws_session_token"])
     }
 }
 
-public struct AWSCredentialsError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    init(_ description: String) { self.description = description }
+public struct AWSCredentialsError: CodedError, Sendable {
+    public enum Code: Sendable, Equatable {
+        /// No credentials anywhere sluiced looks.
+        case missing
+        /// The credentials file cannot be read.
+        case unreadable
+        /// The profile lacks a key id or secret.
+        case incompleteProfile
+    }
+
+    public let code: Code
+    public let message: String
+    public let cause: (any Error)?
+
+    init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
 }

@@ -29,7 +29,7 @@ public final class BaselineSubscriber: @unchecked Sendable {
         mosquitto_property_free_all(&properties)
         guard rc == MOSQ_ERR_SUCCESS.rawValue else {
             close()
-            throw MQTTSourceError("cannot connect to \(broker): \(String(cString: mosquitto_strerror(rc)))")
+            throw MQTTSourceError(.connect, "cannot connect to \(broker): \(String(cString: mosquitto_strerror(rc)))")
         }
         _ = mosquitto_loop_start(handle)
     }

@@ -63,7 +63,7 @@ public final class MosquittoPublisher: @unchecked Sendable {
         mosquitto_property_free_all(&properties)
         guard rc == MOSQ_ERR_SUCCESS.rawValue else {
             close()
-            throw MQTTSourceError("cannot connect to \(options.broker): \(String(cString: mosquitto_strerror(rc)))")
+            throw MQTTSourceError(.connect, "cannot connect to \(options.broker): \(String(cString: mosquitto_strerror(rc)))")
         }
         _ = mosquitto_loop_start(handle)
     }
@@ -71,7 +71,7 @@ public final class MosquittoPublisher: @unchecked Sendable {
     /// Publishes one message tagged `tag`; waits while `maxOutstanding` are unacknowledged
     /// or the client is disconnected.
     public func publish(topic: String, payload: [UInt8], tag: UInt64) throws {
-        guard let handle else { throw MQTTSourceError("publisher closed") }
+        guard let handle else { throw MQTTSourceError(.closed, "publisher closed") }
         slots.wait()
         while !ledger.withLock({ $0.connected }) { usleep(5_000) }
         var mid: Int32 = 0
@@ -80,7 +80,7 @@ public final class MosquittoPublisher: @unchecked Sendable {
         // after the reconnect.
         guard rc == MOSQ_ERR_SUCCESS.rawValue || rc == MOSQ_ERR_NO_CONN.rawValue else {
             slots.signal()
-            throw MQTTSourceError("publish failed: \(String(cString: mosquitto_strerror(rc)))")
+            throw MQTTSourceError(.publish, "publish failed: \(String(cString: mosquitto_strerror(rc)))")
         }
         if options.qos == 0 {
             ledger.withLock { $0.acknowledged.append(tag) }

@@ -18,7 +18,7 @@ struct MosquittoClient<Owner: AnyObject> {
         let retained = Unmanaged.passRetained(owner)
         guard let created = mosquitto_new(clientId, cleanSession, retained.toOpaque()) else {
             retained.release()
-            throw MQTTSourceError("cannot create an MQTT client (\(String(cString: strerror(errno))))")
+            throw MQTTSourceError(.clientUnavailable, "cannot create an MQTT client (\(String(cString: strerror(errno))))")
         }
         handle = created
         self.owner = retained

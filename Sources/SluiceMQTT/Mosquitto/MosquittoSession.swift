@@ -3,6 +3,7 @@ import Dispatch
 import Glibc
 import Logging
 import SluiceGateway
+import SluiceStorage
 import Synchronization
 
 /// One message as the broker delivered it.
@@ -78,7 +79,7 @@ final class MosquittoSession: @unchecked Sendable {
     private func configure(_ handle: OpaquePointer) throws {
         func check(_ rc: Int32, _ what: String) throws {
             guard rc == MOSQ_ERR_SUCCESS.rawValue else {
-                throw MQTTSourceError("\(settings.name): \(what): \(String(cString: mosquitto_strerror(rc)))")
+                throw MQTTSourceError(.option, "\(settings.name): \(what): \(String(cString: mosquitto_strerror(rc)))")
             }
         }
         try check(mosquitto_threaded_set(handle, true), "threaded mode")
@@ -93,7 +94,7 @@ final class MosquittoSession: @unchecked Sendable {
         if let tls = settings.tls {
             for (key, path) in [("ca_file", tls.caFile), ("cert_file", tls.certFile), ("key_file", tls.keyFile)] {
                 if let path, access(path, R_OK) != 0 {
-                    throw MQTTSourceError("\(settings.name): \(key) \"\(path)\" cannot be read (\(String(cString: strerror(errno)))); check the path and that the sluice user may read it")
+                    throw MQTTSourceError(.unreadableFile, "\(settings.name): \(key) \"\(path)\" cannot be read (\(String(cString: strerror(errno)))); check the path and that the sluice user may read it")
                 }
             }
             if tls.caFile == nil {
@@ -350,7 +351,29 @@ final class MosquittoSession: @unchecked Sendable {
     }
 }
 
-public struct MQTTSourceError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    init(_ description: String) { self.description = description }
+public struct MQTTSourceError: CodedError, Sendable {
+    public enum Code: Sendable, Equatable {
+        /// libmosquitto could not create a client.
+        case clientUnavailable
+        /// libmosquitto refused an option (TLS files, credentials, protocol).
+        case option
+        /// A file the settings name cannot be read.
+        case unreadableFile
+        /// The broker could not be reached.
+        case connect
+        /// A publish failed.
+        case publish
+        /// The client was closed.
+        case closed
+    }
+
+    public let code: Code
+    public let message: String
+    public let cause: (any Error)?
+
+    init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
 }

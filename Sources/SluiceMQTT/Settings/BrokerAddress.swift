@@ -1,3 +1,5 @@
+import SluiceStorage
+
 /// Where the broker is: `mqtt://HOST[:PORT]` (plain TCP, port 1883) or `mqtts://HOST[:PORT]`
 /// (TLS, port 8883). IPv6 hosts go in brackets: `mqtt://[::1]:1883`.
 public struct BrokerAddress: Sendable, Equatable, CustomStringConvertible {
@@ -13,7 +15,7 @@ public struct BrokerAddress: Sendable, Equatable, CustomStringConvertible {
 
     /// - Throws: `BrokerAddressError` naming what is wrong with the URL.
     public init(parsing text: String) throws {
-        let problem = BrokerAddressError("broker \"\(text)\": expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT], e.g. \"mqtt://127.0.0.1:1883\"")
+        let problem = BrokerAddressError(.malformed, "broker \"\(text)\": expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT], e.g. \"mqtt://127.0.0.1:1883\"")
         let schemes: [(String, Bool)] = [("mqtt://", false), ("tcp://", false), ("mqtts://", true), ("ssl://", true)]
         guard let (scheme, tls) = schemes.first(where: { text.hasPrefix($0.0) }) else { throw problem }
         var rest = Substring(text.dropFirst(scheme.count))
@@ -38,7 +40,7 @@ public struct BrokerAddress: Sendable, Equatable, CustomStringConvertible {
         var port = tls ? 8883 : 1883
         if let portText {
             guard let value = Int(portText), (1...65535).contains(value) else {
-                throw BrokerAddressError("broker \"\(text)\": port \"\(portText)\" is not a number from 1 to 65535")
+                throw BrokerAddressError(.badPort, "broker \"\(text)\": port \"\(portText)\" is not a number from 1 to 65535")
             }
             port = value
         }
@@ -50,7 +52,21 @@ public struct BrokerAddress: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-public struct BrokerAddressError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    init(_ description: String) { self.description = description }
+public struct BrokerAddressError: CodedError, Sendable {
+    public enum Code: Sendable, Equatable {
+        /// Not mqtt://HOST[:PORT] or mqtts://HOST[:PORT].
+        case malformed
+        /// A port that is not 1 to 65535.
+        case badPort
+    }
+
+    public let code: Code
+    public let message: String
+    public let cause: (any Error)?
+
+    init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
 }

@@ -1,3 +1,5 @@
+import SluiceStorage
+
 /// One entry of `topics`: an MQTT topic filter in which a level written `{name}` is a `+`
 /// wildcard whose value is captured under `name` (`devices/{device}/telemetry` subscribes
 /// to `devices/+/telemetry` and captures `device`). Plain `+` and a final `#` work as in
@@ -16,8 +18,8 @@ public struct TopicFilter: Sendable, Equatable {
     /// - Throws: `TopicFilterError` naming the filter and what is wrong with it.
     public init(_ text: String) throws {
         self.text = text
-        guard !text.isEmpty else { throw TopicFilterError("topic filter is empty; use e.g. \"devices/{device}/telemetry\"") }
-        guard text.utf8.count <= 65_535 else { throw TopicFilterError("topic filter \"\(text.prefix(40))...\" is longer than MQTT's 65,535 bytes") }
+        guard !text.isEmpty else { throw TopicFilterError(.empty, "topic filter is empty; use e.g. \"devices/{device}/telemetry\"") }
+        guard text.utf8.count <= 65_535 else { throw TopicFilterError(.tooLong, "topic filter \"\(text.prefix(40))...\" is longer than MQTT's 65,535 bytes") }
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         var levels: [Level] = []
         var names: Set<String> = []
@@ -26,20 +28,20 @@ public struct TopicFilter: Sendable, Equatable {
                 levels.append(.single(capture: nil))
             } else if part == "#" {
                 guard index == parts.count - 1 else {
-                    throw TopicFilterError("topic filter \"\(text)\": '#' must be the last level")
+                    throw TopicFilterError(.misplacedWildcard, "topic filter \"\(text)\": '#' must be the last level")
                 }
                 levels.append(.multi)
             } else if part.hasPrefix("{") && part.hasSuffix("}") && part.count > 2 {
                 let name = String(part.dropFirst().dropLast())
                 guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), !TopicFilter.reserved.contains(name) else {
-                    throw TopicFilterError("topic filter \"\(text)\": capture {\(name)} must be letters, digits or '_' and not one of \(TopicFilter.reserved.sorted().joined(separator: ", "))")
+                    throw TopicFilterError(.badCapture, "topic filter \"\(text)\": capture {\(name)} must be letters, digits or '_' and not one of \(TopicFilter.reserved.sorted().joined(separator: ", "))")
                 }
                 guard names.insert(name).inserted else {
-                    throw TopicFilterError("topic filter \"\(text)\": capture {\(name)} appears twice")
+                    throw TopicFilterError(.repeatedCapture, "topic filter \"\(text)\": capture {\(name)} appears twice")
                 }
                 levels.append(.single(capture: name))
             } else if part.contains(where: { "+#{}".contains($0) }) {
-                throw TopicFilterError("topic filter \"\(text)\": level \"\(part)\" mixes text with '+', '#' or braces; a wildcard or {name} takes a whole level")
+                throw TopicFilterError(.mixedLevel, "topic filter \"\(text)\": level \"\(part)\" mixes text with '+', '#' or braces; a wildcard or {name} takes a whole level")
             } else {
                 levels.append(.exact(String(part)))
             }
@@ -93,7 +95,29 @@ extension TopicFilter.Level {
     }
 }
 
-public struct TopicFilterError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    init(_ description: String) { self.description = description }
+public struct TopicFilterError: CodedError, Sendable {
+    public enum Code: Sendable, Equatable {
+        /// The filter is empty.
+        case empty
+        /// Longer than MQTT's 65,535 bytes.
+        case tooLong
+        /// '#' not at the end.
+        case misplacedWildcard
+        /// A {name} that is not a name, or reserved.
+        case badCapture
+        /// A {name} given twice.
+        case repeatedCapture
+        /// A level mixing text with a wildcard or capture.
+        case mixedLevel
+    }
+
+    public let code: Code
+    public let message: String
+    public let cause: (any Error)?
+
+    init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
 }

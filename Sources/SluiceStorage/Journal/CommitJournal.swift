@@ -223,7 +223,7 @@ public final class CommitJournal: Sendable {
             do {
                 try cursor.withLock { try write(round, cursor: &$0) }
             } catch {
-                let failure = (error as? StorageError) ?? StorageError(.io(errno: 0), "\(error)")
+                let failure = StorageError.wrapping(error)
                 logger.error("commit journal failed", metadata: ["path": "\(path)", "error": "\(failure.message)"])
                 queue.withLock {
                     $0.failure = StorageError(.unavailable, "\(failure.message); writes are refused until sluiced restarts and replays \(path)")

@@ -357,7 +357,7 @@ public final class ShardLog: Sendable {
         if let first = chunks.first, first.header == nil, let segment = first.segment {
             do { try segment.file.truncate(to: first.position) } catch { cleanup = error as? StorageError }
         }
-        let storageError = (error as? StorageError) ?? StorageError(.io(errno: 0), "\(error)")
+        let storageError = StorageError.wrapping(error)
         let queued = state.withLock { s -> [Waiter] in
             let queued = s.queue.map(\.waiter)
             s.queue = []
