@@ -12,11 +12,7 @@ extension RepeatTests {
     @Test("a crash after drain steps whose cursor writes were lost: the stored records are not stored again, the rest are")
     func drainAfterLostCursorWrites() async throws {
         let tmp = TemporaryDirectory("sluice-drain-repeats")
-        var options = EngineOptions()
-        options.enforceWriteLimits = false
-        options.enforceReadLimits = false
-        let engine = try StreamEngine(dataDirectory: tmp.path + "/data", options: options, logger: logger)
-        try engine.createStream(name: "s", shardCount: 1)
+        let engine = try oneShardEngine(tmp)
         let fs = LostCursorFileSystem()
         // The meter admits 1,000 records a second: the rest of 1,600 lines are spooled.
         // The sink stores 1,250 records in all, then the "process" is gone: 250 drained,
@@ -52,11 +48,7 @@ extension RepeatTests {
     @Test("spooled records never stored are sent even when the shard holds a later record of their producer")
     func drainSendsWhatIsNotStored() async throws {
         let tmp = TemporaryDirectory("sluice-drain-repeats")
-        var options = EngineOptions()
-        options.enforceWriteLimits = false
-        options.enforceReadLimits = false
-        let engine = try StreamEngine(dataDirectory: tmp.path + "/data", options: options, logger: logger)
-        try engine.createStream(name: "s", shardCount: 1)
+        let engine = try oneShardEngine(tmp)
         // One record a second: nearly all of 300 lines are spooled, none drained.
         let first = gateway(engine, tmp, rates: .init(bytesPerSecond: 1 << 30, recordsPerSecond: 1))
         try await first.submit(stream: "s", records: lines(0..<300))
@@ -80,6 +72,16 @@ extension RepeatTests {
         #expect(Set(stored) == Set((0..<300).map { "line-\($0)" } + ["later"]))
         #expect(stored.count == 301)
         await engine.close()
+    }
+
+    /// An engine under `tmp` with stream "s" of one shard, its limits off (the gateway meters).
+    func oneShardEngine(_ tmp: TemporaryDirectory) throws -> StreamEngine {
+        var options = EngineOptions()
+        options.enforceWriteLimits = false
+        options.enforceReadLimits = false
+        let engine = try StreamEngine(dataDirectory: tmp.path + "/data", options: options, logger: logger)
+        try engine.createStream(name: "s", shardCount: 1)
+        return engine
     }
 
     /// Waits (up to a minute) until no shard of `gateway` has spooled records left.

@@ -109,23 +109,15 @@ struct FileStamp: Equatable {
     }
 }
 
-public struct DeviceKeyMapError: CodedError, Sendable {
-    public enum Code: Sendable, Equatable {
-        /// The file cannot be read.
-        case unreadable
-        /// A line that is not "DEVICE_ID KEY".
-        case malformedLine
-        /// A key longer than Kinesis' 256 characters.
-        case keyTooLong
-    }
-
-    public let code: Code
-    public let message: String
-    public let cause: (any Error)?
-
-    init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
-        self.code = code
-        self.message = message
-        self.cause = cause
-    }
+/// What is wrong with a device map file.
+public enum DeviceKeyMapProblem: Sendable, Equatable {
+    /// The file cannot be read.
+    case unreadable
+    /// A line that is not "DEVICE_ID KEY".
+    case malformedLine
+    /// A key longer than Kinesis' 256 characters.
+    case keyTooLong
 }
+
+public typealias DeviceKeyMapError = CodedFailure<DeviceKeyMapProblem>
+

@@ -121,23 +121,15 @@ public struct PartitionKeyTemplate: Sendable, Equatable {
     }
 }
 
-public struct TemplateError: CodedError, Sendable {
-    public enum Code: Sendable, Equatable {
-        /// A brace without its pair.
-        case unbalancedBrace
-        /// A placeholder the source cannot fill.
-        case unknownPlaceholder
-        /// The template is empty.
-        case empty
-    }
-
-    public let code: Code
-    public let message: String
-    public let cause: (any Error)?
-
-    init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
-        self.code = code
-        self.message = message
-        self.cause = cause
-    }
+/// What is wrong with a partition-key template.
+public enum TemplateProblem: Sendable, Equatable {
+    /// A brace without its pair.
+    case unbalancedBrace
+    /// A placeholder the source cannot fill.
+    case unknownPlaceholder
+    /// The template is empty.
+    case empty
 }
+
+public typealias TemplateError = CodedFailure<TemplateProblem>
+

@@ -75,23 +75,15 @@ public final class AWSCredentialsProvider: Sendable {
     }
 }
 
-public struct AWSCredentialsError: CodedError, Sendable {
-    public enum Code: Sendable, Equatable {
-        /// No credentials anywhere sluiced looks.
-        case missing
-        /// The credentials file cannot be read.
-        case unreadable
-        /// The profile lacks a key id or secret.
-        case incompleteProfile
-    }
-
-    public let code: Code
-    public let message: String
-    public let cause: (any Error)?
-
-    init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
-        self.code = code
-        self.message = message
-        self.cause = cause
-    }
+/// Why no AWS credentials could be had.
+public enum AWSCredentialsProblem: Sendable, Equatable {
+    /// No credentials anywhere sluiced looks.
+    case missing
+    /// The credentials file cannot be read.
+    case unreadable
+    /// The profile lacks a key id or secret.
+    case incompleteProfile
 }
+
+public typealias AWSCredentialsError = CodedFailure<AWSCredentialsProblem>
+

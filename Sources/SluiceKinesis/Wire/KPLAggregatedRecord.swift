@@ -97,10 +97,10 @@ public enum KPLAggregatedRecord {
             }
         }
         return try entries.map { entry in
-            guard entry.key < keys.count else { throw KPLFormatError(.indexOutOfRange, "partition key index \(entry.key) outside the table of \(keys.count)") }
+            guard entry.key < keys.count else { throw KPLFormatError(.indexOutOfRange, "aggregated record: partition key index \(entry.key) outside the table of \(keys.count)") }
             var hash: String?
             if let index = entry.hash {
-                guard index < hashKeys.count else { throw KPLFormatError(.indexOutOfRange, "explicit hash key index \(index) outside the table of \(hashKeys.count)") }
+                guard index < hashKeys.count else { throw KPLFormatError(.indexOutOfRange, "aggregated record: explicit hash key index \(index) outside the table of \(hashKeys.count)") }
                 hash = hashKeys[Int(index)]
             }
             return UserRecord(partitionKey: keys[Int(entry.key)], explicitHashKey: hash, data: entry.data)
@@ -163,28 +163,20 @@ public enum KPLAggregatedRecord {
     }
 }
 
-public struct KPLFormatError: CodedError, Sendable {
-    public enum Code: Sendable, Equatable {
-        /// A key index outside its table.
-        case indexOutOfRange
-        /// A field that runs past the end.
-        case truncated
-        /// A varint longer than 10 bytes.
-        case malformedVarint
-        /// A protobuf wire type the format does not use.
-        case unknownWireType
-    }
-
-    public let code: Code
-    public let message: String
-    public let cause: (any Error)?
-
-    init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
-        self.code = code
-        self.message = "aggregated record: " + message
-        self.cause = cause
-    }
+/// What is wrong with an aggregated record.
+public enum KPLFormatProblem: Sendable, Equatable {
+    /// A key index outside its table.
+    case indexOutOfRange
+    /// A field that runs past the end.
+    case truncated
+    /// A varint longer than 10 bytes.
+    case malformedVarint
+    /// A protobuf wire type the format does not use.
+    case unknownWireType
 }
+
+public typealias KPLFormatError = CodedFailure<KPLFormatProblem>
+
 
 /// Protobuf wire encoding: varints and length-delimited fields.
 struct ProtoWriter {
@@ -233,12 +225,12 @@ struct ProtoReader {
         var value: UInt64 = 0
         var shift: UInt64 = 0
         while let byte = rest.popFirst() {
-            guard shift < 64 else { throw KPLFormatError(.malformedVarint, "varint longer than 10 bytes") }
+            guard shift < 64 else { throw KPLFormatError(.malformedVarint, "aggregated record: varint longer than 10 bytes") }
             value |= UInt64(byte & 0x7F) << shift
             if byte & 0x80 == 0 { return value }
             shift += 7
         }
-        throw KPLFormatError(.truncated, "truncated varint")
+        throw KPLFormatError(.truncated, "aggregated record: truncated varint")
     }
 
     /// The next field number and wire type, or nil at the end.
@@ -251,7 +243,7 @@ struct ProtoReader {
     mutating func bytes() throws -> [UInt8] {
         // Compared as UInt64 first: a crafted length ≥ 2^63 must not reach Int(_:).
         let declared = try varint()
-        guard declared <= UInt64(rest.count) else { throw KPLFormatError(.truncated, "field of \(declared) bytes runs past the end") }
+        guard declared <= UInt64(rest.count) else { throw KPLFormatError(.truncated, "aggregated record: field of \(declared) bytes runs past the end") }
         let length = Int(declared)
         defer { rest = rest.dropFirst(length) }
         return Array(rest.prefix(length))
@@ -260,10 +252,10 @@ struct ProtoReader {
     mutating func skip(wire: Int) throws {
         switch wire {
         case 0: _ = try varint()
-        case 1: guard rest.count >= 8 else { throw KPLFormatError(.truncated, "truncated fixed64") }; rest = rest.dropFirst(8)
+        case 1: guard rest.count >= 8 else { throw KPLFormatError(.truncated, "aggregated record: truncated fixed64") }; rest = rest.dropFirst(8)
         case 2: _ = try bytes()
-        case 5: guard rest.count >= 4 else { throw KPLFormatError(.truncated, "truncated fixed32") }; rest = rest.dropFirst(4)
-        default: throw KPLFormatError(.unknownWireType, "unknown wire type \(wire)")
+        case 5: guard rest.count >= 4 else { throw KPLFormatError(.truncated, "aggregated record: truncated fixed32") }; rest = rest.dropFirst(4)
+        default: throw KPLFormatError(.unknownWireType, "aggregated record: unknown wire type \(wire)")
         }
     }
 }

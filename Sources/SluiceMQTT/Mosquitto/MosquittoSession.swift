@@ -351,29 +351,21 @@ final class MosquittoSession: @unchecked Sendable {
     }
 }
 
-public struct MQTTSourceError: CodedError, Sendable {
-    public enum Code: Sendable, Equatable {
-        /// libmosquitto could not create a client.
-        case clientUnavailable
-        /// libmosquitto refused an option (TLS files, credentials, protocol).
-        case option
-        /// A file the settings name cannot be read.
-        case unreadableFile
-        /// The broker could not be reached.
-        case connect
-        /// A publish failed.
-        case publish
-        /// The client was closed.
-        case closed
-    }
-
-    public let code: Code
-    public let message: String
-    public let cause: (any Error)?
-
-    init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
-        self.code = code
-        self.message = message
-        self.cause = cause
-    }
+/// What failed in an MQTT client.
+public enum MQTTSourceProblem: Sendable, Equatable {
+    /// libmosquitto could not create a client.
+    case clientUnavailable
+    /// libmosquitto refused an option (TLS files, credentials, protocol).
+    case option
+    /// A file the settings name cannot be read.
+    case unreadableFile
+    /// The broker could not be reached.
+    case connect
+    /// A publish failed.
+    case publish
+    /// The client was closed.
+    case closed
 }
+
+public typealias MQTTSourceError = CodedFailure<MQTTSourceProblem>
+

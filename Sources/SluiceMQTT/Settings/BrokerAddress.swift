@@ -52,21 +52,13 @@ public struct BrokerAddress: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-public struct BrokerAddressError: CodedError, Sendable {
-    public enum Code: Sendable, Equatable {
-        /// Not mqtt://HOST[:PORT] or mqtts://HOST[:PORT].
-        case malformed
-        /// A port that is not 1 to 65535.
-        case badPort
-    }
-
-    public let code: Code
-    public let message: String
-    public let cause: (any Error)?
-
-    init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
-        self.code = code
-        self.message = message
-        self.cause = cause
-    }
+/// What is wrong with a broker address.
+public enum BrokerAddressProblem: Sendable, Equatable {
+    /// Not mqtt://HOST[:PORT] or mqtts://HOST[:PORT].
+    case malformed
+    /// A port that is not 1 to 65535.
+    case badPort
 }
+
+public typealias BrokerAddressError = CodedFailure<BrokerAddressProblem>
+

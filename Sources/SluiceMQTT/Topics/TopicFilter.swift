@@ -95,29 +95,21 @@ extension TopicFilter.Level {
     }
 }
 
-public struct TopicFilterError: CodedError, Sendable {
-    public enum Code: Sendable, Equatable {
-        /// The filter is empty.
-        case empty
-        /// Longer than MQTT's 65,535 bytes.
-        case tooLong
-        /// '#' not at the end.
-        case misplacedWildcard
-        /// A {name} that is not a name, or reserved.
-        case badCapture
-        /// A {name} given twice.
-        case repeatedCapture
-        /// A level mixing text with a wildcard or capture.
-        case mixedLevel
-    }
-
-    public let code: Code
-    public let message: String
-    public let cause: (any Error)?
-
-    init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
-        self.code = code
-        self.message = message
-        self.cause = cause
-    }
+/// What is wrong with a topic filter.
+public enum TopicFilterProblem: Sendable, Equatable {
+    /// The filter is empty.
+    case empty
+    /// Longer than MQTT's 65,535 bytes.
+    case tooLong
+    /// '#' not at the end.
+    case misplacedWildcard
+    /// A {name} that is not a name, or reserved.
+    case badCapture
+    /// A {name} given twice.
+    case repeatedCapture
+    /// A level mixing text with a wildcard or capture.
+    case mixedLevel
 }
+
+public typealias TopicFilterError = CodedFailure<TopicFilterProblem>
+
