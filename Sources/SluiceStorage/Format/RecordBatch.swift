@@ -4,12 +4,20 @@ import Crypto
 public enum RecordBatch {
     public static let plainKind: UInt8 = 1
     public static let sealedKind: UInt8 = 2
-    /// kind + first offset + count + first and last arrival time.
-    public static let headerSize = 29
-    /// Per-record overhead: arrival time, key length, data length.
-    public static let recordOverhead = 14
+    /// Where the header's fields are: kind (1), first offset (8), count (4), first and
+    /// last arrival time (8 each).
+    static let firstOffsetAt = 1
+    static let countAt = firstOffsetAt + 8
+    static let firstTimeAt = countAt + 4
+    static let lastTimeAt = firstTimeAt + 8
+    public static let headerSize = lastTimeAt + 8
+    /// Per-record overhead: arrival time (8), key length (2), data length (4).
+    public static let recordOverhead = 8 + 2 + 4
+    /// AES-GCM's nonce and tag around a sealed batch's records.
+    static let nonceSize = 12
+    static let tagSize = 16
     /// What sealing adds to a batch: nonce and tag.
-    public static let sealOverhead = 12 + 16
+    public static let sealOverhead = nonceSize + tagSize
 
     /// Records grouped by arrival time, in offset order: what one frame holds.
     public typealias Entries = [(timestamp: Int64, records: [LogRecord])]
@@ -60,13 +68,13 @@ public enum RecordBatch {
     /// - Throws: `StorageError.corrupt` ("authentication failed") when any byte of the
     ///   body, or its place, differs from what was sealed.
     public static func open(_ body: UnsafeRawBufferPointer, dataKey: SymmetricKey, context: SegmentContext, position: Int64) throws -> [UInt8] {
-        guard body.count >= headerSize + 12 + 16 else { throw StorageError(.corrupt, "sealed batch too short") }
+        guard body.count >= headerSize + sealOverhead else { throw StorageError(.corrupt, "sealed batch too short") }
         let aad = context.frameAAD(position: position, batchHeader: UnsafeRawBufferPointer(rebasing: body[0..<headerSize]))
         do {
             let box = try AES.GCM.SealedBox(
-                nonce: AES.GCM.Nonce(data: UnsafeRawBufferPointer(rebasing: body[headerSize..<headerSize + 12])),
-                ciphertext: UnsafeRawBufferPointer(rebasing: body[(headerSize + 12)..<(body.count - 16)]),
-                tag: UnsafeRawBufferPointer(rebasing: body[(body.count - 16)...])
+                nonce: AES.GCM.Nonce(data: UnsafeRawBufferPointer(rebasing: body[headerSize..<headerSize + nonceSize])),
+                ciphertext: UnsafeRawBufferPointer(rebasing: body[(headerSize + nonceSize)..<(body.count - tagSize)]),
+                tag: UnsafeRawBufferPointer(rebasing: body[(body.count - tagSize)...])
             )
             return Array(try AES.GCM.open(box, using: dataKey, authenticating: aad))
         } catch {

@@ -5,8 +5,14 @@ enum JournalFormat {
     /// Space reserved for the header; entries start here.
     static let headerSize = 4096
     static let entryMarker: UInt32 = 0x544E_454A
-    /// Marker, generation, body length, CRC.
-    static let entryHeaderSize = 20
+    /// The journal header's fields: magic (8), version (2), reserved (2), generation (8),
+    /// then the CRC of those (4).
+    static let headerCRCAt = 8 + 2 + 2 + 8
+    /// An entry header's fields: marker (4), generation (8), body length (4), CRC (4).
+    static let entryGenerationAt = 4
+    static let entryLengthAt = entryGenerationAt + 8
+    static let entryCRCAt = entryLengthAt + 4
+    static let entryHeaderSize = entryCRCAt + 4
 
     /// One write of a journal entry: `bytes` go to the file at `path` (relative to the
     /// data directory) at `position`.
@@ -31,14 +37,14 @@ enum JournalFormat {
     /// The header's generation, or nil when the bytes are not a valid header (a new or
     /// damaged file: then nothing in it is replayed).
     static func decodeHeader(_ bytes: [UInt8]) -> UInt64? {
-        guard bytes.count >= 24, Array(bytes[0..<8]) == magic else { return nil }
+        guard bytes.count >= headerCRCAt + 4, Array(bytes[0..<magic.count]) == magic else { return nil }
         return bytes.withUnsafeBytes { raw -> UInt64? in
-            var reader = ByteReader(raw, at: 8)
+            var reader = ByteReader(raw, at: magic.count)
             guard (try? reader.read(UInt16.self)) == version,
                   (try? reader.read(UInt16.self)) != nil,
                   let generation = try? reader.read(UInt64.self),
                   let crc = try? reader.read(UInt32.self),
-                  crc == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<20]))
+                  crc == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<headerCRCAt]))
             else { return nil }
             return generation
         }
@@ -60,10 +66,11 @@ enum JournalFormat {
             out.appendLE(UInt32(write.bytes.count))
             out.append(contentsOf: write.bytes)
         }
-        out.storeLE(UInt32(out.count - bodyStart), at: start + 12)
-        var crc = out.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + 4)..<(start + 16)])) }
+        out.storeLE(UInt32(out.count - bodyStart), at: start + entryLengthAt)
+        // The CRC covers generation and length, then the body.
+        var crc = out.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + entryGenerationAt)..<(start + entryCRCAt)])) }
         crc = out.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[bodyStart...]), continuing: crc) }
-        out.storeLE(crc, at: start + 16)
+        out.storeLE(crc, at: start + entryCRCAt)
     }
 
     static func entrySize(_ writes: [Write]) -> Int {
@@ -85,7 +92,7 @@ enum JournalFormat {
                       position + entryHeaderSize + length <= raw.count
                 else { return }
                 let bodyStart = position + entryHeaderSize
-                var expected = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(position + 4)..<(position + 16)]))
+                var expected = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(position + entryGenerationAt)..<(position + entryCRCAt)]))
                 expected = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[bodyStart..<(bodyStart + length)]), continuing: expected)
                 guard crc == expected, let writes = try? decodeBody(&reader) else { return }
                 entries.append(writes)

@@ -71,9 +71,9 @@ struct SegmentSalvage {
                   position + Int64(Frame.headerSize) + length <= fileSize else { return false }
             let kind = raw[Frame.headerSize]
             guard kind == (segment.header.isEncrypted ? RecordBatch.sealedKind : RecordBatch.plainKind) else { return false }
-            let first = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: Frame.headerSize + 1, as: UInt64.self))
-            let count = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: Frame.headerSize + 9, as: UInt32.self))
-            let firstTime = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: Frame.headerSize + 13, as: Int64.self))
+            let first = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: Frame.headerSize + RecordBatch.firstOffsetAt, as: UInt64.self))
+            let count = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: Frame.headerSize + RecordBatch.countAt, as: UInt32.self))
+            let firstTime = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: Frame.headerSize + RecordBatch.firstTimeAt, as: Int64.self))
             let expected = max(before.endOffset, segment.header.baseOffset)
             // Every record takes more than one byte, so no offset in this file lies beyond
             // expected + the file's size.
