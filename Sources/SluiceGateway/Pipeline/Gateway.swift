@@ -218,7 +218,7 @@ public final class Gateway: Sendable {
         return ShardLane(
             stream: stream, shardId: shardId, index: index, rates: settings.rates,
             spool: spool, sink: sink, budget: budget,
-            mustWait: { [weak self] in self?.closedShardsSpool(stream) ?? false },
+            mustWait: { [weak self] in self?.closedShardsSpool(stream, olderThan: index) ?? false },
             repeats: { [weak self] in self?.repeats.withLock { $0[stream] } }, logger: logger
         )
     }
@@ -234,11 +234,14 @@ public final class Gateway: Sendable {
         }
     }
 
-    /// Whether a closed shard of `stream` still spools records (which go before anything
-    /// new for the keys it owned).
-    private func closedShardsSpool(_ stream: String) -> Bool {
+    /// Whether a closed shard of `stream` older than shard `index` still spools records:
+    /// they go before anything of shard `index` for the keys they share. A shard's
+    /// ancestors all have lower indexes, so waiting for every older closed shard keeps each
+    /// key's order across any chain of splits and merges (a closed shard's spool waits for
+    /// its own parents' too).
+    private func closedShardsSpool(_ stream: String, olderThan index: Int) -> Bool {
         let closed = streams.withLock { $0[stream].map { Array($0.closed.values) } ?? [] }
-        return closed.contains { !$0.spool.isEmpty }
+        return closed.contains { $0.index < index && !$0.spool.isEmpty }
     }
 
     /// Runs every lane's spool drain (one task each, started as lanes open) until the task

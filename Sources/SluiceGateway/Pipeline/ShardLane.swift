@@ -22,7 +22,8 @@ final class ShardLane: Sendable {
     private let budget: SpoolBudget
     private let lock = AsyncLock()
     private let wake = WakeSignal()
-    /// True while an older shard of the stream still has spooled records: those go first.
+    /// True while an older closed shard of the stream still has spooled records: those go
+    /// first (for open and closed lanes alike).
     private let mustWait: @Sendable () -> Bool
     /// The stream's latest repeat request (RepeatRequest), if any.
     private let repeats: @Sendable () -> RepeatRequest?
@@ -232,7 +233,7 @@ final class ShardLane: Sendable {
                 await wake.wait(timeout: .seconds(1))
                 continue
             }
-            if mustWait() && !isClosed {
+            if mustWait() {
                 await wake.wait(timeout: .milliseconds(100))
                 continue
             }
