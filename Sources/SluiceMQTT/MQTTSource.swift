@@ -36,7 +36,7 @@ public final class MQTTSource: Service, Sendable {
             truncated: counts.truncated, dropped: counts.dropped, keyFallbacks: settings.builder.mapper.fallbackCount,
             connection: GatewayStatus.Connection(
                 broker: settings.broker.description, clientId: settings.clientId, state: figures.state, connects: figures.connects,
-                sessionPresent: figures.sessionPresent, inFlightMessages: figures.inFlight, lastError: figures.lastError
+                sessionPresent: figures.sessionPresent, subscribed: figures.subscribed, inFlightMessages: figures.inFlight, lastError: figures.lastError
             )
         )
     }

@@ -9,8 +9,10 @@ tests count and allow, and each device's messages keep their order.
 import getpass
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -46,9 +48,11 @@ class Broker:
         self.proc = None
 
     def start(self):
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.dir / "mosquitto.conf")],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.3)
+        config = self.dir / "mosquitto.conf"
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # The event: every listener accepts connections (or mosquitto exited).
+        ports = [int(p) for p in re.findall(r"^listener (\d+)", config.read_text(), re.M)]
+        wait_until(lambda: self.proc.poll() is not None or all(accepts(port) for port in ports), timeout=30, what="mosquitto listening")
         assert self.proc.poll() is None, f"mosquitto did not start: {self.log.read_text() if self.log.exists() else ''}"
         return self
 
@@ -57,6 +61,15 @@ class Broker:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(timeout=30)
+
+
+def accepts(port):
+    """Whether something accepts TCP connections on 127.0.0.1:`port`."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 @pytest.fixture
@@ -103,6 +116,13 @@ def source_status(d, index=0):
 
 def connected(d):
     return (source_status(d).get("connection") or {}).get("state") == "connected"
+
+
+def subscribed(d):
+    """Connected, and the broker acknowledged the subscriptions: what is published from now
+    on is delivered."""
+    connection = source_status(d).get("connection") or {}
+    return connection.get("state") == "connected" and connection.get("subscribed") is True
 
 
 def messages_by_device(d, stream="telemetry"):
@@ -176,9 +196,9 @@ def test_broker_restart_mid_stream_loses_nothing_acknowledged(tmp_path, broker):
         wait_until(lambda: connected(d), timeout=30, what="MQTT connected")
         publisher = publish(broker.url, "--devices", 50, "--messages", 10000, "--rate", 2500, "--client-id", "fleet",
                             "--acked-file", tmp_path / "acked", background=True)
-        time.sleep(1.5)
+        wait_until(lambda: source_status(d)["records"] > 2000, timeout=30, what="stream under way")
         broker.stop()
-        time.sleep(1)
+        wait_until(lambda: not connected(d), timeout=30, what="sluiced to notice the broker is gone")
         broker.start()
         summary = finish(publisher)
         assert summary["connects"] >= 2, "the publisher should have reconnected"
@@ -201,7 +221,6 @@ def test_kill9_mid_stream_loses_nothing_acknowledged(tmp_path, broker):
                             "--acked-file", tmp_path / "acked", background=True)
         wait_until(lambda: source_status(d)["records"] > 2000, timeout=30, what="stream under way")
         d.kill9()
-        time.sleep(1)
         d.start()
         summary = finish(publisher)
         acked = acked_set(tmp_path / "acked")
@@ -227,7 +246,7 @@ def test_broker_restart_without_persistence_resubscribes(tmp_path):
         broker.start()  # the broker forgot our session and its subscription
         wait_until(lambda: source_status(d)["connection"]["connects"] >= 2 and connected(d), timeout=30, what="reconnect")
         assert source_status(d)["connection"]["sessionPresent"] is False
-        time.sleep(0.5)
+        wait_until(lambda: subscribed(d), timeout=30, what="subscriptions acknowledged again")
         publish(broker.url, "--devices", 5, "--messages", 100)
         wait_until(lambda: source_status(d)["records"] >= 200, timeout=30, what="messages after the broker restart")
         out = d.sluice("status", "--endpoint", d.endpoint).stdout
@@ -314,7 +333,7 @@ def test_device_map_file_is_reloaded_while_running(tmp_path, broker):
         wait_until(lambda: source_status(d)["records"] >= 2, timeout=30, what="stored")
         (tmp_path / "next.map").write_text("dev-0000 site-b\ndev-0001 site-c\n")
         os.rename(tmp_path / "next.map", mapping)
-        time.sleep(1.5)
+        wait_until(lambda: "device map reloaded" in d.log.read_text(), timeout=30, what="the device map reloaded")
         publish(broker.url, "--devices", 2, "--messages", 2)
         wait_until(lambda: source_status(d)["records"] >= 4, timeout=30, what="stored")
         records = [r for rs in read_stream(d.client(), "telemetry").values() for r in rs]
@@ -402,12 +421,11 @@ def test_filters_dropped_from_the_config_are_unsubscribed(tmp_path, broker):
     d.config.write_text(d.config.read_text().replace('topics = ["devices/{device}/telemetry"]', 'topics = ["other/{device}"]'))
     d.start()
     try:
-        wait_until(lambda: connected(d), timeout=30, what="MQTT connected again")
-        time.sleep(0.5)
+        wait_until(lambda: subscribed(d), timeout=30, what="MQTT subscribed again")
+        # Published first, so a delivery of the dropped filter would come before the 20.
         publish(broker.url, "--devices", 3, "--messages", 30)
         publish(broker.url, "--topic", "other/{device}", "--devices", 3, "--messages", 20)
         wait_until(lambda: source_status(d)["records"] >= 20, timeout=30, what="messages on the new filter")
-        time.sleep(1)
         assert source_status(d)["records"] == 20, "the dropped filter still delivers"
         assert "unsubscribing filters no longer in the config" in d.log.read_text()
     finally:

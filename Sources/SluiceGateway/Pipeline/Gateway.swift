@@ -202,10 +202,7 @@ public final class Gateway: Sendable {
             lanes.map = map
             let updated = lanes
             streams.withLock { $0[stream] = updated }
-            for lane in created {
-                budget.register(lane)
-                newLanesContinuation.yield(lane)
-            }
+            for lane in created { newLanesContinuation.yield(lane) }
             return (updated.map, updated.open, updated.detector)
         }
     }
@@ -217,7 +214,12 @@ public final class Gateway: Sendable {
         )
         return ShardLane(
             stream: stream, shardId: shardId, index: index, rates: settings.rates,
-            spool: spool, sink: sink, budget: budget,
+            spool: spool, sink: sink,
+            space: SpoolSpace(
+                used: { [weak self] in self?.spoolBytes ?? 0 }, maxBytes: budget.maxBytes,
+                makeRoom: { [weak self] bytes, first in await self?.makeRoom(for: bytes, first: first) ?? false },
+                shrank: { [budget] in budget.room.signal() }
+            ),
             mustWait: { [weak self] in self?.closedShardsSpool(stream, olderThan: index) ?? false },
             repeats: { [weak self] in self?.repeats.withLock { $0[stream] } }, logger: logger
         )
@@ -231,6 +233,35 @@ public final class Gateway: Sendable {
         return try fs.listDirectory(directory).compactMap { name in
             guard name.hasPrefix("spool-shardId-"), let index = ShardID.index(String(name.dropFirst("spool-".count))) else { return nil }
             return (String(name.dropFirst("spool-".count)), index)
+        }
+    }
+
+    /// Every lane, open and closed, of every stream.
+    private var allLanes: [ShardLane] {
+        streams.withLock { $0.values.flatMap { Array($0.open.values) + Array($0.closed.values) } }
+    }
+
+    /// Bytes every spool takes on disk: what `spool_max_bytes` bounds.
+    var spoolBytes: Int64 { allLanes.reduce(0) { $0 + $1.spool.diskBytes } }
+
+    /// Makes room for `bytes` by the budget's decision: `block` waits until they fit (only
+    /// the first record's worth is waited for, so a big batch cannot wait forever);
+    /// `drop_oldest` drops the oldest segment of the biggest spool until they fit or
+    /// nothing is left to drop. Returns whether the caller may spool past the bound.
+    private func makeRoom(for bytes: Int, first: Int) async -> Bool {
+        switch budget.policy {
+        case .block:
+            await budget.waitForRoom(for: min(bytes, first)) { self.spoolBytes }
+            return false
+        case .dropOldest:
+            while !budget.fits(bytes, used: spoolBytes) {
+                // One lane's lock at a time, never while holding one.
+                guard let victim = allLanes.filter({ !$0.spool.isEmpty }).max(by: { $0.spool.diskBytes < $1.spool.diskBytes }) else { break }
+                let dropped = await victim.dropOldest()
+                guard dropped > 0 else { break }
+                budget.count(dropped: dropped, stream: victim.stream, shardId: victim.shardId)
+            }
+            return true
         }
     }
 
@@ -263,7 +294,6 @@ public final class Gateway: Sendable {
         streams.withLock { s in
             if s[lane.stream]?.closed[lane.index] === lane { s[lane.stream]?.closed[lane.index] = nil }
         }
-        budget.unregister(lane)
         await lane.shutdown()
     }
 
@@ -285,7 +315,7 @@ public final class Gateway: Sendable {
             )
         }
         let spool = GatewayStatus.Spool(
-            usedBytes: budget.usedBytes, maxBytes: settings.spoolMaxBytes, onFull: settings.onFull.rawValue, droppedRecords: budget.droppedRecords
+            usedBytes: spoolBytes, maxBytes: settings.spoolMaxBytes, onFull: settings.onFull.rawValue, droppedRecords: budget.droppedRecords
         )
         return (streams, spool)
     }

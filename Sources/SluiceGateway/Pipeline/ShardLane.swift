@@ -19,7 +19,7 @@ final class ShardLane: Sendable {
     let limiter: ShardRateLimiter
     let spool: ShardSpool
     private let sink: any GatewaySink
-    private let budget: SpoolBudget
+    private let space: SpoolSpace
     private let lock = AsyncLock()
     private let wake = WakeSignal()
     /// True while an older closed shard of the stream still has spooled records: those go
@@ -61,7 +61,7 @@ final class ShardLane: Sendable {
 
     init(
         stream: String, shardId: String, index: Int, rates: ShardRateLimiter.Rates, spool: ShardSpool,
-        sink: any GatewaySink, budget: SpoolBudget, mustWait: @escaping @Sendable () -> Bool,
+        sink: any GatewaySink, space: SpoolSpace, mustWait: @escaping @Sendable () -> Bool,
         repeats: @escaping @Sendable () -> RepeatRequest? = { nil }, logger: Logger
     ) {
         self.stream = stream
@@ -70,7 +70,7 @@ final class ShardLane: Sendable {
         self.limiter = ShardRateLimiter(rates: rates)
         self.spool = spool
         self.sink = sink
-        self.budget = budget
+        self.space = space
         self.mustWait = mustWait
         self.repeats = repeats
         self.logger = logger
@@ -128,8 +128,8 @@ final class ShardLane: Sendable {
             // then wait or drop for the rest.
             var take = pending.count
             if !force {
-                let used = budget.usedBytes
-                var room = max(0, budget.maxBytes - used)
+                let used = space.used()
+                var room = max(0, space.maxBytes - used)
                 take = 0
                 while take < pending.count, Int64(pending[take].size) <= room {
                     room -= Int64(pending[take].size)
@@ -155,15 +155,8 @@ final class ShardLane: Sendable {
                 }
             }
             lock.unlock()
-            let bytes = pending.reduce(0) { $0 + $1.size }
-            switch budget.policy {
-            case .block:
-                await budget.waitForRoom(for: min(bytes, pending[0].size))
-                if Task.isCancelled { throw CancellationError() }
-            case .dropOldest:
-                await budget.dropUntilRoom(for: bytes)
-                force = true
-            }
+            force = await space.makeRoom(pending.reduce(0) { $0 + $1.size }, pending[0].size)
+            if Task.isCancelled { throw CancellationError() }
         }
     }
 
@@ -359,6 +352,7 @@ final class ShardLane: Sendable {
         let leading = stored.firstIndex(of: false) ?? stored.count
         if leading > 0 {
             try spool.advance(to: sent[sent.startIndex + leading - 1].offset + 1)
+            space.shrank()
             record(stored: sent.prefix(leading).map { PutRecordInput(partitionKey: $0.partitionKey, data: $0.data, explicitHashKey: $0.explicitHashKey, origin: $0.origin) }, direct: false)
             metrics.update(spool)
         }
@@ -371,6 +365,7 @@ final class ShardLane: Sendable {
         defer { lock.unlock() }
         do {
             let dropped = try spool.dropOldestSegment()
+            space.shrank()
             state.withLock { $0.dropped += dropped }
             metrics.dropped.increment(by: Int(dropped))
             metrics.update(spool)
@@ -429,4 +424,18 @@ struct LaneMetrics: Sendable {
         spoolRecords.record(Int64(spool.pendingRecords))
         spoolBytes.record(spool.diskBytes)
     }
+}
+
+/// What a lane needs of the spools' common bound, from the gateway that owns every lane
+/// (the lane knows neither the others nor the budget's bookkeeping).
+struct SpoolSpace: Sendable {
+    /// Bytes all spools take on disk now.
+    var used: @Sendable () -> Int64
+    var maxBytes: Int64
+    /// Makes room for `bytes` (the first record alone being `first`) by the bound's policy:
+    /// waits (`block`) or drops the oldest segments (`drop_oldest`). True when the lane may
+    /// then spool past the bound (drop_oldest made what room there was to make).
+    var makeRoom: @Sendable (_ bytes: Int, _ first: Int) async -> Bool
+    /// Says a spool shrank (a drain step, a drop): producers waiting for room look again.
+    var shrank: @Sendable () -> Void
 }

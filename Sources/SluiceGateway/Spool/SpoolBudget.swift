@@ -9,14 +9,17 @@ public enum SpoolFullPolicy: String, Sendable, CaseIterable {
     case dropOldest = "drop_oldest"
 }
 
-/// The bound on all spools together (`spool_max_bytes`) and the policy when it is reached.
+/// The bound on all spools together (`spool_max_bytes`) and the policy when it is reached:
+/// it decides whether records fit and keeps the count of what was dropped; the gateway,
+/// which owns the lanes, measures the spools and drops. It knows no lane.
 final class SpoolBudget: Sendable {
     let maxBytes: Int64
     let policy: SpoolFullPolicy
     let logger: Logger
+    /// Signalled by the gateway whenever a spool shrinks (a drain step, a drop).
+    let room = RoomSignal()
 
     private struct State {
-        var lanes: [ObjectIdentifier: ShardLane] = [:]
         var dropped: UInt64 = 0
         var droppedSinceLog: UInt64 = 0
         var loggedAt: ContinuousClock.Instant?
@@ -33,46 +36,30 @@ final class SpoolBudget: Sendable {
         self.logger = logger
     }
 
-    func register(_ lane: ShardLane) { state.withLock { $0.lanes[ObjectIdentifier(lane)] = lane } }
-    func unregister(_ lane: ShardLane) { _ = state.withLock { $0.lanes.removeValue(forKey: ObjectIdentifier(lane)) } }
-
-    private var lanes: [ShardLane] { state.withLock { Array($0.lanes.values) } }
-
-    /// Bytes all spools take on disk.
-    var usedBytes: Int64 { lanes.reduce(0) { $0 + $1.spool.diskBytes } }
     var droppedRecords: UInt64 { state.withLock { $0.dropped } }
-
-    /// Whether `bytes` more fit. A batch always fits into an empty spool, so a bound
-    /// smaller than one batch cannot wedge the pipeline.
-    func hasRoom(for bytes: Int) -> Bool {
-        let used = usedBytes
-        return used == 0 || used + Int64(bytes) <= maxBytes
-    }
-
     /// Producers waiting for room now (`block`): how a test sees a source paused.
     var waitingProducers: Int { state.withLock { $0.waiting } }
 
-    /// `block`: waits until `bytes` fit.
-    func waitForRoom(for bytes: Int) async {
+    /// Whether `bytes` more fit beside `used`. A batch always fits into empty spools, so a
+    /// bound smaller than one batch cannot wedge the pipeline.
+    func fits(_ bytes: Int, used: Int64) -> Bool {
+        used == 0 || used + Int64(bytes) <= maxBytes
+    }
+
+    /// `block`: waits until `bytes` fit beside what `used` measures, woken when a spool
+    /// shrinks (and once a second regardless, should a shrink go unsignalled).
+    func waitForRoom(for bytes: Int, used: () -> Int64) async {
         state.withLock { $0.waiting += 1 }
         defer { state.withLock { $0.waiting -= 1 } }
-        while !hasRoom(for: bytes), !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(20))
+        while !Task.isCancelled {
+            let generation = room.generation
+            if fits(bytes, used: used()) { return }
+            await room.wait(after: generation, timeout: .seconds(1))
         }
     }
 
-    /// `drop_oldest`: drops the oldest segment of the biggest spool until `bytes` fit or
-    /// nothing is left to drop. Takes one lane's lock at a time, never while holding one.
-    func dropUntilRoom(for bytes: Int) async {
-        while !hasRoom(for: bytes) {
-            guard let victim = lanes.filter({ !$0.spool.isEmpty }).max(by: { $0.spool.diskBytes < $1.spool.diskBytes }) else { return }
-            let dropped = await victim.dropOldest()
-            guard dropped > 0 else { return }
-            count(dropped: dropped, from: victim)
-        }
-    }
-
-    private func count(dropped: UInt64, from lane: ShardLane) {
+    /// Counts records a lane dropped (`drop_oldest`) and logs them at most once per interval.
+    func count(dropped: UInt64, stream: String, shardId: String) {
         let report = state.withLock { s -> UInt64? in
             s.dropped += dropped
             s.droppedSinceLog += dropped
@@ -82,7 +69,7 @@ final class SpoolBudget: Sendable {
         }
         if let report {
             logger.warning("spool full: dropped the oldest spooled records (on_full = \"drop_oldest\"); raise [limits] spool_max_bytes or add shards to keep them", metadata: [
-                "dropped_records": "\(report)", "stream": "\(lane.stream)", "shard": "\(lane.shardId)",
+                "dropped_records": "\(report)", "stream": "\(stream)", "shard": "\(shardId)",
                 "spool_max_bytes": "\(maxBytes)", "dropped_total": "\(droppedRecords)",
             ])
         }

@@ -110,11 +110,17 @@ public struct GatewayStatus: Codable, Sendable {
         public var connects: UInt64
         /// Whether the broker had kept our session at the last connect.
         public var sessionPresent: Bool
+        /// Whether the broker acknowledged this connection's subscriptions (SUBACK):
+        /// messages published from then on are delivered.
+        public var subscribed: Bool
         /// Messages received and not yet durable (bounded by max_in_flight_messages).
         public var inFlightMessages: Int
         public var lastError: String?
 
-        public init(broker: String, clientId: String, state: String, connects: UInt64, sessionPresent: Bool, inFlightMessages: Int, lastError: String?) {
+        public init(
+            broker: String, clientId: String, state: String, connects: UInt64, sessionPresent: Bool, subscribed: Bool, inFlightMessages: Int, lastError: String?
+        ) {
+            self.subscribed = subscribed
             self.broker = broker
             self.clientId = clientId
             self.state = state

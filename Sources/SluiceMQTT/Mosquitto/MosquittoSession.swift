@@ -40,6 +40,8 @@ final class MosquittoSession: @unchecked Sendable {
         var state = "disconnected"
         var connects: UInt64 = 0
         var sessionPresent = false
+        /// The broker acknowledged this connection's subscriptions (SUBACK).
+        var subscribed = false
         var inFlight = 0
         var lastError: String?
     }
@@ -244,6 +246,7 @@ final class MosquittoSession: @unchecked Sendable {
         backoff = min(settings.reconnectMax, backoff * 2)
         figures.withLock {
             $0.state = "disconnected"
+            $0.subscribed = false
             $0.lastError = reason
         }
         MQTTSourceMetrics.connected(settings.name, false)
@@ -277,6 +280,7 @@ final class MosquittoSession: @unchecked Sendable {
             $0.state = "connected"
             $0.connects += 1
             $0.sessionPresent = present
+            $0.subscribed = false
         }
         MQTTSourceMetrics.connected(settings.name, true)
         logger.info("MQTT connected; subscribing", metadata: [
@@ -319,6 +323,7 @@ final class MosquittoSession: @unchecked Sendable {
     }
 
     func didSubscribe(granted: [Int32]) {
+        figures.withLock { $0.subscribed = true }
         for (filter, code) in zip(settings.topics, granted) where code >= 0x80 {
             logger.error("the broker refused a subscription; check its ACL for this client id / user", metadata: [
                 "source": "\(settings.name)", "topic": "\(filter.subscription)", "reason_code": "\(code)",

@@ -50,7 +50,7 @@ struct StatusCommand: AsyncParsableCommand {
             let lag = source.kind == "file" ? ", lag \(bytes(source.lagBytes))" : ""
             print("source \(source.name) (\(source.kind) -> \(source.stream)): \(source.records) records, \(source.parseErrors) parse errors, \(source.truncated) truncated, \(source.dropped) dropped, \(source.keyFallbacks) fallback keys\(lag)")
             if let c = source.connection {
-                print("  \(c.broker) as \(c.clientId): \(c.state), \(c.connects) connects, session present \(c.sessionPresent), \(c.inFlightMessages) in flight\(c.lastError.map { ", last error: " + $0 } ?? "")")
+                print("  \(c.broker) as \(c.clientId): \(c.state), \(c.connects) connects, session present \(c.sessionPresent), \(c.subscribed ? "subscribed" : "not subscribed yet"), \(c.inFlightMessages) in flight\(c.lastError.map { ", last error: " + $0 } ?? "")")
             }
             for file in source.files {
                 print("  \(file.path)  checkpoint \(file.checkpoint) of \(file.size) bytes, lag \(bytes(file.lagBytes))")
