@@ -220,6 +220,7 @@ public final class Gateway: Sendable {
                 makeRoom: { [weak self] bytes, first in await self?.makeRoom(for: bytes, first: first) ?? false },
                 shrank: { [budget] in budget.room.signal() }
             ),
+            time: time,
             mustWait: { [weak self] in self?.closedShardsSpool(stream, olderThan: index) ?? false },
             repeats: { [weak self] in self?.repeats.withLock { $0[stream] } }, logger: logger
         )
@@ -304,7 +305,8 @@ public final class Gateway: Sendable {
         for lane in all { await lane.shutdown() }
     }
 
-    public func status(nowMillis: Int64 = SystemTimeSource().nowMillis()) -> (streams: [GatewayStatus.Stream], spool: GatewayStatus.Spool) {
+    public func status(nowMillis: Int64? = nil) -> (streams: [GatewayStatus.Stream], spool: GatewayStatus.Spool) {
+        let nowMillis = nowMillis ?? time.nowMillis()
         let snapshot = streams.withLock { $0 }
         let streams = snapshot.keys.sorted().map { name -> GatewayStatus.Stream in
             let lanes = snapshot[name]!

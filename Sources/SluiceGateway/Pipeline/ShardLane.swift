@@ -20,6 +20,7 @@ final class ShardLane: Sendable {
     let spool: ShardSpool
     private let sink: any GatewaySink
     private let space: SpoolSpace
+    private let time: any TimeSource
     private let lock = AsyncLock()
     private let wake = WakeSignal()
     /// True while an older closed shard of the stream still has spooled records: those go
@@ -61,7 +62,7 @@ final class ShardLane: Sendable {
 
     init(
         stream: String, shardId: String, index: Int, rates: ShardRateLimiter.Rates, spool: ShardSpool,
-        sink: any GatewaySink, space: SpoolSpace, mustWait: @escaping @Sendable () -> Bool,
+        sink: any GatewaySink, space: SpoolSpace, time: any TimeSource, mustWait: @escaping @Sendable () -> Bool,
         repeats: @escaping @Sendable () -> RepeatRequest? = { nil }, logger: Logger
     ) {
         self.stream = stream
@@ -71,6 +72,7 @@ final class ShardLane: Sendable {
         self.spool = spool
         self.sink = sink
         self.space = space
+        self.time = time
         self.mustWait = mustWait
         self.repeats = repeats
         self.logger = logger
@@ -198,7 +200,7 @@ final class ShardLane: Sendable {
     private func record(stored records: [PutRecordInput], direct: Bool) {
         guard !records.isEmpty else { return }
         let bytes = records.reduce(0) { $0 + $1.size }
-        let now = SystemTimeSource().nowMillis()
+        let now = time.nowMillis()
         state.withLock { s in
             if direct { s.direct += UInt64(records.count) } else { s.drained += UInt64(records.count) }
             s.stored.add(records: records.count, bytes: bytes, nowMillis: now)
