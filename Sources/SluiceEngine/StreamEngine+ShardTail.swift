@@ -52,9 +52,18 @@ extension StreamEngine {
     }
 
     /// Which of `wanted` one shard stored since `sinceMillis` (arrival time), by exact
-    /// origin: what a spool's drain may have stored just before a crash.
-    public func storedOrigins(stream name: String, shardIndex: Int, sinceMillis: Int64, among wanted: Set<RecordOrigin>) throws -> Set<RecordOrigin> {
-        guard let (_, shard) = try stream(name).shard(shardIndex) else { return [] }
-        return try shard.log.origins(among: wanted, from: try shard.log.offset(atTimestamp: sinceMillis))
+    /// origin: what a spool's drain may have stored just before a crash. With
+    /// `andLaterShards`, every shard created after it too (a closed shard's records went to
+    /// its children, which all have higher indexes).
+    public func storedOrigins(
+        stream name: String, shardIndex: Int, andLaterShards: Bool = false, sinceMillis: Int64, among wanted: Set<RecordOrigin>
+    ) throws -> Set<RecordOrigin> {
+        let handle = try stream(name)
+        var found: Set<RecordOrigin> = []
+        for shard in handle.allShards where shard.index == shardIndex || (andLaterShards && shard.index > shardIndex) {
+            found.formUnion(try shard.log.origins(among: wanted, from: try shard.log.offset(atTimestamp: sinceMillis)))
+            if found.count == wanted.count { break }
+        }
+        return found
     }
 }

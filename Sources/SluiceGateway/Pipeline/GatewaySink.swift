@@ -24,14 +24,15 @@ public protocol GatewaySink: Sendable {
     func recentArrivals(stream: String, shardIndex: Int) async -> RecentArrivals
     /// The highest sequence each producer stored in a shard since `sinceMillis`.
     func highWater(stream: String, shardIndex: Int, sinceMillis: Int64, producers: Set<UInt64>) async throws -> [UInt64: UInt64]
-    /// Which of `wanted` a shard stored since `sinceMillis`, by exact origin.
-    func storedOrigins(stream: String, shardIndex: Int, sinceMillis: Int64, among wanted: Set<RecordOrigin>) async throws -> Set<RecordOrigin>
+    /// Which of `wanted` a shard (with `andLaterShards`, or any shard created after it)
+    /// stored since `sinceMillis`, by exact origin.
+    func storedOrigins(stream: String, shardIndex: Int, andLaterShards: Bool, sinceMillis: Int64, among wanted: Set<RecordOrigin>) async throws -> Set<RecordOrigin>
 }
 
 extension GatewaySink {
     public func recentArrivals(stream: String, shardIndex: Int) async -> RecentArrivals { RecentArrivals(arrivals: [], nowMillis: 0) }
     public func highWater(stream: String, shardIndex: Int, sinceMillis: Int64, producers: Set<UInt64>) async throws -> [UInt64: UInt64] { [:] }
-    public func storedOrigins(stream: String, shardIndex: Int, sinceMillis: Int64, among wanted: Set<RecordOrigin>) async throws -> Set<RecordOrigin> { [] }
+    public func storedOrigins(stream: String, shardIndex: Int, andLaterShards: Bool, sinceMillis: Int64, among wanted: Set<RecordOrigin>) async throws -> Set<RecordOrigin> { [] }
 }
 
 /// The default sink: the embedded stream engine in the same process.
@@ -45,8 +46,8 @@ public struct EmbeddedSink: GatewaySink {
     public func highWater(stream: String, shardIndex: Int, sinceMillis: Int64, producers: Set<UInt64>) throws -> [UInt64: UInt64] {
         try engine.originHighWater(stream: stream, shardIndex: shardIndex, sinceMillis: sinceMillis, producers: producers)
     }
-    public func storedOrigins(stream: String, shardIndex: Int, sinceMillis: Int64, among wanted: Set<RecordOrigin>) throws -> Set<RecordOrigin> {
-        try engine.storedOrigins(stream: stream, shardIndex: shardIndex, sinceMillis: sinceMillis, among: wanted)
+    public func storedOrigins(stream: String, shardIndex: Int, andLaterShards: Bool, sinceMillis: Int64, among wanted: Set<RecordOrigin>) throws -> Set<RecordOrigin> {
+        try engine.storedOrigins(stream: stream, shardIndex: shardIndex, andLaterShards: andLaterShards, sinceMillis: sinceMillis, among: wanted)
     }
     public func recentArrivals(stream: String, shardIndex: Int) -> RecentArrivals { engine.recentArrivals(stream: stream, shardIndex: shardIndex) }
     public func put(stream: String, records: [PutRecordInput], routedTo route: ShardRoute?) async throws -> [SinkOutcome] {

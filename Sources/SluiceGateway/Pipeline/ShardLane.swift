@@ -307,12 +307,13 @@ final class ShardLane: Sendable {
     /// crash interrupted before the cursor was written (it is written after every step, so
     /// they arrived after it was last written, and after the head record was spooled).
     /// Found by exact origin, so a record is skipped only if that very record is stored;
-    /// a record without an origin (MQTT, the API) is sent again.
+    /// a record without an origin (MQTT, the API) is sent again. A closed shard's drained
+    /// records are in its children: they are looked for in every later shard.
     private func storedAtHead(_ pending: ArraySlice<StoredRecord>) async throws -> Int {
         let wanted = Set(pending.lazy.compactMap(\.origin))
         guard let first = pending.first, first.origin != nil else { return 0 }
         let since = max(spool.cursorSavedAtMillis ?? .min, first.timestampMillis).subtractingSaturating(Self.clockSlackMillis)
-        let stored = try await sink.storedOrigins(stream: stream, shardIndex: index, sinceMillis: since, among: wanted)
+        let stored = try await sink.storedOrigins(stream: stream, shardIndex: index, andLaterShards: isClosed, sinceMillis: since, among: wanted)
         var count = 0
         for record in pending {
             guard let origin = record.origin, stored.contains(origin) else { break }
@@ -336,6 +337,7 @@ final class ShardLane: Sendable {
             state.withLock { $0.headChecked = skipped < pending.count }
             if skipped > 0 {
                 try spool.advance(to: pending[pending.startIndex + skipped - 1].offset + 1)
+                space.shrank()
                 state.withLock { $0.skippedRepeats += UInt64(skipped) }
                 metrics.repeatsSkipped.increment(by: skipped)
                 metrics.update(spool)
