@@ -115,7 +115,10 @@ extension StreamEngine {
     public func ingest(stream name: String, records: [PutRecordInput], routedTo route: ShardRoute? = nil) async throws -> [PutRecordOutcome] {
         guard !records.isEmpty else { return [] }
         if let route, let shard = try stream(name).shard(routedBy: route) {
-            for record in records { try validateKeyAndSize(record) }
+            for record in records {
+                try validateKeyAndSize(record)
+                if record.explicitHashKey != nil { _ = try hashKey(of: record) }
+            }
             return try await store(stream: name, records: records, groups: [route.index: (shard, Array(records.indices))]) { k in
                 try? self.hashKey(of: records[k])
             }
