@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 import Logging
 import SluiceStorage
 import SluiceTestSupport
@@ -29,6 +30,24 @@ import Testing
         let reopened = try ShardSpool(directory: directory, segmentMaxBytes: 1 << 20, keys: nil, keyId: nil, logger: logger)
         #expect(reopened.pendingRecords == 70)
         #expect(String(decoding: try reopened.peek(maxRecords: 1, maxBytes: 0)[0].data, as: UTF8.self) == String(format: "%010d", 30))
+    }
+
+    @Test("the cursor keeps its save time (ManualTimeSource); an old two-field cursor, garbage or an absurd time after the head are read as no time")
+    func cursorSaveTime() async throws {
+        let directory = tmp.file("stream/spool-shardId-000000000002")
+        let clock = ManualTimeSource(nowMillis: 1_800_000_000_000)
+        let spool = try ShardSpool(directory: directory, segmentMaxBytes: 1 << 20, keys: nil, keyId: nil, time: clock, logger: logger)
+        try await spool.append(records(0..<10))
+        try spool.advance(to: 4)
+        try await spool.close()
+        let cursor = directory + "/cursor"
+        #expect(try String(contentsOfFile: cursor, encoding: .utf8) == "sluice-spool-cursor/1 4 1800000000000\n")
+        #expect(try ShardSpool(directory: directory, segmentMaxBytes: 1 << 20, keys: nil, keyId: nil, logger: logger).cursorSavedAtMillis == 1_800_000_000_000)
+        for (text, head) in [("sluice-spool-cursor/1 4\n", 4), ("sluice-spool-cursor/1 5 soon\n", 5), ("sluice-spool-cursor/1 6 99999999999999999999999\n", 6)] {
+            try text.write(toFile: cursor, atomically: true, encoding: .utf8)
+            let reopened = try ShardSpool(directory: directory, segmentMaxBytes: 1 << 20, keys: nil, keyId: nil, logger: logger)
+            #expect(reopened.head == UInt64(head) && reopened.cursorSavedAtMillis == nil, "\(text)")
+        }
     }
 
     @Test func whollyDrainedSegmentsAreDeletedAndDropOldestCounts() async throws {
