@@ -187,7 +187,7 @@ let package = Package(
         ),
         // Helpers shared by the test targets: temporary directories, damaged files, faults.
         .target(
-            name: "SluiceTestSupport", dependencies: ["SluiceStorage", .product(name: "Logging", package: "swift-log")],
+            name: "SluiceTestSupport", dependencies: ["SluiceStorage", "SluiceEngine", "SluiceGateway", .product(name: "Logging", package: "swift-log")],
             path: "Tests/SluiceTestSupport", swiftSettings: swiftSettings
         ),
         .testTarget(name: "SluiceStorageTests", dependencies: ["SluiceStorage", "SluiceTestSupport"], exclude: ["Golden"], swiftSettings: swiftSettings),

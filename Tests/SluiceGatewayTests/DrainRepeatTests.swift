@@ -1,7 +1,6 @@
 import SluiceEngine
 import SluiceStorage
 import SluiceTestSupport
-import Synchronization
 import Testing
 @testable import SluiceGateway
 
@@ -17,7 +16,7 @@ extension RepeatTests {
         // The meter admits 1,000 records a second: the rest of 1,600 lines are spooled.
         // The sink stores 1,250 records in all, then the "process" is gone: 250 drained,
         // every cursor write of those steps lost.
-        let dying = StoppingSink(EmbeddedSink(engine: engine), storesAtMost: 1_250)
+        let dying = ScriptedSink(EmbeddedSink(engine: engine), script: [.store(1_250)])
         let first = gateway(engine, tmp, rates: .init(bytesPerSecond: 1 << 30, recordsPerSecond: 1_000), sink: dying, fileSystem: fs)
         try await first.submit(stream: "s", records: lines(0..<1_600))
         #expect(first.status().streams[0].shards[0].spoolRecords >= 500)
@@ -50,7 +49,7 @@ extension RepeatTests {
         let tmp = TemporaryDirectory("sluice-drain-repeats")
         let engine = try oneShardEngine(tmp)
         let fs = LostCursorFileSystem()
-        let dying = StoppingSink(EmbeddedSink(engine: engine), storesAtMost: 1_250)
+        let dying = ScriptedSink(EmbeddedSink(engine: engine), script: [.store(1_250)])
         let first = gateway(engine, tmp, rates: .init(bytesPerSecond: 1 << 30, recordsPerSecond: 1_000), sink: dying, fileSystem: fs)
         try await first.submit(stream: "s", records: lines(0..<1_600))
         // The shard splits while 600 records wait in its spool: they drain into the children.
@@ -123,36 +122,5 @@ extension RepeatTests {
         while gateway.status().streams.flatMap(\.shards).contains(where: { $0.spoolRecords > 0 }), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
-    }
-}
-
-/// A sink that stores through `inner` until `storesAtMost` records are stored, then fails
-/// every record: a process that stops in the middle of a drain.
-final class StoppingSink: GatewaySink {
-    let inner: EmbeddedSink
-    private let left: Mutex<Int>
-    private let done = AsyncStream<Void>.makeStream()
-
-    init(_ inner: EmbeddedSink, storesAtMost: Int) {
-        self.inner = inner
-        left = Mutex(storesAtMost)
-    }
-
-    /// Returns once the sink has stored all it will.
-    func exhausted() async {
-        for await _ in done.stream { return }
-    }
-
-    func shardMap(stream: String) throws -> ShardMap { try inner.shardMap(stream: stream) }
-    func shardMapVersion(stream: String) throws -> UInt64 { try inner.shardMapVersion(stream: stream) }
-
-    func put(stream: String, records: [PutRecordInput], routedTo route: ShardRoute?) async throws -> [SinkOutcome] {
-        let take = left.withLock { left in
-            defer { left -= min(left, records.count) }
-            return min(left, records.count)
-        }
-        let stored = take > 0 ? try await inner.put(stream: stream, records: Array(records.prefix(take)), routedTo: route) : []
-        if take < records.count { done.continuation.yield() }
-        return stored + Array(repeating: .failed(EngineError(.internalFailure, "stopped")), count: records.count - take)
     }
 }

@@ -17,7 +17,9 @@ public protocol GatewaySink: Sendable {
     /// Cheap staleness check for a cached map.
     func shardMapVersion(stream: String) async throws -> UInt64
     /// Stores records of one shard of one stream (any number; the sink batches as its
-    /// remote needs) and says per record what happened, in order. `route` is the shard they
+    /// remote needs) and says per record what happened, in order. What it stores of one
+    /// call is a prefix (the engine's meter admits a prefix; a failure fails the rest), so
+    /// the records it refuses can be spooled behind what it stored without reordering a key. `route` is the shard they
     /// were routed to and the map that said so (nil: the sink routes them itself).
     func put(stream: String, records: [PutRecordInput], routedTo route: ShardRoute?) async throws -> [SinkOutcome]
     /// What a shard stored in the last second (its meter counts it after a restart).
