@@ -56,14 +56,17 @@ import Testing
         let engine = try StreamEngine(dataDirectory: tmp.path + "/data", options: options, logger: logger)
         try engine.createStream(name: "s", shardCount: 2)
         var settings = Gateway.Settings()
-        // 100 records a second per shard; records of 10 KiB under drop_oldest, so a 4 MiB
-        // bound (1 MiB segments) is reached within the run.
-        settings.rates = .init(bytesPerSecond: 4 << 20, recordsPerSecond: 100)
+        // Under block: 100 records a second per shard, drains running. Under drop_oldest the
+        // bound is reached whatever the machine's speed: records of 40 KiB (at least 9 MiB
+        // offered), 10 a second per shard, and the drains start only once all is offered,
+        // against a 4 MiB bound (1 MiB segments).
+        let dropping = onFull == .dropOldest
+        settings.rates = .init(bytesPerSecond: 4 << 20, recordsPerSecond: dropping ? 10 : 100)
         settings.onFull = onFull
-        settings.spoolMaxBytes = onFull == .dropOldest ? 4 << 20 : 1 << 30
-        let padding = [UInt8](repeating: 0x2E, count: onFull == .dropOldest ? 10_240 : 16)
+        settings.spoolMaxBytes = dropping ? 4 << 20 : 1 << 30
+        let padding = [UInt8](repeating: 0x2E, count: dropping ? 40_960 : 16)
         let gateway = Gateway(sink: EmbeddedSink(engine: engine), dataDirectory: tmp.path, settings: settings, keys: nil, keyId: nil, logger: logger)
-        let drains = Task { await gateway.runDrains() }
+        var drains = dropping ? nil : Task { await gateway.runDrains() }
         var counters: [String: Int] = [:]
         var offered: [String] = []
         for step in 0..<12 {
@@ -77,11 +80,12 @@ import Testing
             try await gateway.submit(stream: "s", records: batch)
             if step % 4 == 3 { try await reshard(engine, &random) }
         }
+        if drains == nil { drains = Task { await gateway.runDrains() } }
         let deadline = ContinuousClock.now + .seconds(120)
         while gateway.status().streams.flatMap(\.shards).contains(where: { $0.spoolRecords > 0 }), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
-        drains.cancel()
+        drains?.cancel()
         let dropped = gateway.status().spool.droppedRecords
         await gateway.shutdown()
         let stored = try storedPayloads(engine).map { String($0.split(separator: ":").prefix(2).joined(separator: ":")) }
