@@ -114,12 +114,13 @@ extension StreamEngine {
     /// map is current no key is hashed again.
     public func ingest(stream name: String, records: [PutRecordInput], routedTo route: ShardRoute? = nil) async throws -> [PutRecordOutcome] {
         guard !records.isEmpty else { return [] }
-        if let route, let shard = try stream(name).shard(routedBy: route) {
+        let handle = try stream(name)
+        if let route, let shard = handle.shard(routedBy: route) {
             for record in records {
                 try validateKeyAndSize(record)
                 if record.explicitHashKey != nil { _ = try hashKey(of: record) }
             }
-            return try await store(stream: name, records: records, groups: [route.index: (shard, Array(records.indices))]) { k in
+            return await store(records, in: handle, groups: [route.index: (shard, Array(records.indices))]) { k in
                 try? self.hashKey(of: records[k])
             }
         }
@@ -151,16 +152,16 @@ extension StreamEngine {
             }
             groups[shard.index, default: (shard, [])].indexes.append(k)
         }
-        return try await store(stream: name, records: records, groups: groups) { hashKeys[$0] }
+        return await store(records, in: handle, groups: groups) { hashKeys[$0] }
     }
 
     /// Meters and appends records grouped by shard; `hashKey` gives a record's hash key for
     /// a shard that closes under the append (its records then go to the children).
     private func store(
-        stream name: String, records: [PutRecordInput], groups: [Int: (shard: ShardHandle, indexes: [Int])],
+        _ records: [PutRecordInput], in handle: StreamHandle, groups: [Int: (shard: ShardHandle, indexes: [Int])],
         hashKey: @escaping @Sendable (Int) -> UInt128?
-    ) async throws -> [PutRecordOutcome] {
-        let handle = try stream(name)
+    ) async -> [PutRecordOutcome] {
+        let name = handle.name
         if let full = storageRefusal(handle, records: records.count) {
             return records.map { _ in .failed(full) }
         }

@@ -13,28 +13,13 @@ extension RepeatTests {
         let tmp = TemporaryDirectory("sluice-drain-repeats")
         let engine = try oneShardEngine(tmp)
         let fs = LostCursorFileSystem()
-        // The meter admits 1,000 records a second: the rest of 1,600 lines are spooled.
-        // The sink stores 1,250 records in all, then the "process" is gone: 250 drained,
-        // every cursor write of those steps lost.
-        let dying = ScriptedSink(EmbeddedSink(engine: engine), script: [.store(1_250)])
-        let first = gateway(engine, tmp, rates: .init(bytesPerSecond: 1 << 30, recordsPerSecond: 1_000), sink: dying, fileSystem: fs)
-        try await first.submit(stream: "s", records: lines(0..<1_600))
+        let (first, dying) = try await firstRun(engine, tmp, fs)
         #expect(first.status().streams[0].shards[0].spoolRecords >= 500)
-        fs.setLosing(true)
-        let drains = Task { await first.runDrains() }
-        await dying.exhausted()
-        drains.cancel()
-        await first.shutdown()
+        await drainUntilTheCrash(first, dying, fs)
         #expect(fs.lostWrites > 0, "the drain wrote its cursor (and lost it)")
         #expect(try storedPayloads(engine).count == 1_250)
 
-        fs.setLosing(false)
-        let second = gateway(engine, tmp, fileSystem: fs)
-        await second.prepare(streams: ["s"])
-        let secondDrains = Task { await second.runDrains() }
-        let stored = try await waitForPayloads(engine, 1_600)
-        try await waitForEmptySpools(second)
-        secondDrains.cancel()
+        let (stored, second) = try await secondRun(engine, tmp, fs)
         let skipped = second.status().streams[0].shards[0].repeatsSkipped ?? 0
         await second.shutdown()
         #expect(try storedPayloads(engine) == stored)
@@ -49,27 +34,15 @@ extension RepeatTests {
         let tmp = TemporaryDirectory("sluice-drain-repeats")
         let engine = try oneShardEngine(tmp)
         let fs = LostCursorFileSystem()
-        let dying = ScriptedSink(EmbeddedSink(engine: engine), script: [.store(1_250)])
-        let first = gateway(engine, tmp, rates: .init(bytesPerSecond: 1 << 30, recordsPerSecond: 1_000), sink: dying, fileSystem: fs)
-        try await first.submit(stream: "s", records: lines(0..<1_600))
+        let (first, dying) = try await firstRun(engine, tmp, fs)
         // The shard splits while 600 records wait in its spool: they drain into the children.
         let parent = try engine.shardMap(stream: "s").open[0]
         try await engine.splitShard(stream: "s", shardId: parent.shardId, newStartingHashKey: String(parent.hashKeyRange.upperBound / 2))
         await first.prepare(streams: ["s"])
         #expect(first.status().streams[0].shards.contains { $0.shardId == parent.shardId && !$0.open && $0.spoolRecords == 600 })
-        fs.setLosing(true)
-        let drains = Task { await first.runDrains() }
-        await dying.exhausted()
-        drains.cancel()
-        await first.shutdown()
+        await drainUntilTheCrash(first, dying, fs)
 
-        fs.setLosing(false)
-        let second = gateway(engine, tmp, fileSystem: fs)
-        await second.prepare(streams: ["s"])
-        let secondDrains = Task { await second.runDrains() }
-        let stored = try await waitForPayloads(engine, 1_600)
-        try await waitForEmptySpools(second)
-        secondDrains.cancel()
+        let (stored, second) = try await secondRun(engine, tmp, fs)
         await second.shutdown()
         // (The closed lane retires once drained, its counters with it: the count says it.)
         #expect(try storedPayloads(engine).count == 1_600, "no line twice: the 250 the children held were skipped")
@@ -104,6 +77,37 @@ extension RepeatTests {
         #expect(Set(stored) == Set((0..<300).map { "line-\($0)" } + ["later"]))
         #expect(stored.count == 301)
         await engine.close()
+    }
+
+    /// The first run: 1,600 lines offered at 1,000 a second (the meter spools the rest) to a
+    /// sink that stores 1,250 records in all, then stops: the process is gone.
+    func firstRun(_ engine: StreamEngine, _ tmp: TemporaryDirectory, _ fs: LostCursorFileSystem) async throws -> (Gateway, ScriptedSink) {
+        let dying = ScriptedSink(EmbeddedSink(engine: engine), script: [.store(1_250)])
+        let first = gateway(engine, tmp, rates: .init(bytesPerSecond: 1 << 30, recordsPerSecond: 1_000), sink: dying, fileSystem: fs)
+        try await first.submit(stream: "s", records: lines(0..<1_600))
+        return (first, dying)
+    }
+
+    /// Drains until the sink has stopped, with every cursor write of those steps lost.
+    func drainUntilTheCrash(_ first: Gateway, _ dying: ScriptedSink, _ fs: LostCursorFileSystem) async {
+        fs.setLosing(true)
+        let drains = Task { await first.runDrains() }
+        await dying.exhausted()
+        drains.cancel()
+        await first.shutdown()
+        fs.setLosing(false)
+    }
+
+    /// The restart: a new gateway on the same disk drains until every line is stored and
+    /// no spool is left; returns what the stream holds and the gateway (still open).
+    func secondRun(_ engine: StreamEngine, _ tmp: TemporaryDirectory, _ fs: LostCursorFileSystem) async throws -> ([String], Gateway) {
+        let second = gateway(engine, tmp, fileSystem: fs)
+        await second.prepare(streams: ["s"])
+        let drains = Task { await second.runDrains() }
+        let stored = try await waitForPayloads(engine, 1_600)
+        try await waitForEmptySpools(second)
+        drains.cancel()
+        return (stored, second)
     }
 
     /// An engine under `tmp` with stream "s" of one shard, its limits off (the gateway meters).

@@ -13,7 +13,11 @@ final class GatewayHarness: Sendable {
     let gateway: Gateway
     private let drains: Task<Void, Never>
 
-    init(shards: Int, rates: ShardRateLimiter.Rates, spoolMaxBytes: Int64 = 1 << 30, onFull: SpoolFullPolicy = .block) async throws {
+    /// - Parameter sink: what the gateway stores through, given the engine (default: the engine itself).
+    init(
+        shards: Int, rates: ShardRateLimiter.Rates, spoolMaxBytes: Int64 = 1 << 30, onFull: SpoolFullPolicy = .block,
+        sink: (StreamEngine) -> any GatewaySink = { EmbeddedSink(engine: $0) }
+    ) async throws {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         var options = EngineOptions()
@@ -24,7 +28,7 @@ final class GatewayHarness: Sendable {
         settings.rates = rates
         settings.spoolMaxBytes = spoolMaxBytes
         settings.onFull = onFull
-        let gateway = Gateway(sink: EmbeddedSink(engine: engine), dataDirectory: tmp.path, settings: settings, keys: nil, keyId: nil, logger: logger)
+        let gateway = Gateway(sink: sink(engine), dataDirectory: tmp.path, settings: settings, keys: nil, keyId: nil, logger: logger)
         self.gateway = gateway
         drains = Task { await gateway.runDrains() }
     }
@@ -119,26 +123,15 @@ func numbered(_ range: Range<Int>, key: String = "k", size: Int = 16) -> [PutRec
 
     @Test("records the sink refuses (throttled) are spooled behind what it stored and drained in order")
     func refusedRecordsSpoolAndDrainInOrder() async throws {
-        let tmp = TemporaryDirectory("sluice-gateway")
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        var options = EngineOptions()
-        options.enforceReadLimits = false
-        let engine = try StreamEngine(dataDirectory: tmp.path, options: options, logger: logger)
-        try engine.createStream(name: "s", shardCount: 1)
-        let sink = ScriptedSink(EmbeddedSink(engine: engine), script: [.store(300), .refuse(200, .provisionedThroughputExceeded), .store(1_000_000)])
-        var settings = Gateway.Settings()
-        settings.rates = .init(bytesPerSecond: 1 << 30, recordsPerSecond: 1 << 30)
-        let gateway = Gateway(sink: sink, dataDirectory: tmp.path, settings: settings, keys: nil, keyId: nil, logger: logger)
-        let drains = Task { await gateway.runDrains() }
-        try await gateway.submit(stream: "s", records: numbered(0..<500))
-        let shard = gateway.status().streams[0].shards[0]
+        let harness = try await GatewayHarness(shards: 1, rates: .init(bytesPerSecond: 1 << 30, recordsPerSecond: 1 << 30)) {
+            ScriptedSink(EmbeddedSink(engine: $0), script: [.store(300), .refuse(200, .provisionedThroughputExceeded), .store(1_000_000)])
+        }
+        try await harness.gateway.submit(stream: "s", records: numbered(0..<500))
+        let shard = harness.gateway.status().streams[0].shards[0]
         #expect(shard.directRecords == 300 && shard.spooledRecords == 200, "the refused 200 were spooled")
-        let stored = try await waitForPayloads(engine, 500)
+        let stored = try await harness.waitForStored(500)
         #expect(stored == (0..<500).map { String(format: "%016d", $0) })
-        drains.cancel()
-        await gateway.shutdown()
-        await engine.close()
+        await harness.stop()
     }
 
     @Test func blockWaitsForRoomAndLosesNothing() async throws {
