@@ -83,7 +83,7 @@ package struct ExportConfig: Equatable {
 
     /// The export, its consumer opened on `engine`.
     package func makeExport(engine: StreamEngine, logger: Logger) throws -> Export {
-        let consumer = try engine.durableConsumer(stream: stream, name: name, start: start, logger: logger)
+        let consumer = try engine.reader.durableConsumer(stream: stream, name: name, start: start, logger: logger)
         var exportSettings = Export.Settings()
         exportSettings.batchMaxRecords = batchMaxRecords
         let destination = try makeDestination(engine: engine, objectsNamedFor: stream, logger: logger)
@@ -95,7 +95,7 @@ package struct ExportConfig: Equatable {
     /// leftover cleanup never touches them).
     package func makeDestination(engine: StreamEngine, objectsNamedFor label: String, logger: Logger) throws -> any ExportDestination {
         if let delivery {
-            let destination = try delivery.destination(stream: label, export: name, sourceArn: engine.arn(of: stream), location: location, logger: logger)
+            let destination = try delivery.destination(stream: label, export: name, sourceArn: engine.catalog.arn(of: stream), location: location, logger: logger)
             logger.info("export configured", metadata: [
                 "export": "\(name)", "stream": "\(label)", "destination": "\(delivery.summary)", "compression": "\(delivery.compression.rawValue)",
             ])

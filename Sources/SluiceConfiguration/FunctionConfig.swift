@@ -127,7 +127,7 @@ package struct FunctionConfig: Equatable {
         var settings = self.settings
         settings.region = region
         settings.accountId = accountId
-        let consumer = try engine.durableConsumer(stream: settings.stream, name: settings.consumerName, start: start, logger: logger)
+        let consumer = try engine.reader.durableConsumer(stream: settings.stream, name: settings.consumerName, start: start, logger: logger)
         let handler: any FunctionHandler = switch settings.handler {
         case .command(let command): CommandHandler(command: command, settings: settings, logger: logger)
         case .url(let url): URLHandler(url: url, settings: settings)

@@ -71,7 +71,7 @@ public struct StreamFailureSink: FailureSink {
         while true {
             try Task.checkCancellation()
             do {
-                _ = try await engine.putRecord(stream: stream, record: PutRecordInput(partitionKey: partitionKey, data: record))
+                _ = try await engine.writer.putRecord(stream: stream, record: PutRecordInput(partitionKey: partitionKey, data: record))
                 return
             } catch {
                 failureLog.log(logger, .error, "cannot store a function's failure record in its on_failure stream; retrying (the function waits)", metadata: [

@@ -8,33 +8,33 @@ import SluiceStorage
 extension KinesisDispatcher {
     func consumerShape(_ stream: String, _ consumer: ConsumerMetadata, withStream: Bool = false) -> ConsumerShape {
         ConsumerShape(
-            ConsumerName: consumer.name, ConsumerARN: engine.consumerARN(stream: stream, consumer: consumer),
+            ConsumerName: consumer.name, ConsumerARN: engine.fanOut.consumerARN(stream: stream, consumer: consumer),
             ConsumerStatus: "ACTIVE", ConsumerCreationTimestamp: Double(consumer.createdAtMillis) / 1000,
-            StreamARN: withStream ? engine.arn(of: stream) : nil
+            StreamARN: withStream ? engine.catalog.arn(of: stream) : nil
         )
     }
 
     /// The stream and consumer name a reference means (ConsumerARN, or StreamARN + name).
     func consumer(_ reference: ConsumerReference) throws -> (String, ConsumerMetadata) {
-        if let arn = reference.ConsumerARN { return try engine.resolveConsumer(arn: arn) }
+        if let arn = reference.ConsumerARN { return try engine.fanOut.resolveConsumer(arn: arn) }
         guard let streamARN = reference.StreamARN, let name = reference.ConsumerName else {
             throw KinesisError(type: "InvalidArgumentException", message: "Either ConsumerARN, or StreamARN and ConsumerName, must be provided.")
         }
-        let stream = try engine.resolveStreamName(name: nil, arn: streamARN)
-        guard let consumer = (try engine.metadata(of: stream).consumers ?? []).first(where: { $0.name == name }) else {
+        let stream = try engine.catalog.resolveStreamName(name: nil, arn: streamARN)
+        guard let consumer = (try engine.catalog.metadata(of: stream).consumers ?? []).first(where: { $0.name == name }) else {
             throw KinesisError(type: "ResourceNotFoundException", message: "Consumer \(name) under stream \(stream) under account \(engine.options.accountId) not found.")
         }
         return (stream, consumer)
     }
 
     func registerConsumer(_ input: RegisterStreamConsumerInput) throws -> RegisterStreamConsumerOutput {
-        let stream = try engine.resolveStreamName(name: nil, arn: input.StreamARN)
-        return RegisterStreamConsumerOutput(Consumer: consumerShape(stream, try engine.registerConsumer(stream: stream, consumerName: input.ConsumerName)))
+        let stream = try engine.catalog.resolveStreamName(name: nil, arn: input.StreamARN)
+        return RegisterStreamConsumerOutput(Consumer: consumerShape(stream, try engine.fanOut.registerConsumer(stream: stream, consumerName: input.ConsumerName)))
     }
 
     func deregisterConsumer(_ input: ConsumerReference) throws -> EmptyShape {
         let (stream, consumer) = try self.consumer(input)
-        try engine.deregisterConsumer(stream: stream, consumerName: consumer.name)
+        try engine.fanOut.deregisterConsumer(stream: stream, consumerName: consumer.name)
         return EmptyShape()
     }
 
@@ -44,8 +44,8 @@ extension KinesisDispatcher {
     }
 
     func listConsumers(_ input: ListStreamConsumersInput) throws -> ListStreamConsumersOutput {
-        let stream = try engine.resolveStreamName(name: nil, arn: input.StreamARN)
-        let all = (try engine.metadata(of: stream).consumers ?? []).sorted { $0.name < $1.name }
+        let stream = try engine.catalog.resolveStreamName(name: nil, arn: input.StreamARN)
+        let all = (try engine.catalog.metadata(of: stream).consumers ?? []).sorted { $0.name < $1.name }
         let after = input.NextToken.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
         let rest = all.filter { after == nil || $0.name > after! }
         let page = Array(rest.prefix(try RequestNumbers.count(input.MaxResults, fallback: 100, field: "maxResults", in: 1...10_000)))
@@ -60,7 +60,7 @@ extension KinesisDispatcher {
         let input: SubscribeToShardInput
         do { input = try JSONDecoder().decode(SubscribeToShardInput.self, from: body) } catch { throw KinesisError.decoding(error) }
         do {
-            let (stream, consumer) = try engine.resolveConsumer(arn: input.ConsumerARN)
+            let (stream, consumer) = try engine.fanOut.resolveConsumer(arn: input.ConsumerARN)
             let position = input.StartingPosition
             let start: IteratorStart
             switch position.Type {
@@ -76,7 +76,7 @@ extension KinesisDispatcher {
             default:
                 throw KinesisError(type: "ValidationException", message: "1 validation error detected: Value '\(position.Type)' at 'startingPosition.type' failed to satisfy constraint: Member must satisfy enum value set: [AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, AT_TIMESTAMP]")
             }
-            return try engine.subscribe(stream: stream, consumer: consumer, shardId: input.ShardId, start: start)
+            return try engine.fanOut.subscribe(stream: stream, consumer: consumer, shardId: input.ShardId, start: start)
         } catch let error as EngineError {
             throw KinesisError(error)
         }

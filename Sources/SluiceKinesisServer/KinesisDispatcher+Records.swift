@@ -7,7 +7,7 @@ import SluiceKinesis
 extension KinesisDispatcher {
     func putRecord(_ input: SluiceKinesis.PutRecordInput) async throws -> PutRecordOutput {
         let stream = try name(input.StreamName, input.StreamARN)
-        let result = try await engine.putRecord(stream: stream, record: SluiceEngine.PutRecordInput(
+        let result = try await engine.writer.putRecord(stream: stream, record: SluiceEngine.PutRecordInput(
             partitionKey: input.PartitionKey, data: [UInt8](input.Data), explicitHashKey: input.ExplicitHashKey
         ))
         Counter(label: "PutRecord.Success", dimensions: [("stream", stream)]).increment()
@@ -21,7 +21,7 @@ extension KinesisDispatcher {
         if payload > KinesisLimits.maxPutRecordsPayload {
             throw KinesisError(type: "InvalidArgumentException", message: "Records size \(payload) bytes exceeds the PutRecords limit of \(KinesisLimits.maxPutRecordsPayload) bytes per request.")
         }
-        let outcomes = try await engine.putRecords(stream: stream, records: input.Records.map {
+        let outcomes = try await engine.writer.putRecords(stream: stream, records: input.Records.map {
             SluiceEngine.PutRecordInput(partitionKey: $0.PartitionKey, data: [UInt8]($0.Data), explicitHashKey: $0.ExplicitHashKey)
         })
         var failed = 0
@@ -43,7 +43,7 @@ extension KinesisDispatcher {
     }
 
     func encryptionType(_ stream: String) throws -> String {
-        try engine.metadata(of: stream).encryptionType
+        try engine.catalog.metadata(of: stream).encryptionType
     }
 
     func getShardIterator(_ input: GetShardIteratorInput) throws -> GetShardIteratorOutput {
@@ -65,11 +65,11 @@ extension KinesisDispatcher {
         default:
             throw KinesisError(type: "ValidationException", message: "1 validation error detected: Value '\(input.ShardIteratorType)' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, AT_SEQUENCE_NUMBER, AT_TIMESTAMP, TRIM_HORIZON, LATEST]")
         }
-        return GetShardIteratorOutput(ShardIterator: try engine.shardIterator(stream: stream, shardId: input.ShardId, start: start))
+        return GetShardIteratorOutput(ShardIterator: try engine.reader.shardIterator(stream: stream, shardId: input.ShardId, start: start))
     }
 
     func getRecords(_ input: GetRecordsInput) throws -> GetRecordsOutput {
-        let result = try engine.getRecords(iterator: input.ShardIterator, limit: input.Limit)
+        let result = try engine.reader.getRecords(iterator: input.ShardIterator, limit: input.Limit)
         return GetRecordsOutput(
             Records: result.records.map { recordShape(StoredRecordView(shardIndex: result.shardIndex, record: $0)) },
             NextShardIterator: result.nextShardIterator,

@@ -5,7 +5,7 @@ import SluiceKinesis
 /// Stream administration actions.
 extension KinesisDispatcher {
     func name(_ name: String?, _ arn: String?) throws -> String {
-        try engine.resolveStreamName(name: name, arn: arn)
+        try engine.catalog.resolveStreamName(name: name, arn: arn)
     }
 
     func createStream(_ input: CreateStreamInput) throws -> EmptyShape {
@@ -13,13 +13,13 @@ extension KinesisDispatcher {
         guard let mode else {
             throw KinesisError(type: "ValidationException", message: "1 validation error detected: Value '\(input.StreamModeDetails?.StreamMode ?? "")' at 'streamModeDetails.streamMode' failed to satisfy constraint: Member must satisfy enum value set: [ON_DEMAND, PROVISIONED]")
         }
-        try engine.createStream(name: input.StreamName, shardCount: input.ShardCount, mode: mode)
-        if let tags = input.Tags, !tags.isEmpty { try engine.addTags(stream: input.StreamName, tags: tags) }
+        try engine.catalog.createStream(name: input.StreamName, shardCount: input.ShardCount, mode: mode)
+        if let tags = input.Tags, !tags.isEmpty { try engine.catalog.addTags(stream: input.StreamName, tags: tags) }
         return EmptyShape()
     }
 
     func deleteStream(_ input: StreamReference) async throws -> EmptyShape {
-        try await engine.deleteStream(name: try name(input.StreamName, input.StreamARN))
+        try await engine.catalog.deleteStream(name: try name(input.StreamName, input.StreamARN))
         return EmptyShape()
     }
 
@@ -46,10 +46,10 @@ extension KinesisDispatcher {
     func describeStream(_ input: DescribeStreamInput) throws -> DescribeStreamOutput {
         let streamName = try name(input.StreamName, input.StreamARN)
         let limit = try RequestNumbers.count(input.Limit, fallback: 100, field: "limit", in: 1...10_000)
-        let m = try engine.metadata(of: streamName)
-        let (shards, more) = page(try engine.visibleShards(of: streamName), after: input.ExclusiveStartShardId, limit: limit)
+        let m = try engine.catalog.metadata(of: streamName)
+        let (shards, more) = page(try engine.catalog.visibleShards(of: streamName), after: input.ExclusiveStartShardId, limit: limit)
         return DescribeStreamOutput(StreamDescription: StreamDescriptionShape(
-            StreamName: m.name, StreamARN: engine.arn(of: m.name), StreamStatus: m.status,
+            StreamName: m.name, StreamARN: engine.catalog.arn(of: m.name), StreamStatus: m.status,
             StreamModeDetails: StreamModeDetailsShape(StreamMode: m.mode),
             Shards: shards.map(shardShape), HasMoreShards: more, RetentionPeriodHours: m.retentionHours,
             StreamCreationTimestamp: Double(m.createdAtMillis) / 1000,
@@ -59,9 +59,9 @@ extension KinesisDispatcher {
     }
 
     func describeStreamSummary(_ input: StreamReference) throws -> DescribeStreamSummaryOutput {
-        let m = try engine.metadata(of: try name(input.StreamName, input.StreamARN))
+        let m = try engine.catalog.metadata(of: try name(input.StreamName, input.StreamARN))
         return DescribeStreamSummaryOutput(StreamDescriptionSummary: StreamDescriptionSummaryShape(
-            StreamName: m.name, StreamARN: engine.arn(of: m.name), StreamStatus: m.status,
+            StreamName: m.name, StreamARN: engine.catalog.arn(of: m.name), StreamStatus: m.status,
             StreamModeDetails: StreamModeDetailsShape(StreamMode: m.mode), RetentionPeriodHours: m.retentionHours,
             StreamCreationTimestamp: Double(m.createdAtMillis) / 1000,
             EnhancedMonitoring: [EnhancedMetricsShape(ShardLevelMetrics: m.enhancedMetrics)],
@@ -73,11 +73,11 @@ extension KinesisDispatcher {
         let limit = try RequestNumbers.count(input.Limit, fallback: 100, field: "limit", in: 1...10_000)
         let after = input.NextToken.flatMap { Foundation.Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
             ?? input.ExclusiveStartStreamName
-        let names = engine.streamNames().filter { after == nil || $0 > after! }
+        let names = engine.catalog.streamNames().filter { after == nil || $0 > after! }
         let page = Array(names.prefix(limit))
         let more = names.count > limit
-        let summaries = page.compactMap { try? engine.metadata(of: $0) }.map { m in
-            StreamSummaryShape(StreamName: m.name, StreamARN: engine.arn(of: m.name), StreamStatus: m.status,
+        let summaries = page.compactMap { try? engine.catalog.metadata(of: $0) }.map { m in
+            StreamSummaryShape(StreamName: m.name, StreamARN: engine.catalog.arn(of: m.name), StreamStatus: m.status,
                                StreamModeDetails: StreamModeDetailsShape(StreamMode: m.mode),
                                StreamCreationTimestamp: Double(m.createdAtMillis) / 1000)
         }
@@ -105,7 +105,7 @@ extension KinesisDispatcher {
         } else {
             streamName = try name(input.StreamName, input.StreamARN)
         }
-        var visible = try engine.visibleShards(of: streamName)
+        var visible = try engine.catalog.visibleShards(of: streamName)
         if let filter = input.ShardFilter {
             visible = try self.filter(visible, by: filter)
         }
@@ -151,23 +151,23 @@ extension KinesisDispatcher {
         guard let mode = StreamEngine.CapacityMode(rawValue: input.StreamModeDetails.StreamMode) else {
             throw KinesisError(type: "ValidationException", message: "1 validation error detected: Value '\(input.StreamModeDetails.StreamMode)' at 'streamModeDetails.streamMode' failed to satisfy constraint: Member must satisfy enum value set: [ON_DEMAND, PROVISIONED]")
         }
-        try engine.updateStreamMode(stream: try engine.resolveStreamName(name: nil, arn: input.StreamARN), mode: mode)
+        try engine.catalog.updateStreamMode(stream: try engine.catalog.resolveStreamName(name: nil, arn: input.StreamARN), mode: mode)
         return EmptyShape()
     }
 
     func enhancedMonitoring(_ input: EnhancedMonitoringInput, enable: Bool) throws -> EnhancedMonitoringOutput {
         let stream = try name(input.StreamName, input.StreamARN)
-        let (before, after) = try engine.setEnhancedMonitoring(stream: stream, metrics: input.ShardLevelMetrics, enable: enable)
-        return EnhancedMonitoringOutput(StreamName: stream, StreamARN: engine.arn(of: stream), CurrentShardLevelMetrics: before, DesiredShardLevelMetrics: after)
+        let (before, after) = try engine.catalog.setEnhancedMonitoring(stream: stream, metrics: input.ShardLevelMetrics, enable: enable)
+        return EnhancedMonitoringOutput(StreamName: stream, StreamARN: engine.catalog.arn(of: stream), CurrentShardLevelMetrics: before, DesiredShardLevelMetrics: after)
     }
 
     func splitShard(_ input: SplitShardInput) async throws -> EmptyShape {
-        try await engine.splitShard(stream: try name(input.StreamName, input.StreamARN), shardId: input.ShardToSplit, newStartingHashKey: input.NewStartingHashKey)
+        try await engine.resharder.splitShard(stream: try name(input.StreamName, input.StreamARN), shardId: input.ShardToSplit, newStartingHashKey: input.NewStartingHashKey)
         return EmptyShape()
     }
 
     func mergeShards(_ input: MergeShardsInput) async throws -> EmptyShape {
-        try await engine.mergeShards(stream: try name(input.StreamName, input.StreamARN), shardToMerge: input.ShardToMerge, adjacentShardToMerge: input.AdjacentShardToMerge)
+        try await engine.resharder.mergeShards(stream: try name(input.StreamName, input.StreamARN), shardToMerge: input.ShardToMerge, adjacentShardToMerge: input.AdjacentShardToMerge)
         return EmptyShape()
     }
 
@@ -176,27 +176,27 @@ extension KinesisDispatcher {
             throw KinesisError(type: "ValidationException", message: "1 validation error detected: Value '\(input.ScalingType)' at 'scalingType' failed to satisfy constraint: Member must satisfy enum value set: [UNIFORM_SCALING]")
         }
         let stream = try name(input.StreamName, input.StreamARN)
-        let current = try await engine.updateShardCount(stream: stream, targetShardCount: input.TargetShardCount)
-        return UpdateShardCountOutput(StreamName: stream, StreamARN: engine.arn(of: stream), CurrentShardCount: current, TargetShardCount: input.TargetShardCount)
+        let current = try await engine.resharder.updateShardCount(stream: stream, targetShardCount: input.TargetShardCount)
+        return UpdateShardCountOutput(StreamName: stream, StreamARN: engine.catalog.arn(of: stream), CurrentShardCount: current, TargetShardCount: input.TargetShardCount)
     }
 
     func setRetention(_ input: RetentionInput, increase: Bool) throws -> EmptyShape {
-        try engine.setRetention(stream: try name(input.StreamName, input.StreamARN), hours: input.RetentionPeriodHours, increase: increase)
+        try engine.catalog.setRetention(stream: try name(input.StreamName, input.StreamARN), hours: input.RetentionPeriodHours, increase: increase)
         return EmptyShape()
     }
 
     func addTags(_ input: AddTagsInput) throws -> EmptyShape {
-        try engine.addTags(stream: try name(input.StreamName, input.StreamARN), tags: input.Tags)
+        try engine.catalog.addTags(stream: try name(input.StreamName, input.StreamARN), tags: input.Tags)
         return EmptyShape()
     }
 
     func removeTags(_ input: RemoveTagsInput) throws -> EmptyShape {
-        try engine.removeTags(stream: try name(input.StreamName, input.StreamARN), keys: input.TagKeys)
+        try engine.catalog.removeTags(stream: try name(input.StreamName, input.StreamARN), keys: input.TagKeys)
         return EmptyShape()
     }
 
     func listTags(_ input: ListTagsInput) throws -> ListTagsOutput {
-        let m = try engine.metadata(of: try name(input.StreamName, input.StreamARN))
+        let m = try engine.catalog.metadata(of: try name(input.StreamName, input.StreamARN))
         let limit = try RequestNumbers.count(input.Limit, fallback: 50, field: "limit", in: 1...50)
         let keys = m.tags.keys.sorted().filter { input.ExclusiveStartTagKey == nil || $0 > input.ExclusiveStartTagKey! }
         return ListTagsOutput(
@@ -211,17 +211,17 @@ extension KinesisDispatcher {
         }
         let stream = try name(input.StreamName, input.StreamARN)
         if start {
-            try engine.startEncryption(stream: stream, keyId: input.KeyId)
+            try engine.catalog.startEncryption(stream: stream, keyId: input.KeyId)
         } else {
-            try engine.stopEncryption(stream: stream)
+            try engine.catalog.stopEncryption(stream: stream)
         }
         return EmptyShape()
     }
 
     func describeLimits(_ input: EmptyShape) throws -> DescribeLimitsOutput {
         DescribeLimitsOutput(
-            ShardLimit: engine.options.shardLimit, OpenShardCount: engine.openShardCount,
-            OnDemandStreamCount: engine.onDemandStreamCount, OnDemandStreamCountLimit: engine.options.onDemandStreamCountLimit
+            ShardLimit: engine.options.shardLimit, OpenShardCount: engine.catalog.openShardCount,
+            OnDemandStreamCount: engine.catalog.onDemandStreamCount, OnDemandStreamCountLimit: engine.options.onDemandStreamCountLimit
         )
     }
 }

@@ -96,7 +96,7 @@ public enum KinesisHTTPServer {
             body: Array(buffer: body)
         )
         do {
-            try accessControl.authorize(signed, action: action) { dispatcher.engine.streamName(ofIterator: $0) }
+            try accessControl.authorize(signed, action: action) { dispatcher.engine.reader.streamName(ofIterator: $0) }
         } catch let error as KinesisError {
             let credential = request.headers[.authorization].flatMap(SigV4.parseAuthorization)?.accessKeyId ?? "(none)"
             logger.notice("API request refused", metadata: ["action": "\(action)", "access_key_id": "\(credential)", "error": "\(error.type)"])

@@ -28,8 +28,8 @@ struct BenchLoad {
     /// A `bench` stream holding the whole load.
     func filled(_ name: String, logger: Logger) async throws -> (StreamEngine, String) {
         let (engine, directory) = try engine(name, limits: false, logger: logger)
-        try engine.createStream(name: "bench", shardCount: shards)
-        for n in stride(from: 0, to: records, by: 500) { _ = try await engine.ingest(stream: "bench", records: batch(n)) }
+        try engine.catalog.createStream(name: "bench", shardCount: shards)
+        for n in stride(from: 0, to: records, by: 500) { _ = try await engine.writer.ingest(stream: "bench", records: batch(n)) }
         return (engine, directory)
     }
 

@@ -71,16 +71,16 @@ struct ExportBench: AsyncParsableCommand {
     private func exportRate(aggregation: Int?, rates: ShardRateLimiter.Rates, remoteLimits: Bool, remoteShards: Int, timed: Duration?, logger: Logger) async throws -> Double {
         let (local, localDirectory) = try engine("export-local", limits: false, logger: logger)
         let (remote, remoteDirectory) = try engine("export-remote", limits: remoteLimits, logger: logger)
-        try local.createStream(name: "bench", shardCount: timed == nil ? shards : 1)
-        try remote.createStream(name: "bench", shardCount: remoteShards)
+        try local.catalog.createStream(name: "bench", shardCount: timed == nil ? shards : 1)
+        try remote.catalog.createStream(name: "bench", shardCount: remoteShards)
         let total = timed == nil ? records : 200_000
-        for n in stride(from: 0, to: total, by: 500) { _ = try await local.ingest(stream: "bench", records: batch(n)) }
+        for n in stride(from: 0, to: total, by: 500) { _ = try await local.writer.ingest(stream: "bench", records: batch(n)) }
         let (endpoint, server) = try await GatewayRig.serve(remote, logger: logger)
         var settings = KinesisDestination.Settings(remoteStream: "bench", endpoint: endpoint)
         settings.rates = rates
         settings.aggregationMaxBytes = aggregation
         let export = Export(
-            name: "bench", kind: "kinesis", consumer: try local.durableConsumer(stream: "bench", name: "bench"),
+            name: "bench", kind: "kinesis", consumer: try local.reader.durableConsumer(stream: "bench", name: "bench"),
             destination: KinesisDestination(client: KinesisClient(endpoint: endpoint), settings: settings, export: "bench", logger: logger),
             logger: logger
         )
@@ -127,7 +127,7 @@ struct ExportBench: AsyncParsableCommand {
         }
         let target = ObjectTarget(store: store, prefix: try ObjectPrefix(""), framing: RecordFraming(newline: true), compression: compression, namePrefix: namePrefix, logger: logger)
         let destination = BufferingDestination(settings: .init(), target: target, errorTarget: nil, backupTarget: nil, export: "bench", logger: logger)
-        let export = Export(name: "bench", kind: s3 ? "s3" : "files", consumer: try local.durableConsumer(stream: "bench", name: "bench"), destination: destination, logger: logger)
+        let export = Export(name: "bench", kind: s3 ? "s3" : "files", consumer: try local.reader.durableConsumer(stream: "bench", name: "bench"), destination: destination, logger: logger)
         let running = Task { await export.run() }
         let start = ContinuousClock.now
         // Every record read; then a stop writes the last, partial object, as sluiced's does.
@@ -149,7 +149,7 @@ struct ExportBench: AsyncParsableCommand {
     /// an export.
     private func gatewayRate(localFirst: Bool, logger: Logger) async throws -> Double {
         let (remote, remoteDirectory) = try engine("direct-remote", limits: false, logger: logger)
-        try remote.createStream(name: "bench", shardCount: shards)
+        try remote.catalog.createStream(name: "bench", shardCount: shards)
         let (endpoint, server) = try await GatewayRig.serve(remote, logger: logger)
         let client = KinesisClient(endpoint: endpoint)
         let rig = try await GatewayRig(
@@ -161,7 +161,7 @@ struct ExportBench: AsyncParsableCommand {
             var settings = KinesisDestination.Settings(remoteStream: "bench", endpoint: endpoint)
             settings.rates = .unlimited
             let running = Export(
-                name: "bench", kind: "kinesis", consumer: try rig.engine.durableConsumer(stream: "bench", name: "bench"),
+                name: "bench", kind: "kinesis", consumer: try rig.engine.reader.durableConsumer(stream: "bench", name: "bench"),
                 destination: KinesisDestination(client: KinesisClient(endpoint: endpoint), settings: settings, export: "bench", logger: logger),
                 logger: logger
             )
@@ -201,8 +201,8 @@ struct DirectRemoteSink: GatewaySink {
     /// The remote engine itself, for its shard map (the stand-in runs in this process).
     let remote: StreamEngine
 
-    func shardMap(stream: String) throws -> ShardMap { try remote.shardMap(stream: stream) }
-    func shardMapVersion(stream: String) throws -> UInt64 { try remote.shardMapVersion(stream: stream) }
+    func shardMap(stream: String) throws -> ShardMap { try remote.catalog.shardMap(stream: stream) }
+    func shardMapVersion(stream: String) throws -> UInt64 { try remote.catalog.shardMapVersion(stream: stream) }
     func put(stream: String, records: [SluiceEngine.PutRecordInput], routedTo route: ShardRoute?) async throws -> [SinkOutcome] {
         var outcomes: [SinkOutcome] = []
         for start in stride(from: 0, to: records.count, by: 500) {

@@ -47,7 +47,7 @@ struct FunctionBench: AsyncParsableCommand {
         case .url(let url): URLHandler(url: url, settings: settings)
         }
         let function = FunctionRunner(
-            settings: settings, consumer: try engine.durableConsumer(stream: "bench", name: settings.consumerName, logger: logger),
+            settings: settings, consumer: try engine.reader.durableConsumer(stream: "bench", name: settings.consumerName, logger: logger),
             handler: functionHandler, failureSink: nil, logger: logger
         )
         let start = ContinuousClock.now

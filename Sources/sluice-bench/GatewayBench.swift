@@ -30,7 +30,7 @@ final class GatewayRig: Sendable {
         var options = EngineOptions()
         options.enforceWriteLimits = engineLimits
         engine = try StreamEngine(dataDirectory: directory, options: options, logger: logger)
-        try engine.createStream(name: "bench", shardCount: shards)
+        try engine.catalog.createStream(name: "bench", shardCount: shards)
         var settings = Gateway.Settings()
         settings.rates = rates
         settings.spoolMaxBytes = spoolMaxBytes

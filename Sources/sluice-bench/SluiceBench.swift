@@ -99,16 +99,16 @@ struct EngineBench: AsyncParsableCommand {
         logger.logLevel = .error
         try? FileManager.default.removeItem(atPath: dir)
         let engine = try StreamEngine(dataDirectory: dir, options: options, logger: logger)
-        try engine.createStream(name: "bench", shardCount: load.shards)
+        try engine.catalog.createStream(name: "bench", shardCount: load.shards)
         let payload = [UInt8](repeating: 0x61, count: load.recordSize)
         let batch = load.batch
         let name = (keyFile == nil ? "engine-append" : "engine-append-encrypted") + (noJournal ? " (no journal)" : "")
         try await measure(load, name: name) { writer, n in
             let records = (0..<batch).map { PutRecordInput(partitionKey: "w\(writer)-\((n * batch + $0) % 64)", data: payload) }
             if batch == 1 {
-                _ = try await engine.putRecord(stream: "bench", record: records[0])
+                _ = try await engine.writer.putRecord(stream: "bench", record: records[0])
             } else {
-                _ = try await engine.putRecords(stream: "bench", records: records)
+                _ = try await engine.writer.putRecords(stream: "bench", records: records)
             }
         }
         await engine.close()
@@ -155,7 +155,7 @@ struct OnDemandBench: AsyncParsableCommand {
         logger.logLevel = .error
         try? FileManager.default.removeItem(atPath: dir)
         let engine = try StreamEngine(dataDirectory: dir, logger: logger)
-        try engine.createStream(name: "od", shardCount: nil, mode: .onDemand)
+        try engine.catalog.createStream(name: "od", shardCount: nil, mode: .onDemand)
         let quarter = UInt128.max / 4
         let keys = (0..<20_000).map { "key-\($0)" }.filter { HashKey.of(partitionKey: $0) <= quarter }
         let payload = [UInt8](repeating: 0x61, count: 100)
@@ -170,14 +170,14 @@ struct OnDemandBench: AsyncParsableCommand {
                     return SluiceEngine.PutRecordInput(partitionKey: keys[n % keys.count], data: payload)
                 }
                 for chunk in stride(from: 0, to: batch.count, by: 500) {
-                    for outcome in try await engine.putRecords(stream: "od", records: Array(batch[chunk..<min(chunk + 500, batch.count)])) {
+                    for outcome in try await engine.writer.putRecords(stream: "od", records: Array(batch[chunk..<min(chunk + 500, batch.count)])) {
                         if case .stored = outcome { accepted += 1 } else { throttled += 1 }
                     }
                 }
                 try await Task.sleep(until: start + .milliseconds(100 * (slice + 1)), clock: .continuous)
             }
-            if (second + 1) % check == 0 { await engine.autoscaleOnDemandStreams() }
-            let open = try engine.metadata(of: "od").openShards.count
+            if (second + 1) % check == 0 { await engine.autoscaler.scaleOnDemandStreams() }
+            let open = try engine.catalog.metadata(of: "od").openShards.count
             print(String(format: "%6d  %11d  %8d  %9d", second + 1, open, accepted, throttled))
         }
         await engine.close()

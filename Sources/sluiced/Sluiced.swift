@@ -96,7 +96,7 @@ struct Sluiced: AsyncParsableCommand {
         // A source or export whose stream is quarantined stays stopped (file checkpoints,
         // the broker's session and the export's positions keep their place); the other
         // sources, exports and streams run.
-        let quarantined = engine.quarantinedStreamNames
+        let quarantined = engine.catalog.quarantinedStreamNames
         let exportLogger = Logger(label: "sluice.export")
         let exports = try settings.exports.filter { export in
             guard quarantined.contains(export.stream) else { return true }
@@ -129,7 +129,7 @@ struct Sluiced: AsyncParsableCommand {
             ])
             return false
         }
-        try settings.checkSourceStreams { quarantined.contains($0) || (try? engine.metadata(of: $0)) != nil }
+        try settings.checkSourceStreams { quarantined.contains($0) || (try? engine.catalog.metadata(of: $0)) != nil }
         let fileLogger = Logger(label: "sluice.source.file")
         let fileSources = try settings.fileSources.filter { runs($0.record) }.map { source in
             try FileSource(
@@ -175,7 +175,7 @@ struct Sluiced: AsyncParsableCommand {
         router.get("/status") { _, _ -> Response in
             let (streams, spool) = gateway.status()
             let status = GatewayStatus(
-                streams: streams, spool: spool, sources: sourceStatus(), storage: engine.storageStatus(), exports: exports.map { $0.status() },
+                streams: streams, spool: spool, sources: sourceStatus(), storage: engine.writer.storageStatus(), exports: exports.map { $0.status() },
                 functions: functions.map { $0.status() }
             )
             var headers = HTTPFields()

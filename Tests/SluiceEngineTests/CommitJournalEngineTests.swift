@@ -20,8 +20,8 @@ import SluiceTestSupport
 
     @Test func putsAcknowledgedBeforeAPowerCutAreServedAfterIt() async throws {
         let engine = try open()
-        try engine.createStream(name: "s", shardCount: 4)
-        for n in 0..<100 { _ = try await engine.putRecord(stream: "s", record: record("key-\(n)", "v\(n)")) }
+        try engine.catalog.createStream(name: "s", shardCount: 4)
+        for n in 0..<100 { _ = try await engine.writer.putRecord(stream: "s", record: record("key-\(n)", "v\(n)")) }
         #expect(fs.unsyncedWrites > 0)
         try fs.cutPower()
         let reopened = try open()
@@ -30,11 +30,11 @@ import SluiceTestSupport
 
     @Test func aStreamDeletedAndCreatedAgainIsNotOverwrittenByTheOldOnesJournal() async throws {
         let engine = try open()
-        try engine.createStream(name: "s", shardCount: 1)
-        for n in 0..<50 { _ = try await engine.putRecord(stream: "s", record: record("k", "old-\(n)")) }
-        try await engine.deleteStream(name: "s")
-        try engine.createStream(name: "s", shardCount: 1)
-        for n in 0..<3 { _ = try await engine.putRecord(stream: "s", record: record("k", "new-\(n)")) }
+        try engine.catalog.createStream(name: "s", shardCount: 1)
+        for n in 0..<50 { _ = try await engine.writer.putRecord(stream: "s", record: record("k", "old-\(n)")) }
+        try await engine.catalog.deleteStream(name: "s")
+        try engine.catalog.createStream(name: "s", shardCount: 1)
+        for n in 0..<3 { _ = try await engine.writer.putRecord(stream: "s", record: record("k", "new-\(n)")) }
         try fs.cutPower()
         let reopened = try open()
         #expect(try reopened.readEverything("s").map { String(decoding: $0.record.data, as: UTF8.self) } == ["new-0", "new-1", "new-2"])
@@ -42,8 +42,8 @@ import SluiceTestSupport
 
     @Test func aCleanCloseLeavesAnEmptyJournal() async throws {
         let engine = try open()
-        try engine.createStream(name: "s", shardCount: 2)
-        for n in 0..<20 { _ = try await engine.putRecord(stream: "s", record: record("key-\(n)", "v\(n)")) }
+        try engine.catalog.createStream(name: "s", shardCount: 2)
+        for n in 0..<20 { _ = try await engine.writer.putRecord(stream: "s", record: record("key-\(n)", "v\(n)")) }
         #expect(try CommitJournal.pendingEntries(dataDirectory: tmp.path) > 0)
         await engine.close()
         #expect(try CommitJournal.pendingEntries(dataDirectory: tmp.path) == 0)

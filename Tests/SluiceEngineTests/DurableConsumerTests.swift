@@ -42,16 +42,16 @@ import Testing
 
     @Test func resumesAfterTheLastCommitAcrossARestart() async throws {
         let engine = try fixture.open()
-        try engine.createStream(name: "s", shardCount: 2)
-        for n in 0..<200 { _ = try await engine.putRecord(stream: "s", record: record("key-\(n % 10)", "v\(n)")) }
-        let consumer = try engine.durableConsumer(stream: "s", name: "c")
+        try engine.catalog.createStream(name: "s", shardCount: 2)
+        for n in 0..<200 { _ = try await engine.writer.putRecord(stream: "s", record: record("key-\(n % 10)", "v\(n)")) }
+        let consumer = try engine.reader.durableConsumer(stream: "s", name: "c")
         let first = try step(consumer, maxRecords: 30)
         let unconfirmed = try step(consumer, maxRecords: 30, commit: false)
         #expect(first.count == 60 && unconfirmed.count == 60)
         await engine.close()
 
         let reopened = try fixture.open()
-        let again = try reopened.durableConsumer(stream: "s", name: "c")
+        let again = try reopened.reader.durableConsumer(stream: "s", name: "c")
         let rest = try drain(again)
         // The unconfirmed batch comes again (at-least-once); nothing confirmed does.
         let texts = Set((first + rest).map { String(decoding: $0.data, as: UTF8.self) })
@@ -67,8 +67,8 @@ import Testing
     func modelOfPositionsAcrossSplitMergeAndCrash(seed: UInt64) async throws {
         var random = SeededRandom(seed: seed)
         let engine = try fixture.open()
-        try engine.createStream(name: "s", shardCount: 2)
-        var consumer = try engine.durableConsumer(stream: "s", name: "c")
+        try engine.catalog.createStream(name: "s", shardCount: 2)
+        var consumer = try engine.reader.durableConsumer(stream: "s", name: "c")
         var written = 0
         var delivered: [StoredRecord] = []
         var repeatable = 0
@@ -76,29 +76,29 @@ import Testing
             switch random.next() % 10 {
             case 0...3:
                 let records = (0..<Int(random.next() % 40 + 1)).map { k in record("key-\((written + k) % 7)", "\(written + k)") }
-                let outcomes = try await engine.putRecords(stream: "s", records: records)
+                let outcomes = try await engine.writer.putRecords(stream: "s", records: records)
                 #expect(outcomes.allSatisfy { if case .stored = $0 { true } else { false } })
                 written += records.count
             case 4:
-                let open = try engine.metadata(of: "s").openShards
+                let open = try engine.catalog.metadata(of: "s").openShards
                 let shard = open[Int(random.next() % UInt64(open.count))]
                 let range = shard.hashKeyRange
                 if range.upperBound - range.lowerBound > 2 {
                     let middle = range.lowerBound + (range.upperBound - range.lowerBound) / 2
-                    try await engine.splitShard(stream: "s", shardId: shard.id, newStartingHashKey: String(middle))
+                    try await engine.resharder.splitShard(stream: "s", shardId: shard.id, newStartingHashKey: String(middle))
                 }
             case 5:
-                let open = try engine.metadata(of: "s").openShards.sorted { $0.hashKeyRange.lowerBound < $1.hashKeyRange.lowerBound }
+                let open = try engine.catalog.metadata(of: "s").openShards.sorted { $0.hashKeyRange.lowerBound < $1.hashKeyRange.lowerBound }
                 if open.count > 1 {
                     let k = Int(random.next() % UInt64(open.count - 1))
-                    try await engine.mergeShards(stream: "s", shardToMerge: open[k].id, adjacentShardToMerge: open[k + 1].id)
+                    try await engine.resharder.mergeShards(stream: "s", shardToMerge: open[k].id, adjacentShardToMerge: open[k + 1].id)
                 }
             case 6:
                 // A crash: a batch handed out and never confirmed; the consumer reopens.
                 let lost = try step(consumer, maxRecords: 5, commit: false)
                 delivered += lost
                 repeatable += lost.count
-                consumer = try engine.durableConsumer(stream: "s", name: "c")
+                consumer = try engine.reader.durableConsumer(stream: "s", name: "c")
             default:
                 delivered += try step(consumer, maxRecords: Int(random.next() % 20 + 1))
             }
@@ -117,11 +117,11 @@ import Testing
 
     @Test func aChildIsReadableOnlyOnceItsParentIsFinished() async throws {
         let engine = try fixture.open()
-        try engine.createStream(name: "s", shardCount: 1)
-        for n in 0..<10 { _ = try await engine.putRecord(stream: "s", record: record("k\(n)", "before-\(n)")) }
-        let consumer = try engine.durableConsumer(stream: "s", name: "c")
-        try await engine.splitShard(stream: "s", shardId: "shardId-000000000000", newStartingHashKey: String(UInt128.max / 2))
-        for n in 0..<10 { _ = try await engine.putRecord(stream: "s", record: record("k\(n)", "after-\(n)")) }
+        try engine.catalog.createStream(name: "s", shardCount: 1)
+        for n in 0..<10 { _ = try await engine.writer.putRecord(stream: "s", record: record("k\(n)", "before-\(n)")) }
+        let consumer = try engine.reader.durableConsumer(stream: "s", name: "c")
+        try await engine.resharder.splitShard(stream: "s", shardId: "shardId-000000000000", newStartingHashKey: String(UInt128.max / 2))
+        for n in 0..<10 { _ = try await engine.writer.putRecord(stream: "s", record: record("k\(n)", "after-\(n)")) }
         #expect(try consumer.readableShards() == [0])
         let parent = try consumer.read(shard: 0, maxRecords: 100, maxBytes: 1 << 20)
         #expect(parent.records.count == 10 && parent.finished)
@@ -138,13 +138,13 @@ import Testing
             try StreamEngine(dataDirectory: fixture.tmp.path, options: fixture.options, clock: fixture.clock, fileSystem: fs, logger: logger)
         }
         let engine = try open()
-        try engine.createStream(name: "s", shardCount: 1)
-        for n in 0..<50 { _ = try await engine.putRecord(stream: "s", record: record("k", "v\(n)")) }
-        let consumer = try engine.durableConsumer(stream: "s", name: "c")
+        try engine.catalog.createStream(name: "s", shardCount: 1)
+        for n in 0..<50 { _ = try await engine.writer.putRecord(stream: "s", record: record("k", "v\(n)")) }
+        let consumer = try engine.reader.durableConsumer(stream: "s", name: "c")
         try consumer.commit(try consumer.read(shard: 0, maxRecords: 20, maxBytes: 1 << 20))
         _ = try consumer.read(shard: 0, maxRecords: 20, maxBytes: 1 << 20)
         try fs.cutPower()
-        let after = try open().durableConsumer(stream: "s", name: "c")
+        let after = try open().reader.durableConsumer(stream: "s", name: "c")
         #expect(try after.position(of: 0) == 20)
         #expect(try after.read(shard: 0, maxRecords: 1, maxBytes: 1).records.first.map { String(decoding: $0.data, as: UTF8.self) } == "v20")
     }
@@ -153,12 +153,12 @@ import Testing
         var fixture = fixture
         fixture.options.log.segmentMaxBytes = 4096
         let engine = try fixture.open()
-        try engine.createStream(name: "s", shardCount: 1)
-        let consumer = try engine.durableConsumer(stream: "s", name: "c")
-        for n in 0..<200 { _ = try await engine.putRecord(stream: "s", record: record("k", String(repeating: "x", count: 100) + "\(n)")) }
+        try engine.catalog.createStream(name: "s", shardCount: 1)
+        let consumer = try engine.reader.durableConsumer(stream: "s", name: "c")
+        for n in 0..<200 { _ = try await engine.writer.putRecord(stream: "s", record: record("k", String(repeating: "x", count: 100) + "\(n)")) }
         fixture.clock.advance(millis: 25 * 3_600_000)
-        _ = try await engine.putRecord(stream: "s", record: record("k", "fresh"))
-        #expect(engine.enforceRetention() > 0)
+        _ = try await engine.writer.putRecord(stream: "s", record: record("k", "fresh"))
+        #expect(engine.catalog.enforceRetention() > 0)
         let trimHorizon = try #require(engine.shardHandleForTests("s", 0)).log.trimHorizon
         let batch = try consumer.read(shard: 0, maxRecords: 1000, maxBytes: 1 << 20)
         #expect(batch.records.first?.offset == trimHorizon)
@@ -168,14 +168,14 @@ import Testing
 
     @Test func aDamagedPositionFileIsSetAsideAndTheConsumerStartsOver() async throws {
         let engine = try fixture.open()
-        try engine.createStream(name: "s", shardCount: 1)
-        for n in 0..<5 { _ = try await engine.putRecord(stream: "s", record: record("k", "v\(n)")) }
-        let consumer = try engine.durableConsumer(stream: "s", name: "c")
+        try engine.catalog.createStream(name: "s", shardCount: 1)
+        for n in 0..<5 { _ = try await engine.writer.putRecord(stream: "s", record: record("k", "v\(n)")) }
+        let consumer = try engine.reader.durableConsumer(stream: "s", name: "c")
         try consumer.commit(try consumer.read(shard: 0, maxRecords: 3, maxBytes: 1 << 20))
         let path = consumer.path
         for garbage in [String(decoding: try PosixFileSystem().readWholeFile(path), as: UTF8.self).replacingOccurrences(of: "\"next\":3", with: "\"next\":4"), "{", "{\"format\": 9, \"consumer\": \"c\", \"streamCreatedAtMillis\": 0, \"shards\": {}}", "{\"format\": 1, \"consumer\": \"c\", \"streamCreatedAtMillis\": 0, \"paused\": false, \"shards\": {\"-1\": {\"next\": 1, \"finished\": false}}}"] {
             try Data(garbage.utf8).write(to: URL(fileURLWithPath: path))
-            let again = try engine.durableConsumer(stream: "s", name: "c")
+            let again = try engine.reader.durableConsumer(stream: "s", name: "c")
             #expect(try again.position(of: 0) == 0, "starts over: records repeat, none is lost")
             #expect(try FileManager.default.contentsOfDirectory(atPath: FileSystemPath.parent(path)).contains { $0.hasPrefix("c.json.damaged-") })
         }
@@ -183,28 +183,28 @@ import Testing
 
     @Test func aPositionPastTheEndIsBroughtBackToTheEnd() async throws {
         let engine = try fixture.open()
-        try engine.createStream(name: "s", shardCount: 1)
-        for n in 0..<5 { _ = try await engine.putRecord(stream: "s", record: record("k", "v\(n)")) }
-        let consumer = try engine.durableConsumer(stream: "s", name: "c")
+        try engine.catalog.createStream(name: "s", shardCount: 1)
+        for n in 0..<5 { _ = try await engine.writer.putRecord(stream: "s", record: record("k", "v\(n)")) }
+        let consumer = try engine.reader.durableConsumer(stream: "s", name: "c")
         var positions = try #require(try ConsumerPositions.load(consumer.path, fs: PosixFileSystem()))
         positions[0] = .init(next: 1_000_000, finished: false)
         try positions.save(consumer.path, fs: PosixFileSystem())
-        let again = try engine.durableConsumer(stream: "s", name: "c")
+        let again = try engine.reader.durableConsumer(stream: "s", name: "c")
         #expect(try again.position(of: 0) == 5)
-        _ = try await engine.putRecord(stream: "s", record: record("k", "new"))
+        _ = try await engine.writer.putRecord(stream: "s", record: record("k", "new"))
         #expect(try again.read(shard: 0, maxRecords: 10, maxBytes: 1 << 20).records.map { String(decoding: $0.data, as: UTF8.self) } == ["new"])
     }
 
     @Test func startsAtLatestOrAtATimestampAndRewinds() async throws {
         let engine = try fixture.open()
-        try engine.createStream(name: "s", shardCount: 1)
-        for n in 0..<5 { _ = try await engine.putRecord(stream: "s", record: record("k", "old-\(n)")) }
+        try engine.catalog.createStream(name: "s", shardCount: 1)
+        for n in 0..<5 { _ = try await engine.writer.putRecord(stream: "s", record: record("k", "old-\(n)")) }
         fixture.clock.advance(millis: 10_000)
         let middle = fixture.clock.nowMillis()
-        for n in 0..<3 { _ = try await engine.putRecord(stream: "s", record: record("k", "mid-\(n)")) }
-        let latest = try engine.durableConsumer(stream: "s", name: "latest", start: .latest)
-        let stamped = try engine.durableConsumer(stream: "s", name: "stamped", start: .atTimestamp(millis: middle))
-        _ = try await engine.putRecord(stream: "s", record: record("k", "new"))
+        for n in 0..<3 { _ = try await engine.writer.putRecord(stream: "s", record: record("k", "mid-\(n)")) }
+        let latest = try engine.reader.durableConsumer(stream: "s", name: "latest", start: .latest)
+        let stamped = try engine.reader.durableConsumer(stream: "s", name: "stamped", start: .atTimestamp(millis: middle))
+        _ = try await engine.writer.putRecord(stream: "s", record: record("k", "new"))
         func texts(_ c: DurableConsumer) throws -> [String] {
             try c.read(shard: 0, maxRecords: 100, maxBytes: 1 << 20).records.map { String(decoding: $0.data, as: UTF8.self) }
         }
@@ -218,31 +218,31 @@ import Testing
 
     @Test func pausedSurvivesARestart() async throws {
         let engine = try fixture.open()
-        try engine.createStream(name: "s", shardCount: 1)
-        try engine.durableConsumer(stream: "s", name: "c").setPaused(true)
+        try engine.catalog.createStream(name: "s", shardCount: 1)
+        try engine.reader.durableConsumer(stream: "s", name: "c").setPaused(true)
         await engine.close()
-        #expect(try fixture.open().durableConsumer(stream: "s", name: "c").isPaused)
+        #expect(try fixture.open().reader.durableConsumer(stream: "s", name: "c").isPaused)
     }
 
     @Test func aStreamCreatedAgainStartsItsConsumersAgain() async throws {
         let engine = try fixture.open()
-        try engine.createStream(name: "s", shardCount: 1)
-        for n in 0..<5 { _ = try await engine.putRecord(stream: "s", record: record("k", "v\(n)")) }
-        let consumer = try engine.durableConsumer(stream: "s", name: "c")
+        try engine.catalog.createStream(name: "s", shardCount: 1)
+        for n in 0..<5 { _ = try await engine.writer.putRecord(stream: "s", record: record("k", "v\(n)")) }
+        let consumer = try engine.reader.durableConsumer(stream: "s", name: "c")
         try consumer.commit(try consumer.read(shard: 0, maxRecords: 5, maxBytes: 1 << 20))
-        try await engine.deleteStream(name: "s")
+        try await engine.catalog.deleteStream(name: "s")
         fixture.clock.advance(millis: 1000)
-        try engine.createStream(name: "s", shardCount: 1)
+        try engine.catalog.createStream(name: "s", shardCount: 1)
         #expect(throws: EngineError.self) { try consumer.readableShards() }
-        _ = try await engine.putRecord(stream: "s", record: record("k", "again"))
-        let fresh = try engine.durableConsumer(stream: "s", name: "c")
+        _ = try await engine.writer.putRecord(stream: "s", record: record("k", "again"))
+        let fresh = try engine.reader.durableConsumer(stream: "s", name: "c")
         #expect(try fresh.read(shard: 0, maxRecords: 5, maxBytes: 1 << 20).records.count == 1)
     }
 }
 
 extension StreamEngine {
     func shardHandleForTests(_ stream: String, _ index: Int) -> ShardHandle? {
-        try? self.stream(stream).shard(index)?.1
+        try? catalog.stream(stream).shard(index)?.1
     }
 }
 
@@ -253,9 +253,9 @@ extension StreamEngine {
     @Test func damagedPositionFilesNeverTrapAndNeverSkipAhead() async throws {
         let fixture = EngineFixture()
         let engine = try fixture.open()
-        try engine.createStream(name: "s", shardCount: 2)
-        for n in 0..<20 { _ = try await engine.putRecord(stream: "s", record: record("key-\(n)", "v\(n)")) }
-        let consumer = try engine.durableConsumer(stream: "s", name: "c")
+        try engine.catalog.createStream(name: "s", shardCount: 2)
+        for n in 0..<20 { _ = try await engine.writer.putRecord(stream: "s", record: record("key-\(n)", "v\(n)")) }
+        let consumer = try engine.reader.durableConsumer(stream: "s", name: "c")
         for shard in try consumer.readableShards() { try consumer.commit(try consumer.read(shard: shard, maxRecords: 3, maxBytes: 1 << 20)) }
         let valid = try PosixFileSystem().readWholeFile(consumer.path)
         let committed = try (0..<2).map { try consumer.position(of: $0) }
@@ -263,7 +263,7 @@ extension StreamEngine {
         for iteration in 0..<300 {
             let bytes = ByteMutator.mutate(valid, &random)
             try Data(bytes).write(to: URL(fileURLWithPath: consumer.path))
-            let reopened = try engine.durableConsumer(stream: "s", name: "c")
+            let reopened = try engine.reader.durableConsumer(stream: "s", name: "c")
             for shard in 0..<2 {
                 let end = try #require(engine.shardHandleForTests("s", shard)).log.endOffset
                 let position = try reopened.position(of: shard)

@@ -29,10 +29,10 @@ extension StreamEngine {
     /// Every record of every shard, read from the trim horizon.
     func readEverything(_ stream: String) throws -> [(shard: Int, record: StoredRecord)] {
         var all: [(Int, StoredRecord)] = []
-        for shard in try metadata(of: stream).shards {
-            var iterator: String? = try shardIterator(stream: stream, shardId: shard.id, start: .trimHorizon)
+        for shard in try catalog.metadata(of: stream).shards {
+            var iterator: String? = try reader.shardIterator(stream: stream, shardId: shard.id, start: .trimHorizon)
             while let current = iterator {
-                let page = try getRecords(iterator: current, limit: 100)
+                let page = try reader.getRecords(iterator: current, limit: 100)
                 all += page.records.map { (shard.index, $0) }
                 iterator = page.records.isEmpty ? nil : page.nextShardIterator
             }

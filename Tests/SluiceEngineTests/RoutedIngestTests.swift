@@ -10,14 +10,14 @@ import Testing
     func currentRouteIsTrusted() async throws {
         let fixture = EngineFixture()
         let engine = try fixture.open()
-        try engine.createStream(name: "s", shardCount: 2)
-        let map = try engine.shardMap(stream: "s")
+        try engine.catalog.createStream(name: "s", shardCount: 2)
+        let map = try engine.catalog.shardMap(stream: "s")
         // Keys that hash to shard 0, sent with a route naming shard 1: only a route taken
         // as given (no second hashing) puts them in shard 1.
         let keys = (0..<200).map { "key-\($0)" }.filter { map.route(partitionKey: $0)!.index == map.open[0].index }.prefix(20)
         let records = keys.map { record($0, "v-\($0)") }
         let target = map.open[1].index
-        let outcomes = try await engine.ingest(stream: "s", records: Array(records), routedTo: ShardRoute(index: target, mapVersion: map.version))
+        let outcomes = try await engine.writer.ingest(stream: "s", records: Array(records), routedTo: ShardRoute(index: target, mapVersion: map.version))
         #expect(outcomes.allSatisfy { if case .stored(let sequence) = $0 { sequence.shardIndex == target } else { false } })
         #expect(try engine.readEverything("s").allSatisfy { $0.shard == target })
         await engine.close()
@@ -27,14 +27,14 @@ import Testing
     func staleRouteIsRoutedAgain() async throws {
         let fixture = EngineFixture()
         let engine = try fixture.open()
-        try engine.createStream(name: "s", shardCount: 1)
-        let before = try engine.shardMap(stream: "s")
+        try engine.catalog.createStream(name: "s", shardCount: 1)
+        let before = try engine.catalog.shardMap(stream: "s")
         let parent = before.open[0]
-        try await engine.splitShard(stream: "s", shardId: parent.shardId, newStartingHashKey: String(parent.hashKeyRange.upperBound / 2))
-        let after = try engine.shardMap(stream: "s")
+        try await engine.resharder.splitShard(stream: "s", shardId: parent.shardId, newStartingHashKey: String(parent.hashKeyRange.upperBound / 2))
+        let after = try engine.catalog.shardMap(stream: "s")
         #expect(after.version != before.version)
         let records = (0..<100).map { record("key-\($0)", "v-\($0)") }
-        let outcomes = try await engine.ingest(stream: "s", records: records, routedTo: ShardRoute(index: parent.index, mapVersion: before.version))
+        let outcomes = try await engine.writer.ingest(stream: "s", records: records, routedTo: ShardRoute(index: parent.index, mapVersion: before.version))
         for (input, outcome) in zip(records, outcomes) {
             guard case .stored(let sequence) = outcome else {
                 Issue.record("not stored: \(outcome)")
@@ -49,10 +49,10 @@ import Testing
     func routedBatchIsValidated() async throws {
         let fixture = EngineFixture()
         let engine = try fixture.open()
-        try engine.createStream(name: "s", shardCount: 1)
-        let map = try engine.shardMap(stream: "s")
+        try engine.catalog.createStream(name: "s", shardCount: 1)
+        let map = try engine.catalog.shardMap(stream: "s")
         await #expect(throws: EngineError.self) {
-            _ = try await engine.ingest(stream: "s", records: [record(String(repeating: "k", count: 257), "x")],
+            _ = try await engine.writer.ingest(stream: "s", records: [record(String(repeating: "k", count: 257), "x")],
                                         routedTo: ShardRoute(index: map.open[0].index, mapVersion: map.version))
         }
         await engine.close()

@@ -17,12 +17,12 @@ import Testing
 
     @Test func rejectRefusesPutsOnceTheStreamIsFullAndLosesNothingAccepted() async throws {
         let (engine, _) = try engine()
-        try engine.createStream(name: "s", shardCount: 2)
-        engine.setStorageBound(stream: "s", StorageBound(maxBytes: 32_768, onFull: .reject))
+        try engine.catalog.createStream(name: "s", shardCount: 2)
+        engine.writer.setStorageBound(stream: "s", StorageBound(maxBytes: 32_768, onFull: .reject))
         var accepted = 0
         var refused = 0
         for n in stride(from: 0, to: 1000, by: 10) {
-            for outcome in try await engine.putRecords(stream: "s", records: (n..<n + 10).map(payload)) {
+            for outcome in try await engine.writer.putRecords(stream: "s", records: (n..<n + 10).map(payload)) {
                 switch outcome {
                 case .stored: accepted += 1
                 case .failed(let error):
@@ -33,7 +33,7 @@ import Testing
             }
         }
         #expect(refused > 0 && accepted > 0)
-        let status = try #require(engine.storageStatus().first)
+        let status = try #require(engine.writer.storageStatus().first)
         #expect(status.records == UInt64(accepted))
         #expect(status.rejectedRecords == UInt64(refused))
         #expect(status.droppedRecords == 0)
@@ -42,15 +42,15 @@ import Testing
 
     @Test func dropOldestKeepsTheNewestAndCountsWhatWent() async throws {
         let (engine, _) = try engine()
-        try engine.createStream(name: "s", shardCount: 2)
-        engine.setStorageBound(stream: "s", StorageBound(maxBytes: 32_768, onFull: .dropOldest))
-        let consumer = try engine.durableConsumer(stream: "s", name: "late")
+        try engine.catalog.createStream(name: "s", shardCount: 2)
+        engine.writer.setStorageBound(stream: "s", StorageBound(maxBytes: 32_768, onFull: .dropOldest))
+        let consumer = try engine.reader.durableConsumer(stream: "s", name: "late")
         let written = 1000
         for n in stride(from: 0, to: written, by: 10) {
-            let outcomes = try await engine.putRecords(stream: "s", records: (n..<n + 10).map(payload))
+            let outcomes = try await engine.writer.putRecords(stream: "s", records: (n..<n + 10).map(payload))
             #expect(outcomes.allSatisfy { if case .stored = $0 { true } else { false } })
         }
-        let status = try #require(engine.storageStatus().first)
+        let status = try #require(engine.writer.storageStatus().first)
         #expect(status.droppedRecords > 0)
         #expect(status.records + status.droppedRecords == UInt64(written))
         #expect(status.bytes <= 32_768)

@@ -14,18 +14,18 @@ import SluiceTestSupport
         var fixture = EngineFixture()
         fixture.options.keys = keys
         let engine = try fixture.open()
-        try engine.createStream(name: "s", shardCount: 1)
-        #expect(try engine.metadata(of: "s").encryptionType == "KMS")
-        #expect(try engine.metadata(of: "s").keyId == "edge")
-        _ = try await engine.putRecord(stream: "s", record: record("k", "one"))
-        try engine.stopEncryption(stream: "s")
-        #expect(try engine.metadata(of: "s").encryptionType == "NONE")
-        _ = try await engine.putRecord(stream: "s", record: record("k", "two"))
-        try engine.startEncryption(stream: "s", keyId: "other")
-        _ = try await engine.putRecord(stream: "s", record: record("k", "three"))
-        #expect { try engine.startEncryption(stream: "s", keyId: "nope") } throws: { ($0 as? EngineError)?.kind == .kmsNotFound }
-        try engine.startEncryption(stream: "s", keyId: "alias/aws/kinesis")
-        #expect(try engine.metadata(of: "s").keyId == "edge")
+        try engine.catalog.createStream(name: "s", shardCount: 1)
+        #expect(try engine.catalog.metadata(of: "s").encryptionType == "KMS")
+        #expect(try engine.catalog.metadata(of: "s").keyId == "edge")
+        _ = try await engine.writer.putRecord(stream: "s", record: record("k", "one"))
+        try engine.catalog.stopEncryption(stream: "s")
+        #expect(try engine.catalog.metadata(of: "s").encryptionType == "NONE")
+        _ = try await engine.writer.putRecord(stream: "s", record: record("k", "two"))
+        try engine.catalog.startEncryption(stream: "s", keyId: "other")
+        _ = try await engine.writer.putRecord(stream: "s", record: record("k", "three"))
+        #expect { try engine.catalog.startEncryption(stream: "s", keyId: "nope") } throws: { ($0 as? EngineError)?.kind == .kmsNotFound }
+        try engine.catalog.startEncryption(stream: "s", keyId: "alias/aws/kinesis")
+        #expect(try engine.catalog.metadata(of: "s").keyId == "edge")
         await engine.close()
         let reopened = try fixture.open()
         #expect(try reopened.readEverything("s").map { String(decoding: $0.record.data, as: UTF8.self) } == ["one", "two", "three"])
@@ -35,8 +35,8 @@ import SluiceTestSupport
         var fixture = EngineFixture()
         fixture.options.keys = keys
         let engine = try fixture.open()
-        try engine.createStream(name: "s", shardCount: 1)
-        _ = try await engine.putRecord(stream: "s", record: record("k", "secret"))
+        try engine.catalog.createStream(name: "s", shardCount: 1)
+        _ = try await engine.writer.putRecord(stream: "s", record: record("k", "secret"))
         await engine.close()
         fixture.options.keys = nil
         #expect { _ = try fixture.open() } throws: { error in
@@ -46,8 +46,8 @@ import SluiceTestSupport
 
     @Test func withoutAKeyFileEncryptionCannotStart() throws {
         let engine = try EngineFixture().open()
-        try engine.createStream(name: "s", shardCount: 1)
-        #expect(try engine.metadata(of: "s").encryptionType == "NONE")
-        #expect { try engine.startEncryption(stream: "s", keyId: "edge") } throws: { ($0 as? EngineError)?.kind == .kmsNotFound }
+        try engine.catalog.createStream(name: "s", shardCount: 1)
+        #expect(try engine.catalog.metadata(of: "s").encryptionType == "NONE")
+        #expect { try engine.catalog.startEncryption(stream: "s", keyId: "edge") } throws: { ($0 as? EngineError)?.kind == .kmsNotFound }
     }
 }

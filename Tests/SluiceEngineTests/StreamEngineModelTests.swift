@@ -13,7 +13,7 @@ import SluiceTestSupport
         var fixture = EngineFixture()
         fixture.options.shardWriteRecordsPerSecond = 60
         var engine = try fixture.open()
-        try engine.createStream(name: "m", shardCount: 3)
+        try engine.catalog.createStream(name: "m", shardCount: 3)
         let ranges = HashKey.evenRanges(count: 3)
         var acknowledged: [String: [String]] = [:]
         var counter = 0
@@ -26,7 +26,7 @@ import SluiceTestSupport
                     let key = "dev\(Int.random(in: 0..<25, using: &random))"
                     return record(key, "\(key):\(counter)")
                 }
-                let outcomes = try await engine.putRecords(stream: "m", records: batch)
+                let outcomes = try await engine.writer.putRecords(stream: "m", records: batch)
                 for (input, outcome) in zip(batch, outcomes) {
                     if case .stored(let sequence) = outcome {
                         let expected = ranges.firstIndex { $0.contains(HashKey.of(partitionKey: input.partitionKey)) }!

@@ -48,16 +48,16 @@ import SluiceTestSupport
         let tmp = TemporaryDirectory()
         do {
             let engine = try StreamEngine(dataDirectory: tmp.path, clock: ManualTimeSource())
-            try engine.createStream(name: "good", shardCount: 1)
-            try engine.createStream(name: "bad", shardCount: 1)
-            _ = try await engine.putRecord(stream: "bad", record: record("k", "kept"))
+            try engine.catalog.createStream(name: "good", shardCount: 1)
+            try engine.catalog.createStream(name: "bad", shardCount: 1)
+            _ = try await engine.writer.putRecord(stream: "bad", record: record("k", "kept"))
             await engine.close()
         }
         RawFile.write(tmp.file("streams/bad/stream.json"), Array("{\"name\": 5".utf8))
         let engine = try StreamEngine(dataDirectory: tmp.path, clock: ManualTimeSource())
-        #expect(engine.streamNames() == ["good"])
-        #expect(engine.quarantineReason(of: "bad")?.contains("stream.json cannot be read") == true)
-        #expect(throws: EngineError.self) { try engine.createStream(name: "bad", shardCount: 1) }
+        #expect(engine.catalog.streamNames() == ["good"])
+        #expect(engine.catalog.quarantineReason(of: "bad")?.contains("stream.json cannot be read") == true)
+        #expect(throws: EngineError.self) { try engine.catalog.createStream(name: "bad", shardCount: 1) }
         #expect(FileManager.default.fileExists(atPath: tmp.file("streams/bad/shardId-000000000000/" + Segment.fileName(baseOffset: 0))))
         await engine.close()
     }

@@ -48,7 +48,7 @@ import Testing
 
     /// Runs an export of stream `s` into `destination` until `done`, then stops it.
     func export(_ engine: StreamEngine, into destination: BufferingDestination, until what: String, _ done: @escaping (Export) -> Bool) async throws -> Export {
-        let export = Export(name: "e", kind: "files", consumer: try engine.durableConsumer(stream: "s", name: "e"), destination: destination, logger: logger)
+        let export = Export(name: "e", kind: "files", consumer: try engine.reader.durableConsumer(stream: "s", name: "e"), destination: destination, logger: logger)
         let running = Task { await export.run() }
         try await eventually(what) { done(export) }
         running.cancel()
@@ -73,10 +73,10 @@ import Testing
         var options = EngineOptions()
         options.enforceWriteLimits = false
         let engine = try StreamEngine(dataDirectory: tmp.path + "/data", options: options, logger: logger)
-        try engine.createStream(name: "s", shardCount: 2)
+        try engine.catalog.createStream(name: "s", shardCount: 2)
         let written = (0..<3000).map { "line-\($0)" }
         for chunk in stride(from: 0, to: written.count, by: 500) {
-            let outcomes = try await engine.ingest(stream: "s", records: written[chunk..<chunk + 500].map { PutRecordInput(partitionKey: "k\($0.count % 5)\($0.suffix(1))", data: Array($0.utf8)) })
+            let outcomes = try await engine.writer.ingest(stream: "s", records: written[chunk..<chunk + 500].map { PutRecordInput(partitionKey: "k\($0.count % 5)\($0.suffix(1))", data: Array($0.utf8)) })
             #expect(outcomes.allSatisfy { if case .stored = $0 { true } else { false } })
         }
         let out = tmp.path + "/out"
@@ -93,11 +93,11 @@ import Testing
 
     @Test func aMissingDirectoryHoldsTheRecordsUntilItAppears() async throws {
         let engine = try StreamEngine(dataDirectory: tmp.path + "/data", logger: logger)
-        try engine.createStream(name: "s", shardCount: 1)
-        _ = try await engine.putRecord(stream: "s", record: PutRecordInput(partitionKey: "k", data: Array("one".utf8)))
+        try engine.catalog.createStream(name: "s", shardCount: 1)
+        _ = try await engine.writer.putRecord(stream: "s", record: PutRecordInput(partitionKey: "k", data: Array("one".utf8)))
         let out = tmp.path + "/usb"
         let destination = try directory(out)
-        let export = Export(name: "e", kind: "files", consumer: try engine.durableConsumer(stream: "s", name: "e"), destination: destination, logger: logger)
+        let export = Export(name: "e", kind: "files", consumer: try engine.reader.durableConsumer(stream: "s", name: "e"), destination: destination, logger: logger)
         let running = Task { await export.run() }
         try await eventually("the write fails") { destination.failure != nil }
         #expect(destination.failure?.contains("does not exist") == true)
@@ -112,12 +112,12 @@ import Testing
 
     @Test func finishWritesTheOpenObjectAndCommitsIt() async throws {
         let engine = try StreamEngine(dataDirectory: tmp.path + "/data", logger: logger)
-        try engine.createStream(name: "s", shardCount: 2)
-        for n in 0..<50 { _ = try await engine.putRecord(stream: "s", record: PutRecordInput(partitionKey: "k\(n)", data: Array("r\(n)\n".utf8))) }
+        try engine.catalog.createStream(name: "s", shardCount: 2)
+        for n in 0..<50 { _ = try await engine.writer.putRecord(stream: "s", record: PutRecordInput(partitionKey: "k\(n)", data: Array("r\(n)\n".utf8))) }
         let out = tmp.path + "/out"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: false)
         let destination = try directory(out, bufferSeconds: 900)
-        let export = Export(name: "e", kind: "files", consumer: try engine.durableConsumer(stream: "s", name: "e"), destination: destination, logger: logger)
+        let export = Export(name: "e", kind: "files", consumer: try engine.reader.durableConsumer(stream: "s", name: "e"), destination: destination, logger: logger)
         let running = Task { await export.run() }
         try await eventually("records buffered") { destination.bufferedRecords == 50 }
         #expect(try objects(out).isEmpty)
@@ -150,14 +150,14 @@ import Testing
 
     @Test func partitionsPastTheOpenBoundCloseTheOldestAndUnreadableRecordsGoToErrors() async throws {
         let engine = try StreamEngine(dataDirectory: tmp.path + "/data", logger: logger)
-        try engine.createStream(name: "s", shardCount: 1)
+        try engine.catalog.createStream(name: "s", shardCount: 1)
         var expected: [String: [String]] = [:]
         var unreadable: [String] = []
         for n in 0..<200 {
             let site = "site\(n % 5)"
             let data = n % 17 == 0 ? "not json \(n)" : n % 19 == 0 ? "{\"n\":\(n)}" : "{\"device\":{\"site\":\"\(site)\"},\"n\":\(n)}"
             if data.contains("site") { expected[site, default: []].append(data) } else { unreadable.append(data) }
-            _ = try await engine.putRecord(stream: "s", record: PutRecordInput(partitionKey: "k\(n)", data: Array(data.utf8)))
+            _ = try await engine.writer.putRecord(stream: "s", record: PutRecordInput(partitionKey: "k\(n)", data: Array(data.utf8)))
         }
         let out = tmp.path + "/out"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: false)
@@ -165,7 +165,7 @@ import Testing
             $0.partitioning = try? Partitioning(queries: ["site": "json.device.site"], byRecordKey: false)
             $0.maxOpenPartitions = 2
         }
-        let export = Export(name: "e", kind: "files", consumer: try engine.durableConsumer(stream: "s", name: "e"), destination: destination, logger: logger)
+        let export = Export(name: "e", kind: "files", consumer: try engine.reader.durableConsumer(stream: "s", name: "e"), destination: destination, logger: logger)
         let running = Task { await export.run() }
         var mostOpen = 0
         try await eventually("every record handed over") {
@@ -197,9 +197,9 @@ import Testing
 
     @Test func aTransformKeepsDropsAndFailsRecordsAsItAnswersAndBackupKeepsEverySourceRecord() async throws {
         let engine = try StreamEngine(dataDirectory: tmp.path + "/data", logger: logger)
-        try engine.createStream(name: "s", shardCount: 2)
+        try engine.catalog.createStream(name: "s", shardCount: 2)
         let sent = (0..<60).map { $0 % 10 == 3 ? "drop-\($0)" : $0 % 10 == 7 ? "fail-\($0)" : "keep-\($0)" }
-        for text in sent { _ = try await engine.putRecord(stream: "s", record: PutRecordInput(partitionKey: text, data: Array(text.utf8))) }
+        for text in sent { _ = try await engine.writer.putRecord(stream: "s", record: PutRecordInput(partitionKey: text, data: Array(text.utf8))) }
         let transform = try script("""
             import base64, json, sys
             event = json.load(sys.stdin)
@@ -237,8 +237,8 @@ import Testing
     ])
     func aTransformThatFailsAsAWholeIsRetriedThenItsRecordsGoToErrors(body: String, code: String) async throws {
         let engine = try StreamEngine(dataDirectory: tmp.path + "/data", logger: logger)
-        try engine.createStream(name: "s", shardCount: 1)
-        for n in 0..<5 { _ = try await engine.putRecord(stream: "s", record: PutRecordInput(partitionKey: "k", data: Array("r\(n)".utf8))) }
+        try engine.catalog.createStream(name: "s", shardCount: 1)
+        for n in 0..<5 { _ = try await engine.writer.putRecord(stream: "s", record: PutRecordInput(partitionKey: "k", data: Array("r\(n)".utf8))) }
         let out = tmp.path + "/out"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: false)
         let command = try script("import sys\nsys.stdin.read()\n" + body + "\n")

@@ -25,8 +25,8 @@ import Testing
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let engine = try StreamEngine(dataDirectory: tmp.path, logger: logger)
-        try engine.createStream(name: "s", shardCount: 1)
-        let export = Export(name: "e", kind: "test", consumer: try engine.durableConsumer(stream: "s", name: "e"), destination: Accepting(), logger: logger)
+        try engine.catalog.createStream(name: "s", shardCount: 1)
+        let export = Export(name: "e", kind: "test", consumer: try engine.reader.durableConsumer(stream: "s", name: "e"), destination: Accepting(), logger: logger)
         return (ExportControl(exports: [export]), export)
     }
 

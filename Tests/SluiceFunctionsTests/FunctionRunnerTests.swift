@@ -72,21 +72,21 @@ struct FunctionRunnerTests {
         options.enforceWriteLimits = false
         options.enforceReadLimits = false
         let engine = try StreamEngine(dataDirectory: tmp.path + "/data", options: options, logger: logger)
-        if (try? engine.metadata(of: "s")) == nil { try engine.createStream(name: "s", shardCount: 1) }
+        if (try? engine.catalog.metadata(of: "s")) == nil { try engine.catalog.createStream(name: "s", shardCount: 1) }
         return engine
     }
 
     func put(_ engine: StreamEngine, _ count: Int, keys: Int, data: (Int) -> String = { "{\"n\":\($0)}" }) async throws {
         for chunk in stride(from: 0, to: count, by: 500) {
             let records = (chunk..<min(count, chunk + 500)).map { PutRecordInput(partitionKey: "key-\($0 % keys)", data: Array(data($0).utf8)) }
-            _ = try await engine.ingest(stream: "s", records: records)
+            _ = try await engine.writer.ingest(stream: "s", records: records)
         }
     }
 
     func runner(_ engine: StreamEngine, _ handler: any FunctionHandler, _ configure: (inout FunctionSettings) -> Void) throws -> FunctionRunner {
         var settings = FunctionSettings(name: "fn", stream: "s", handler: .command(["/bin/true"]))
         configure(&settings)
-        let consumer = try engine.durableConsumer(stream: "s", name: settings.consumerName, logger: logger)
+        let consumer = try engine.reader.durableConsumer(stream: "s", name: settings.consumerName, logger: logger)
         return FunctionRunner(settings: settings, consumer: consumer, handler: handler, failureSink: nil, logger: logger, pause: { _ in })
     }
 

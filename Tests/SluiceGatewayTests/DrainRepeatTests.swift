@@ -36,8 +36,8 @@ extension RepeatTests {
         let fs = LostCursorFileSystem()
         let (first, dying) = try await firstRun(engine, tmp, fs)
         // The shard splits while 600 records wait in its spool: they drain into the children.
-        let parent = try engine.shardMap(stream: "s").open[0]
-        try await engine.splitShard(stream: "s", shardId: parent.shardId, newStartingHashKey: String(parent.hashKeyRange.upperBound / 2))
+        let parent = try engine.catalog.shardMap(stream: "s").open[0]
+        try await engine.resharder.splitShard(stream: "s", shardId: parent.shardId, newStartingHashKey: String(parent.hashKeyRange.upperBound / 2))
         await first.prepare(streams: ["s"])
         #expect(first.status().streams[0].shards.contains { $0.shardId == parent.shardId && !$0.open && $0.spoolRecords == 600 })
         await drainUntilTheCrash(first, dying, fs)
@@ -62,7 +62,7 @@ extension RepeatTests {
         #expect(direct < 300)
         // A later record of the same producer reaches the shard first: a high-water mark
         // would take every spooled line for stored.
-        _ = try await engine.ingest(stream: "s", records: [
+        _ = try await engine.writer.ingest(stream: "s", records: [
             PutRecordInput(partitionKey: "k0", data: Array("later".utf8), origin: RecordOrigin(producer: 42, sequence: 1_000_000)),
         ])
 
@@ -116,7 +116,7 @@ extension RepeatTests {
         options.enforceWriteLimits = false
         options.enforceReadLimits = false
         let engine = try StreamEngine(dataDirectory: tmp.path + "/data", options: options, logger: logger)
-        try engine.createStream(name: "s", shardCount: 1)
+        try engine.catalog.createStream(name: "s", shardCount: 1)
         return engine
     }
 

@@ -54,7 +54,7 @@ import Testing
         options.enforceWriteLimits = false
         options.enforceReadLimits = false
         let engine = try StreamEngine(dataDirectory: tmp.path + "/data", options: options, logger: logger)
-        try engine.createStream(name: "s", shardCount: 2)
+        try engine.catalog.createStream(name: "s", shardCount: 2)
         var settings = Gateway.Settings()
         // Under block: 100 records a second per shard, drains running. Under drop_oldest the
         // bound is reached whatever the machine's speed: records of 40 KiB (at least 9 MiB
@@ -95,13 +95,13 @@ import Testing
 
     /// Splits a random open shard in the middle, or merges the first two adjacent ones.
     func reshard(_ engine: StreamEngine, _ random: inout SeededRandom) async throws {
-        let open = try engine.shardMap(stream: "s").open
+        let open = try engine.catalog.shardMap(stream: "s").open
         if open.count < 4, random.next() % 3 != 0 {
             let shard = open[Int(random.next() % UInt64(open.count))]
             let middle = shard.hashKeyRange.lowerBound + (shard.hashKeyRange.upperBound - shard.hashKeyRange.lowerBound) / 2
-            try await engine.splitShard(stream: "s", shardId: shard.shardId, newStartingHashKey: String(middle + 1))
+            try await engine.resharder.splitShard(stream: "s", shardId: shard.shardId, newStartingHashKey: String(middle + 1))
         } else if open.count >= 2 {
-            try await engine.mergeShards(stream: "s", shardToMerge: open[0].shardId, adjacentShardToMerge: open[1].shardId)
+            try await engine.resharder.mergeShards(stream: "s", shardToMerge: open[0].shardId, adjacentShardToMerge: open[1].shardId)
         }
     }
 }

@@ -23,7 +23,7 @@ final class GatewayHarness: Sendable {
         var options = EngineOptions()
         options.enforceReadLimits = false
         engine = try StreamEngine(dataDirectory: tmp.path, options: options, logger: logger)
-        try engine.createStream(name: "s", shardCount: shards)
+        try engine.catalog.createStream(name: "s", shardCount: shards)
         var settings = Gateway.Settings()
         settings.rates = rates
         settings.spoolMaxBytes = spoolMaxBytes
@@ -49,10 +49,10 @@ final class GatewayHarness: Sendable {
 /// Payloads of stream "s", parents' shards read before their children (as the KCL does).
 func storedPayloads(_ engine: StreamEngine) throws -> [String] {
     var out: [String] = []
-    for shard in try engine.metadata(of: "s").shards.sorted(by: { $0.index < $1.index }) {
-        var iterator: String? = try engine.shardIterator(stream: "s", shardId: shard.id, start: .trimHorizon)
+    for shard in try engine.catalog.metadata(of: "s").shards.sorted(by: { $0.index < $1.index }) {
+        var iterator: String? = try engine.reader.shardIterator(stream: "s", shardId: shard.id, start: .trimHorizon)
         while let current = iterator {
-            let page = try engine.getRecords(iterator: current, limit: 1000)
+            let page = try engine.reader.getRecords(iterator: current, limit: 1000)
             out += page.records.map { String(decoding: $0.data, as: UTF8.self) }
             iterator = page.records.isEmpty ? nil : page.nextShardIterator
         }
@@ -97,7 +97,7 @@ func numbered(_ range: Range<Int>, key: String = "k", size: Int = 16) -> [PutRec
     @Test("records spooled with an explicit hash key are drained into that key's shard, not their partition key's")
     func spooledRecordsKeepTheirExplicitHashKey() async throws {
         let harness = try await GatewayHarness(shards: 2, rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 200))
-        let map = try harness.engine.shardMap(stream: "s")
+        let map = try harness.engine.catalog.shardMap(stream: "s")
         let byPartitionKey = map.route(partitionKey: "k")!.index
         let explicit = byPartitionKey == 0 ? "340282366920938463463374607431768211455" : "0"
         let target = map.route(partitionKey: "k", explicitHashKey: explicit)!
@@ -110,10 +110,10 @@ func numbered(_ range: Range<Int>, key: String = "k", size: Int = 16) -> [PutRec
         #expect(harness.gateway.status().streams[0].shards.contains { $0.spoolRecords > 0 }, "some records went through the spool")
         let stored = try await harness.waitForStored(500)
         #expect(stored == (0..<500).map { String(format: "%016d", $0) })
-        var iterator: String? = try harness.engine.shardIterator(stream: "s", shardId: target.shardId, start: .trimHorizon)
+        var iterator: String? = try harness.engine.reader.shardIterator(stream: "s", shardId: target.shardId, start: .trimHorizon)
         var inTarget = 0
         while let current = iterator {
-            let page = try harness.engine.getRecords(iterator: current, limit: 1000)
+            let page = try harness.engine.reader.getRecords(iterator: current, limit: 1000)
             inTarget += page.records.count
             iterator = page.records.isEmpty ? nil : page.nextShardIterator
         }
@@ -173,9 +173,9 @@ func numbered(_ range: Range<Int>, key: String = "k", size: Int = 16) -> [PutRec
     @Test func followsReshardingAndKeepsPerKeyOrder() async throws {
         let harness = try await GatewayHarness(shards: 1, rates: .init(bytesPerSecond: 1 << 20, recordsPerSecond: 100))
         try await harness.gateway.submit(stream: "s", records: numbered(0..<150))
-        let parent = try harness.engine.metadata(of: "s").shards[0]
+        let parent = try harness.engine.catalog.metadata(of: "s").shards[0]
         let middle = parent.hashKeyRange.upperBound / 2
-        try await harness.engine.splitShard(stream: "s", shardId: parent.id, newStartingHashKey: String(middle))
+        try await harness.engine.resharder.splitShard(stream: "s", shardId: parent.id, newStartingHashKey: String(middle))
         try await harness.gateway.submit(stream: "s", records: numbered(150..<250))
         let stored = try await harness.waitForStored(250)
         #expect(stored == (0..<250).map { String(format: "%016d", $0) })
@@ -194,7 +194,7 @@ func numbered(_ range: Range<Int>, key: String = "k", size: Int = 16) -> [PutRec
         var options = EngineOptions()
         options.enforceReadLimits = false
         let engine = try StreamEngine(dataDirectory: tmp.path, options: options, logger: logger)
-        try engine.createStream(name: "s", shardCount: 1)
+        try engine.catalog.createStream(name: "s", shardCount: 1)
         var settings = Gateway.Settings()
         settings.rates = .init(bytesPerSecond: 1 << 20, recordsPerSecond: 50)
         func open() -> (Gateway, Task<Void, Never>) {
@@ -207,8 +207,8 @@ func numbered(_ range: Range<Int>, key: String = "k", size: Int = 16) -> [PutRec
         await gateway.shutdown()
         #expect(try storedPayloads(engine).count < 200, "some records were still spooled at the stop")
 
-        let parent = try engine.metadata(of: "s").shards[0]
-        try await engine.splitShard(stream: "s", shardId: parent.id, newStartingHashKey: String(parent.hashKeyRange.upperBound / 2))
+        let parent = try engine.catalog.metadata(of: "s").shards[0]
+        try await engine.resharder.splitShard(stream: "s", shardId: parent.id, newStartingHashKey: String(parent.hashKeyRange.upperBound / 2))
         (gateway, drains) = open()
         await gateway.prepare(streams: ["s"])
         let restored = gateway.status().streams[0].shards.first { $0.shardId == parent.id }

@@ -39,12 +39,12 @@ import Testing
         var options = EngineOptions()
         options.enforceReadLimits = false
         let engine = try StreamEngine(dataDirectory: tmp.path + "/data", options: options, logger: logger)
-        try engine.createStream(name: "s", shardCount: 4)
+        try engine.catalog.createStream(name: "s", shardCount: 4)
         let first = gateway(engine, tmp)
         // Stored before the crash: lines 0..<300, and of the batch in flight (300..<500)
         // only what routes to shards 0 and 2 (the crash took the rest).
         try await first.submit(stream: "s", records: lines(0..<300))
-        let map = try engine.shardMap(stream: "s")
+        let map = try engine.catalog.shardMap(stream: "s")
         let inFlight = lines(300..<500)
         try await first.submit(stream: "s", records: inFlight.filter { [0, 2].contains(map.route(partitionKey: $0.partitionKey)!.index) })
         try await first.submit(stream: "s", records: lines(0..<50, producer: 7))
@@ -68,7 +68,7 @@ import Testing
         for payload in stored { counts[payload, default: 0] += 1 }
         #expect((300..<600).allSatisfy { counts["line-\($0)"] == 1 })
         // Order per key within each shard: sequences of producer 42 only grow.
-        for shard in try engine.metadata(of: "s").shards {
+        for shard in try engine.catalog.metadata(of: "s").shards {
             let records = try engine.readEverything("s", shard: shard.index).filter { $0.origin?.producer == 42 }
             #expect(records.map { $0.origin!.sequence } == records.map { $0.origin!.sequence }.sorted())
         }
@@ -90,7 +90,7 @@ extension RepeatTests {
             try StreamEngine(dataDirectory: tmp.path + "/data", options: options, fileSystem: fs, logger: logger)
         }
         let engine = try open()
-        try engine.createStream(name: "s", shardCount: 4)
+        try engine.catalog.createStream(name: "s", shardCount: 4)
         // The source as FileSource runs it: store a batch, then save the position (the
         // checkpoint, written atomically with fsync); one batch more in flight at the cut.
         // Spooled: the meter admits 10 records a second per shard, the rest go to the
@@ -149,7 +149,7 @@ extension StreamEngine {
     /// Every stored record of one shard, with its origin.
     func readEverything(_ stream: String, shard: Int) throws -> [StoredRecord] {
         var all: [StoredRecord] = []
-        let consumer = try durableConsumer(stream: stream, name: "test-read-\(shard)")
+        let consumer = try reader.durableConsumer(stream: stream, name: "test-read-\(shard)")
         var offset = try consumer.position(of: shard)
         while true {
             let batch = try consumer.read(shard: shard, from: offset, maxRecords: 1000, maxBytes: 1 << 30)

@@ -57,7 +57,7 @@ public final class DurableConsumer: Sendable {
     public let name: String
     public let streamName: String
     public let start: ConsumerStart
-    let engine: StreamEngine
+    let reader: StreamReader
     let logger: Logger
     let path: String
     private let state: Mutex<State>
@@ -70,19 +70,19 @@ public final class DurableConsumer: Sendable {
         var gauges: [Int: (age: Gauge, behind: Gauge)] = [:]
     }
 
-    init(engine: StreamEngine, stream: String, name: String, start: ConsumerStart, logger: Logger) throws {
-        self.engine = engine
+    init(reader: StreamReader, stream: String, name: String, start: ConsumerStart, logger: Logger) throws {
+        self.reader = reader
         self.streamName = stream
         self.name = name
         self.start = start
         self.logger = logger
-        let handle = try engine.stream(stream)
+        let handle = try reader.catalog.stream(stream)
         path = ConsumerPositions.path(consumer: name, streamDirectory: handle.directory)
         missedCounter = Counter(label: "ConsumerMissedRecords", dimensions: [("stream", stream), ("consumer", name)])
-        let loaded = try Self.loadPositions(path: path, handle: handle, fs: engine.fs, logger: logger, consumer: name)
+        let loaded = try Self.loadPositions(path: path, handle: handle, fs: reader.context.fs, logger: logger, consumer: name)
         let positions = try loaded ?? Self.startingPositions(handle: handle, consumer: name, start: start, paused: false)
         state = Mutex(State(positions: positions))
-        if loaded == nil { try positions.save(path, fs: engine.fs) }
+        if loaded == nil { try positions.save(path, fs: reader.context.fs) }
     }
 
     /// The saved positions, or nil when there are none to trust (none yet, another
@@ -144,7 +144,7 @@ public final class DurableConsumer: Sendable {
 
     /// The stream as this consumer knows it; a stream deleted (or re-created) since is gone.
     private func currentStream() throws -> StreamHandle {
-        let handle = try engine.stream(streamName)
+        let handle = try reader.catalog.stream(streamName)
         let created = state.withLock { $0.positions.streamCreatedAtMillis }
         guard handle.metadata.createdAtMillis == created else {
             throw EngineError(.resourceNotFound, "Stream \(streamName) was deleted and created again; consumer \(name) must be created again.")
@@ -169,7 +169,7 @@ public final class DurableConsumer: Sendable {
     }
 
     /// The engine's clock (Unix milliseconds): what arrival timestamps are measured by.
-    public func nowMillis() -> Int64 { engine.clock.nowMillis() }
+    public func nowMillis() -> Int64 { reader.context.clock.nowMillis() }
 
     /// The first offset a shard still holds (retention and size bounds delete before it).
     public func trimHorizon(of index: Int) -> UInt64? {
@@ -198,7 +198,7 @@ public final class DurableConsumer: Sendable {
         }
         let (committed, generation) = state.withLock { ($0.positions[index]?.next, $0.generation) }
         let from = offset ?? committed ?? meta.startingOffset
-        let read = try engine.readShard(handle, meta: meta, shard: shard, from: from, maxRecords: maxRecords, maxBytes: maxBytes)
+        let read = try reader.readShard(handle, meta: meta, shard: shard, from: from, maxRecords: maxRecords, maxBytes: maxBytes)
         if let expired = read.expired {
             let count = expired.upperBound - expired.lowerBound
             state.withLock { $0.missed += count }
@@ -225,7 +225,7 @@ public final class DurableConsumer: Sendable {
             guard s.generation == batch.generation else { return false }
             var updated = s.positions
             updated[batch.shardIndex] = .init(next: batch.nextOffset, finished: batch.finished)
-            try updated.save(path, fs: engine.fs)
+            try updated.save(path, fs: reader.context.fs)
             s.positions = updated
             gaugesLocked(&s, batch.shardIndex).behind.record(end > batch.nextOffset ? Int64(end - batch.nextOffset) : 0)
             return true
@@ -237,7 +237,7 @@ public final class DurableConsumer: Sendable {
         try state.withLock { s in
             var updated = s.positions
             updated.paused = paused
-            try updated.save(path, fs: engine.fs)
+            try updated.save(path, fs: reader.context.fs)
             s.positions = updated
         }
     }
@@ -248,7 +248,7 @@ public final class DurableConsumer: Sendable {
         let handle = try currentStream()
         try state.withLock { s in
             let updated = try Self.startingPositions(handle: handle, consumer: name, start: start, paused: s.positions.paused)
-            try updated.save(path, fs: engine.fs)
+            try updated.save(path, fs: reader.context.fs)
             s.positions = updated
             s.generation += 1
         }
@@ -272,7 +272,7 @@ public final class DurableConsumer: Sendable {
         let (positions, missed) = state.withLock { ($0.positions, $0.missed) }
         var shards: [ConsumerStatus.Shard] = []
         if let handle = try? currentStream() {
-            let now = engine.clock.nowMillis()
+            let now = reader.context.clock.nowMillis()
             for meta in handle.metadata.shards {
                 guard let log = handle.shard(meta.index)?.1.log else { continue }
                 let position = positions[meta.index]
@@ -313,11 +313,11 @@ public struct ConsumerStatus: Codable, Sendable, Equatable {
     public var shards: [Shard]
 }
 
-extension StreamEngine {
+extension StreamReader {
     /// Opens (creating on first use) the durable consumer `name` of a stream.
     /// - Parameter start: where a new consumer starts; an existing one resumes where it
     ///   stands.
     public func durableConsumer(stream: String, name: String, start: ConsumerStart = .trimHorizon, logger: Logger? = nil) throws -> DurableConsumer {
-        try DurableConsumer(engine: self, stream: stream, name: name, start: start, logger: logger ?? self.logger)
+        try DurableConsumer(reader: self, stream: stream, name: name, start: start, logger: logger ?? context.logger)
     }
 }

@@ -62,11 +62,3 @@ public struct ShardMap: Sendable {
         route(explicitHashKey.flatMap(HashKey.parse) ?? HashKey.of(partitionKey: partitionKey))
     }
 }
-
-extension StreamEngine {
-    /// The stream's current shard map.
-    public func shardMap(stream name: String) throws -> ShardMap { try stream(name).shardMap }
-
-    /// Cheap check for a cached map: changes whenever the stream's shards change.
-    public func shardMapVersion(stream name: String) throws -> UInt64 { try stream(name).mapVersion }
-}

@@ -6,7 +6,7 @@ extension StreamMetadata {
 
     /// What is wrong with this metadata, or nil when the engine can use it.
     var problem: String? {
-        if let error = StreamEngine.nameProblem(name) { return "stream name: \(error)" }
+        if let error = StreamCatalog.nameProblem(name) { return "stream name: \(error)" }
         guard (KinesisLimits.minRetentionHours...KinesisLimits.maxRetentionHours).contains(retentionHours) else {
             return "retentionHours \(retentionHours) is outside \(KinesisLimits.minRetentionHours)–\(KinesisLimits.maxRetentionHours)"
         }

@@ -23,7 +23,7 @@ public enum StreamRepair {
 
     /// - Throws: `EngineError` explaining why this stream cannot be rebuilt.
     public static func rebuild(directory: String, entry: String, evenSplit: Bool = false, fs: any FileSystem = PosixFileSystem(), now: Int64) throws -> Result {
-        guard let name = PathComponent.decode(entry), StreamEngine.nameProblem(name) == nil else {
+        guard let name = PathComponent.decode(entry), StreamCatalog.nameProblem(name) == nil else {
             throw EngineError(.invalidArgument, "\(directory): the directory name does not encode a stream name; move it out of \(FileSystemPath.parent(directory))")
         }
         let shardNames = try fs.listDirectory(directory).filter { $0.hasPrefix("shardId-") && fs.isDirectory(directory + "/" + $0) }.sorted()
@@ -76,7 +76,7 @@ public enum StreamRepair {
             movedAside = path + ".damaged-\(now)"
             try fs.rename(path, to: movedAside!)
         }
-        try StreamEngine.writeMetadata(metadata, directory: directory, fs: fs)
+        try StreamCatalog.writeMetadata(metadata, directory: directory, fs: fs)
         return Result(stream: name, shards: shards.count, encryptedUnder: keyId, movedAside: movedAside)
     }
 }

@@ -55,7 +55,7 @@ public struct FirehoseAPI: Sendable {
                 let target = try resolve(input.DeliveryStreamName)
                 guard let record = input.Record else { throw Self.missing("record") }
                 let data = try Self.data(record)
-                guard case .stored(let sequence) = try await engine.ingest(stream: target.stream, records: [Self.input(data)])[0] else {
+                guard case .stored(let sequence) = try await engine.writer.ingest(stream: target.stream, records: [Self.input(data)])[0] else {
                     throw KinesisError(type: "ServiceUnavailableException", message: "Slow down.", status: 503)
                 }
                 Self.incoming(target.name, records: 1, bytes: data.count)
@@ -71,7 +71,7 @@ public struct FirehoseAPI: Sendable {
                 guard data.reduce(0, { $0 + $1.count }) <= Self.maxBatchBytes else {
                     throw KinesisError(type: "InvalidArgumentException", message: "Records size exceeds 4 MiB limit", status: 400)
                 }
-                let outcomes = try await engine.ingest(stream: target.stream, records: data.map(Self.input))
+                let outcomes = try await engine.writer.ingest(stream: target.stream, records: data.map(Self.input))
                 let entries = outcomes.map { outcome -> FirehoseShapes.PutRecordBatchResponseEntry in
                     switch outcome {
                     case .stored(let sequence): return .init(RecordId: sequence.description)
@@ -91,7 +91,7 @@ public struct FirehoseAPI: Sendable {
                 guard target.export == nil else {
                     throw KinesisError(type: "InvalidArgumentException", message: "Delivery stream \(target.name) is the export of that name in sluice.toml; remove its [[exports]] entry there instead.", status: 400)
                 }
-                try await engine.deleteStream(name: target.stream)
+                try await engine.catalog.deleteStream(name: target.stream)
                 return Data("{}".utf8)
             case "DescribeDeliveryStream":
                 let input = try decode(FirehoseShapes.NameInput.self, body)
@@ -162,7 +162,7 @@ public struct FirehoseAPI: Sendable {
         if let export = exports[name] {
             return Resolved(name: name, stream: export.consumer.streamName, type: "KinesisStreamAsSource", export: export)
         }
-        if let metadata = try? engine.metadata(of: name), metadata.tags[Self.tagKey] == "DirectPut" {
+        if let metadata = try? engine.catalog.metadata(of: name), metadata.tags[Self.tagKey] == "DirectPut" {
             return Resolved(name: name, stream: name, type: "DirectPut")
         }
         throw KinesisError(type: "ResourceNotFoundException", message: "Firehose \(name) under account \(account) not found.", status: 400)
@@ -171,13 +171,13 @@ public struct FirehoseAPI: Sendable {
     /// Every delivery stream with its type, by name.
     func allNames() -> [(String, String)] {
         var all = exports.keys.map { ($0, "KinesisStreamAsSource") }
-        for stream in engine.streamNames() where exports[stream] == nil {
-            if (try? engine.metadata(of: stream))?.tags[Self.tagKey] == "DirectPut" { all.append((stream, "DirectPut")) }
+        for stream in engine.catalog.streamNames() where exports[stream] == nil {
+            if (try? engine.catalog.metadata(of: stream))?.tags[Self.tagKey] == "DirectPut" { all.append((stream, "DirectPut")) }
         }
         return all.sorted { $0.0 < $1.0 }
     }
 
-    private var arnParts: [Substring] { engine.arn(of: "x").split(separator: ":", omittingEmptySubsequences: false) }
+    private var arnParts: [Substring] { engine.catalog.arn(of: "x").split(separator: ":", omittingEmptySubsequences: false) }
     var region: String { String(arnParts[3]) }
     var account: String { String(arnParts[4]) }
 
@@ -198,21 +198,21 @@ public struct FirehoseAPI: Sendable {
             throw KinesisError(type: "ResourceInUseException", message: "Firehose \(name) under account \(account) already exists (an export in sluice.toml).", status: 400)
         }
         do {
-            try engine.createStream(name: name, shardCount: nil, mode: .onDemand)
+            try engine.catalog.createStream(name: name, shardCount: nil, mode: .onDemand)
         } catch let error as EngineError where error.kind == .resourceInUse {
             throw KinesisError(type: "ResourceInUseException", message: "Firehose \(name) under account \(account) already exists.", status: 400)
         }
-        try engine.addTags(stream: name, tags: [Self.tagKey: "DirectPut"])
+        try engine.catalog.addTags(stream: name, tags: [Self.tagKey: "DirectPut"])
         return FirehoseShapes.CreateOutput(DeliveryStreamARN: arn(name))
     }
 
     private func describe(_ target: Resolved) throws -> FirehoseShapes.Description {
-        let metadata = try engine.metadata(of: target.stream)
+        let metadata = try engine.catalog.metadata(of: target.stream)
         let created = Double(metadata.createdAtMillis) / 1000
         return FirehoseShapes.Description(
             DeliveryStreamName: target.name, DeliveryStreamARN: arn(target.name), DeliveryStreamStatus: "ACTIVE",
             DeliveryStreamType: target.type, VersionId: "1", CreateTimestamp: created,
-            Source: target.export.map { _ in FirehoseShapes.Source(KinesisStreamSourceDescription: .init(KinesisStreamARN: engine.arn(of: target.stream), DeliveryStartTimestamp: created)) },
+            Source: target.export.map { _ in FirehoseShapes.Source(KinesisStreamSourceDescription: .init(KinesisStreamARN: engine.catalog.arn(of: target.stream), DeliveryStartTimestamp: created)) },
             Destinations: target.export.map { [FirehoseShapes.Destination(DestinationId: "destinationId-000000000001", SluiceDestination: $0.destination.description)] } ?? [],
             HasMoreDestinations: false
         )

@@ -43,17 +43,17 @@ public struct EmbeddedSink: GatewaySink {
 
     public init(engine: StreamEngine) { self.engine = engine }
 
-    public func shardMap(stream: String) throws -> ShardMap { try engine.shardMap(stream: stream) }
-    public func shardMapVersion(stream: String) throws -> UInt64 { try engine.shardMapVersion(stream: stream) }
+    public func shardMap(stream: String) throws -> ShardMap { try engine.catalog.shardMap(stream: stream) }
+    public func shardMapVersion(stream: String) throws -> UInt64 { try engine.catalog.shardMapVersion(stream: stream) }
     public func highWater(stream: String, shardIndex: Int, sinceMillis: Int64, producers: Set<UInt64>) throws -> [UInt64: UInt64] {
-        try engine.originHighWater(stream: stream, shardIndex: shardIndex, sinceMillis: sinceMillis, producers: producers)
+        try engine.reader.originHighWater(stream: stream, shardIndex: shardIndex, sinceMillis: sinceMillis, producers: producers)
     }
     public func storedOrigins(stream: String, shardIndex: Int, andLaterShards: Bool, sinceMillis: Int64, among wanted: Set<RecordOrigin>) throws -> Set<RecordOrigin> {
-        try engine.storedOrigins(stream: stream, shardIndex: shardIndex, andLaterShards: andLaterShards, sinceMillis: sinceMillis, among: wanted)
+        try engine.reader.storedOrigins(stream: stream, shardIndex: shardIndex, andLaterShards: andLaterShards, sinceMillis: sinceMillis, among: wanted)
     }
-    public func recentArrivals(stream: String, shardIndex: Int) -> RecentArrivals { engine.recentArrivals(stream: stream, shardIndex: shardIndex) }
+    public func recentArrivals(stream: String, shardIndex: Int) -> RecentArrivals { engine.reader.recentArrivals(stream: stream, shardIndex: shardIndex) }
     public func put(stream: String, records: [PutRecordInput], routedTo route: ShardRoute?) async throws -> [SinkOutcome] {
-        try await engine.ingest(stream: stream, records: records, routedTo: route).map {
+        try await engine.writer.ingest(stream: stream, records: records, routedTo: route).map {
             switch $0 {
             case .stored: .stored
             case .failed(let error): .failed(error)

@@ -28,12 +28,12 @@ struct EngineMaintenanceService: Service {
             sinceAutoscale += tick
             if sinceAutoscale >= autoscaleEvery {
                 sinceAutoscale = .zero
-                await engine.autoscaleOnDemandStreams()
+                await engine.autoscaler.scaleOnDemandStreams()
             }
             sinceRetention += tick
             if sinceRetention >= retentionEvery {
                 sinceRetention = .zero
-                let deleted = engine.enforceRetention()
+                let deleted = engine.catalog.enforceRetention()
                 if deleted > 0 { logger.info("retention deleted expired segments", metadata: ["segments": "\(deleted)"]) }
             }
         }

@@ -60,7 +60,7 @@ struct ReloadService: Service {
             logger.info("key file reloaded", metadata: ["versions": "\(keys.entries.map { "\($0.id) v\($0.version)" }.joined(separator: ", "))"])
         }
         try await StreamProvisioner(engine: engine, logger: logger).apply(next.streams)
-        engine.updateWriteLimits(StreamEngine.WriteLimits(
+        engine.writer.updateWriteLimits(StreamEngine.WriteLimits(
             enabled: next.engine.enforceWriteLimits, bytesPerSecond: next.engine.shardWriteBytesPerSecond,
             recordsPerSecond: next.engine.shardWriteRecordsPerSecond
         ))

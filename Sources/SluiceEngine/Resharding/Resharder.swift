@@ -5,17 +5,27 @@ import SluiceStorage
 /// A reshard first writes the new shard map (children added, parents marked closed) so
 /// that new puts route to the children, then closes the parents' logs, which waits for
 /// the appends already in flight, and finally records each parent's end offset. A crash
-/// in between is finished at the next start (`finishClosingShards`). Parents keep their
+/// in between is finished at the next start (`StreamCatalog` at open). Parents keep their
 /// records until retention; children's sequence numbers are greater than their parents'
 /// because their shard indexes are.
-extension StreamEngine {
+public final class Resharder: Sendable {
+    let context: EngineContext
+    let catalog: StreamCatalog
+    let factory: ShardFactory
+
+    init(context: EngineContext, catalog: StreamCatalog, factory: ShardFactory) {
+        self.context = context
+        self.catalog = catalog
+        self.factory = factory
+    }
+
     /// SplitShard: `shardId`'s range is split at `newStartingHashKey` into two children.
     public func splitShard(stream name: String, shardId: String, newStartingHashKey: String) async throws {
-        let handle = try stream(name)
-        let parent = try openShard(shardId, in: handle)
+        let handle = try catalog.stream(name)
+        let parent = try openShardMetadata(shardId, in: handle)
         guard let key = HashKey.parse(newStartingHashKey),
               key > parent.hashKeyRange.lowerBound, key <= parent.hashKeyRange.upperBound else {
-            throw EngineError(.invalidArgument, "NewStartingHashKey \(newStartingHashKey) must be greater than the StartingHashKey \(parent.hashKeyStart) and not greater than the EndingHashKey \(parent.hashKeyEnd) of shard \(parent.id) in stream \(name) under account \(options.accountId).")
+            throw EngineError(.invalidArgument, "NewStartingHashKey \(newStartingHashKey) must be greater than the StartingHashKey \(parent.hashKeyStart) and not greater than the EndingHashKey \(parent.hashKeyEnd) of shard \(parent.id) in stream \(name) under account \(context.options.accountId).")
         }
         try checkShardLimit(adding: 1)
         try await reshard(handle, closing: [parent], into: [
@@ -26,12 +36,12 @@ extension StreamEngine {
 
     /// MergeShards: two open shards with adjacent ranges become one.
     public func mergeShards(stream name: String, shardToMerge: String, adjacentShardToMerge: String) async throws {
-        let handle = try stream(name)
-        let first = try openShard(shardToMerge, in: handle)
-        let second = try openShard(adjacentShardToMerge, in: handle)
+        let handle = try catalog.stream(name)
+        let first = try openShardMetadata(shardToMerge, in: handle)
+        let second = try openShardMetadata(adjacentShardToMerge, in: handle)
         let (low, high) = first.hashKeyRange.lowerBound < second.hashKeyRange.lowerBound ? (first, second) : (second, first)
         guard low.hashKeyRange.upperBound != .max, low.hashKeyRange.upperBound + 1 == high.hashKeyRange.lowerBound else {
-            throw EngineError(.invalidArgument, "Shards \(first.id) and \(second.id) in stream \(name) under account \(options.accountId) are not an adjacent pair of shards eligible for merging")
+            throw EngineError(.invalidArgument, "Shards \(first.id) and \(second.id) in stream \(name) under account \(context.options.accountId) are not an adjacent pair of shards eligible for merging")
         }
         try await reshard(handle, closing: [first, second], into: [
             (low.hashKeyRange.lowerBound...high.hashKeyRange.upperBound, first.index, second.index),
@@ -43,7 +53,7 @@ extension StreamEngine {
     /// shard has at most two parents. Returns the previous open shard count.
     @discardableResult
     public func updateShardCount(stream name: String, targetShardCount target: Int) async throws -> Int {
-        let handle = try stream(name)
+        let handle = try catalog.stream(name)
         let current = handle.metadata.openShards.count
         guard target >= 1 else { throw EngineError.length(field: "targetShardCount", value: "\(target)", min: 1) }
         guard target <= current * 2, target * 2 >= current else {
@@ -74,20 +84,20 @@ extension StreamEngine {
         return sorted.map(\.hashKeyRange) == HashKey.evenRanges(count: shards.count)
     }
 
-    private func openShard(_ shardId: String, in handle: StreamHandle) throws -> ShardMetadata {
+    private func openShardMetadata(_ shardId: String, in handle: StreamHandle) throws -> ShardMetadata {
         guard let index = ShardID.index(shardId), let shard = handle.metadata.shards.first(where: { $0.index == index }) else {
-            throw EngineError(.resourceNotFound, "Could not find shard \(shardId) in stream \(handle.name) under account \(options.accountId).")
+            throw EngineError(.resourceNotFound, "Could not find shard \(shardId) in stream \(handle.name) under account \(context.options.accountId).")
         }
         guard shard.isOpen else {
-            throw EngineError(.resourceInUse, "Shard \(shardId) in stream \(handle.name) under account \(options.accountId) has already been merged or split, and thus is not eligible for merging or splitting.")
+            throw EngineError(.resourceInUse, "Shard \(shardId) in stream \(handle.name) under account \(context.options.accountId) has already been merged or split, and thus is not eligible for merging or splitting.")
         }
         return shard
     }
 
     private func checkShardLimit(adding count: Int) throws {
-        let open = openShardCount
-        if open + count > options.shardLimit {
-            throw EngineError(.limitExceeded, "This request would exceed the shard limit for the account \(options.accountId) in \(options.region). Current limit of shards is \(options.shardLimit). Number of open shards is \(open).")
+        let open = catalog.openShardCount
+        if open + count > context.options.shardLimit {
+            throw EngineError(.limitExceeded, "This request would exceed the shard limit for the account \(context.options.accountId) in \(context.options.region). Current limit of shards is \(context.options.shardLimit). Number of open shards is \(open).")
         }
     }
 
@@ -96,11 +106,11 @@ extension StreamEngine {
         _ handle: StreamHandle, closing parents: [ShardMetadata],
         into children: [(range: ClosedRange<UInt128>, parent: Int, adjacent: Int?)]
     ) async throws {
-        let now = clock.nowMillis()
+        let now = context.clock.nowMillis()
         // One reshard at a time per stream: Kinesis answers ResourceInUse while UPDATING.
         let metadata = try handle.state.withLock { s -> StreamMetadata in
             guard s.metadata.status == "ACTIVE" else {
-                throw EngineError(.resourceInUse, "Stream \(s.metadata.name) under account \(options.accountId) not ACTIVE, instead in state \(s.metadata.status)")
+                throw EngineError(.resourceInUse, "Stream \(s.metadata.name) under account \(context.options.accountId) not ACTIVE, instead in state \(s.metadata.status)")
             }
             s.metadata.status = "UPDATING"
             return s.metadata
@@ -114,7 +124,7 @@ extension StreamEngine {
                     index: next, hashKeyStart: String(child.range.lowerBound), hashKeyEnd: String(child.range.upperBound),
                     parentIndex: child.parent, adjacentParentIndex: child.adjacent, startingOffset: 0, createdAtMillis: now
                 )
-                handles[next] = try openShard(shard, of: metadata, streamDirectory: handle.directory)
+                handles[next] = try factory.open(shard, of: metadata, streamDirectory: handle.directory)
                 newShards.append(shard)
                 next += 1
             }
@@ -125,12 +135,12 @@ extension StreamEngine {
                     updated.shards[k].closedAtMillis = now
                 }
                 updated.shards += newShards
-                try writeMetadata(updated, directory: handle.directory)
+                try catalog.writeMetadata(updated, directory: handle.directory)
                 s.metadata = updated
                 s.shards.merge(handles) { $1 }
             }
             try await finishClosingShards(handle)
-            logger.info("resharded", metadata: [
+            context.logger.info("resharded", metadata: [
                 "stream": "\(metadata.name)", "closed": "\(parents.map(\.id))", "opened": "\(newShards.map(\.id))",
             ])
         } catch {
@@ -139,7 +149,7 @@ extension StreamEngine {
         }
         try handle.state.withLock { s in
             s.metadata.status = "ACTIVE"
-            try writeMetadata(s.metadata, directory: handle.directory)
+            try catalog.writeMetadata(s.metadata, directory: handle.directory)
         }
     }
 
@@ -157,7 +167,7 @@ extension StreamEngine {
                     s.metadata.shards[k].endOffset = shard.log.endOffset
                 }
             }
-            try writeMetadata(s.metadata, directory: handle.directory)
+            try catalog.writeMetadata(s.metadata, directory: handle.directory)
         }
         // Readers caught up on a parent learn that it has ended (and so its children may be read).
         for shard in closing { shard.notifyAppend() }

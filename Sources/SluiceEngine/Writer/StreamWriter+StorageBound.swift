@@ -58,7 +58,7 @@ final class StreamStorage: Sendable {
     }
 }
 
-extension StreamEngine {
+extension StreamWriter {
     func storage(of name: String) -> StreamStorage {
         storageByStream.withLock { all in
             if let found = all[name] { return found }
@@ -89,7 +89,7 @@ extension StreamEngine {
         guard storedTotals(handle).bytes >= bound.maxBytes else { return nil }
         storage.counts.withLock { $0.rejectedRecords += UInt64(records) }
         storage.rejectedRecords.increment(by: records)
-        return EngineError(.provisionedThroughputExceeded, "Stream \(handle.name) under account \(options.accountId) is full: it holds its max_bytes of \(bound.maxBytes) bytes and on_full is \"reject\". Retry later; space frees as retention deletes records.")
+        return EngineError(.provisionedThroughputExceeded, "Stream \(handle.name) under account \(context.accountId) is full: it holds its max_bytes of \(bound.maxBytes) bytes and on_full is \"reject\". Retry later; space frees as retention deletes records.")
     }
 
     /// With `on_full = "drop_oldest"`: deletes the oldest whole segments (oldest by their
@@ -111,7 +111,7 @@ extension StreamEngine {
             do {
                 guard try shard.log.deleteSegments(before: segment.endOffset) > 0 else { return }
             } catch {
-                failureLog.log(logger, .error, "could not delete the oldest segment to fit max_bytes", metadata: [
+                context.failureLog.log(context.logger, .error, "could not delete the oldest segment to fit max_bytes", metadata: [
                     "stream": "\(handle.name)", "shard": "\(shard.id)", "error": "\(error)",
                 ])
                 return
@@ -122,7 +122,7 @@ extension StreamEngine {
             }
             storage.droppedRecords.increment(by: Int(clamping: segment.recordCount))
             storage.droppedBytes.increment(by: Int(clamping: segment.size))
-            logger.warning("stream over its max_bytes: dropped its oldest segment", metadata: [
+            context.logger.warning("stream over its max_bytes: dropped its oldest segment", metadata: [
                 "stream": "\(handle.name)", "shard": "\(shard.id)", "first_offset": "\(segment.firstOffset)",
                 "end_offset": "\(segment.endOffset)", "records": "\(segment.recordCount)", "bytes": "\(segment.size)",
             ])
@@ -131,7 +131,7 @@ extension StreamEngine {
 
     /// Every stream's size, bound and what the bound did.
     public func storageStatus() -> [StreamStorageStatus] {
-        let handles = streams.withLock { Array($0.values) }.sorted { $0.name < $1.name }
+        let handles = catalog.allStreams.sorted { $0.name < $1.name }
         return handles.map { handle in
             let totals = storedTotals(handle)
             let counts = storage(of: handle.name).counts.withLock { $0 }

@@ -24,14 +24,14 @@ public struct RecentArrivals: Sendable, Equatable {
     }
 }
 
-extension StreamEngine {
+extension StreamReader {
     /// The records a shard stored within the last `window` milliseconds, oldest first:
     /// what a write limiter made after a restart must count, so that the second around a
     /// restart (a kill -9 included) does not carry a full second's limit twice. Reads at
     /// most 20,000 records; empty for a shard that does not exist (any more).
     public func recentArrivals(stream name: String, shardIndex: Int, window: Int64 = 1_005) -> RecentArrivals {
-        let now = clock.nowMillis()
-        guard let handle = try? stream(name), let (_, shard) = handle.shard(shardIndex),
+        let now = context.clock.nowMillis()
+        guard let handle = try? catalog.stream(name), let (_, shard) = handle.shard(shardIndex),
               let from = try? shard.log.offset(atTimestamp: now - window),
               let read = try? shard.log.read(from: from, maxRecords: 20_000, maxBytes: 64 << 20) else {
             return RecentArrivals(arrivals: [], nowMillis: now)
@@ -43,11 +43,11 @@ extension StreamEngine {
     }
 }
 
-extension StreamEngine {
+extension StreamReader {
     /// The highest sequence each producer has stored in one shard since `sinceMillis`
     /// (arrival time): what a restarted file source must not store again.
     public func originHighWater(stream name: String, shardIndex: Int, sinceMillis: Int64, producers: Set<UInt64>) throws -> [UInt64: UInt64] {
-        guard let (_, shard) = try stream(name).shard(shardIndex) else { return [:] }
+        guard let (_, shard) = try catalog.stream(name).shard(shardIndex) else { return [:] }
         return try shard.log.highWater(of: producers, from: try shard.log.offset(atTimestamp: sinceMillis))
     }
 
@@ -58,7 +58,7 @@ extension StreamEngine {
     public func storedOrigins(
         stream name: String, shardIndex: Int, andLaterShards: Bool = false, sinceMillis: Int64, among wanted: Set<RecordOrigin>
     ) throws -> Set<RecordOrigin> {
-        let handle = try stream(name)
+        let handle = try catalog.stream(name)
         var found: Set<RecordOrigin> = []
         for shard in handle.allShards where shard.index == shardIndex || (andLaterShards && shard.index > shardIndex) {
             found.formUnion(try shard.log.origins(among: wanted, from: try shard.log.offset(atTimestamp: sinceMillis)))

@@ -1,48 +1,31 @@
 import SluiceStorage
+import Synchronization
 
-/// One record as a producer sends it.
-public struct PutRecordInput: Sendable {
-    public var partitionKey: String
-    public var data: [UInt8]
-    public var explicitHashKey: String?
-    /// Set by in-process producers that deduplicate (file sources): kept in the log.
-    public var origin: RecordOrigin?
+/// The engine's write side: validates records by Kinesis' rules, routes them by hash key
+/// (or takes the gateway's route while its map is current), meters each shard to its
+/// write limits, appends per shard in parallel and enforces each stream's size bound
+/// (`+StorageBound`).
+public final class StreamWriter: Sendable {
+    let context: EngineContext
+    let catalog: StreamCatalog
+    let factory: ShardFactory
+    /// Size bounds and their counters, by stream name (`+StorageBound`).
+    let storageByStream = Mutex<[String: StreamStorage]>([:])
 
-    public init(partitionKey: String, data: [UInt8], explicitHashKey: String? = nil, origin: RecordOrigin? = nil) {
-        self.partitionKey = partitionKey
-        self.data = data
-        self.explicitHashKey = explicitHashKey
-        self.origin = origin
+    init(context: EngineContext, catalog: StreamCatalog, factory: ShardFactory) {
+        self.context = context
+        self.catalog = catalog
+        self.factory = factory
     }
 
-    /// Bytes it counts against Kinesis' size and rate limits: data plus partition key.
-    public var size: Int { data.count + partitionKey.utf8.count }
-}
-
-/// Where an in-process producer (the gateway) already routed a batch: one open shard of
-/// the stream's shard map of `mapVersion` (`ShardMap.version`). The engine appends there
-/// without hashing the keys again while that map is current, and routes them itself when
-/// it is not.
-public struct ShardRoute: Sendable, Equatable {
-    public var index: Int
-    public var mapVersion: UInt64
-
-    public init(index: Int, mapVersion: UInt64) {
-        self.index = index
-        self.mapVersion = mapVersion
+    /// Applies new per-shard write limits to every shard, now and for shards created later.
+    public func updateWriteLimits(_ limits: StreamEngine.WriteLimits) {
+        factory.writeLimits = limits
+        for (_, shard) in catalog.everyShard {
+            shard.limiter.update(bytesPerSecond: limits.bytesPerSecond, recordsPerSecond: limits.recordsPerSecond, enabled: limits.enabled)
+        }
     }
-}
 
-/// What happened to one record of a put.
-/// `stored` carries the sequence number as a value: the HTTP layer formats it (and the
-/// shard id within it) for the wire; in-process producers that do not need it pay nothing.
-public enum PutRecordOutcome: Sendable, Equatable {
-    case stored(SequenceNumber)
-    case failed(EngineError)
-}
-
-/// Writing: validate, route by hash key, meter per shard, append per shard.
-extension StreamEngine {
     /// Checks a record against Kinesis' rules and returns the hash key it routes by.
     func validate(_ record: PutRecordInput) throws -> UInt128 {
         try validateKeyAndSize(record)
@@ -114,7 +97,7 @@ extension StreamEngine {
     /// map is current no key is hashed again.
     public func ingest(stream name: String, records: [PutRecordInput], routedTo route: ShardRoute? = nil) async throws -> [PutRecordOutcome] {
         guard !records.isEmpty else { return [] }
-        let handle = try stream(name)
+        let handle = try catalog.stream(name)
         if let route, let shard = handle.shard(routedBy: route) {
             for record in records {
                 try validateKeyAndSize(record)
@@ -143,7 +126,7 @@ extension StreamEngine {
             previous = record.explicitHashKey == nil ? (record.partitionKey, hash) : nil
         }
         let hashKeys = keys
-        let handle = try stream(name)
+        let handle = try catalog.stream(name)
         // Group by shard, keeping each shard's records in request order.
         var groups: [Int: (shard: ShardHandle, indexes: [Int])] = [:]
         for (k, hashKey) in hashKeys.enumerated() {
@@ -176,7 +159,7 @@ extension StreamEngine {
             }
             for k in group.indexes.dropFirst(admitted) {
                 outcomes[k] = .failed(EngineError(.provisionedThroughputExceeded,
-                    "Rate exceeded for shard \(group.shard.id) in stream \(name) under account \(options.accountId)."))
+                    "Rate exceeded for shard \(group.shard.id) in stream \(name) under account \(context.accountId)."))
             }
             if !keep.isEmpty { admittedGroups.append((group.shard, keep)) }
         }
@@ -223,7 +206,7 @@ extension StreamEngine {
             let done = Set(outcomes.map(\.0))
             return outcomes + indexes.filter { !done.contains($0) }.map { ($0, .failed(failure)) }
         } catch {
-            failureLog.log(logger, .error, "append failed", metadata: ["shard": "\(shard.log.directory)", "error": "\(error)"])
+            context.failureLog.log(context.logger, .error, "append failed", metadata: ["shard": "\(shard.log.directory)", "error": "\(error)"])
             let failure = EngineError(.internalFailure, "\(error)")
             return indexes.map { ($0, .failed(failure)) }
         }

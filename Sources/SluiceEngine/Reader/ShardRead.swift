@@ -24,7 +24,7 @@ struct ShardRead {
     var caughtUp: Bool { nextOffset >= endOffset }
 }
 
-extension StreamEngine {
+extension StreamReader {
     /// Reads up to `maxRecords` records and (after the first) `maxBytes` bytes of one shard
     /// from `offset`; `maxBytes <= 0` reads nothing (a reader out of allowance).
     func readShard(_ stream: StreamHandle, meta: ShardMetadata, shard: ShardHandle, from offset: UInt64, maxRecords: Int, maxBytes: Int) throws -> ShardRead {
@@ -41,7 +41,7 @@ extension StreamEngine {
         let bytes = result.records.reduce(0) { $0 + $1.size }
         shard.metrics.outgoingRecords.increment(by: result.records.count)
         shard.metrics.outgoingBytes.increment(by: bytes)
-        let now = clock.nowMillis()
+        let now = context.clock.nowMillis()
         let caughtUp = result.nextOffset >= result.endOffset
         var children: [ChildShard]?
         if let end = meta.endOffset, result.nextOffset >= end {

@@ -1,24 +1,31 @@
+import Crypto
 import SluiceStorage
 
-/// A shard that follows a closed shard, listed at the end of the parent.
-public struct ChildShard: Sendable, Equatable {
-    public var shardId: String
-    public var parentShards: [String]
-    public var hashKeyRange: ClosedRange<UInt128>
-}
+/// The engine's read side: shard iterators, GetRecords, one shard read as every reader
+/// takes it (`ShardRead`), what a restarted producer asks of the log (`+ProducerRestart`) and the
+/// durable consumers that exports and functions read through.
+public final class StreamReader: Sendable {
+    let context: EngineContext
+    let catalog: StreamCatalog
+    let iteratorKey: SymmetricKey
 
-/// What one GetRecords returns.
-public struct GetRecordsResult: Sendable {
-    public var shardIndex: Int
-    public var records: [StoredRecord]
-    /// nil once a closed shard has been read to its end.
-    public var nextShardIterator: String?
-    public var millisBehindLatest: Int64
-    public var childShards: [ChildShard]
-}
+    init(context: EngineContext, catalog: StreamCatalog) throws {
+        self.context = context
+        self.catalog = catalog
+        iteratorKey = try Self.loadIteratorKey(context.dataDirectory + "/engine.key", fs: context.fs)
+    }
 
-/// Reading: shard iterators and GetRecords.
-extension StreamEngine {
+    /// The key that signs shard iterators; kept on disk so iterators survive a restart.
+    private static func loadIteratorKey(_ path: String, fs: any FileSystem) throws -> SymmetricKey {
+        if fs.fileExists(path) {
+            if let problem = IteratorKeyFile.problem(path, fs: fs) { throw EngineError(.internalFailure, problem) }
+            return SymmetricKey(data: try fs.readWholeFile(path))
+        }
+        let key = SymmetricKey(size: .bits256)
+        try fs.writeAtomically(path, key.withUnsafeBytes { Array($0) }, mode: 0o600)
+        return key
+    }
+
     /// The stream a shard iterator was issued for, when the token is genuine (access
     /// control authorizes GetRecords by it).
     public func streamName(ofIterator token: String) -> String? {
@@ -27,9 +34,9 @@ extension StreamEngine {
 
     /// GetShardIterator: a token for reading `shardId` from `start`.
     public func shardIterator(stream name: String, shardId: String, start: IteratorStart) throws -> String {
-        let handle = try stream(name)
+        let handle = try catalog.stream(name)
         guard let index = ShardID.index(shardId), let (meta, shard) = handle.shard(index) else {
-            throw EngineError(.resourceNotFound, "Shard \(shardId) in stream \(name) under account \(options.accountId) does not exist")
+            throw EngineError(.resourceNotFound, "Shard \(shardId) in stream \(name) under account \(context.accountId) does not exist")
         }
         let offset: UInt64
         switch start {
@@ -39,7 +46,7 @@ extension StreamEngine {
             offset = shard.log.endOffset
         case .atSequenceNumber(let text), .afterSequenceNumber(let text):
             guard let sequence = SequenceNumber(text), sequence.shardIndex == index else {
-                throw EngineError(.invalidArgument, "StartingSequenceNumber \(text) used in GetShardIterator on shard \(meta.id) in stream \(name) under account \(options.accountId) is invalid because it did not come from this stream.")
+                throw EngineError(.invalidArgument, "StartingSequenceNumber \(text) used in GetShardIterator on shard \(meta.id) in stream \(name) under account \(context.accountId) is invalid because it did not come from this stream.")
             }
             if case .afterSequenceNumber = start { offset = sequence.offset + 1 } else { offset = sequence.offset }
         case .atTimestamp(let millis):
@@ -49,7 +56,7 @@ extension StreamEngine {
         }
         let iterator = ShardIterator(
             streamName: name, streamCreatedAt: handle.metadata.createdAtMillis,
-            shardIndex: index, offset: offset, issuedAt: clock.nowMillis()
+            shardIndex: index, offset: offset, issuedAt: context.clock.nowMillis()
         )
         return iterator.token(key: iteratorKey)
     }
@@ -63,17 +70,17 @@ extension StreamEngine {
         guard let iterator = ShardIterator.decode(token, key: iteratorKey) else {
             throw EngineError(.invalidArgument, "Invalid ShardIterator.")
         }
-        let now = clock.nowMillis()
+        let now = context.clock.nowMillis()
         if now - iterator.issuedAt > KinesisLimits.iteratorLifetimeMillis {
             throw EngineError(.expiredIterator, "Iterator expired. The iterator was created at time \(iterator.issuedAt) while right now it is \(now) which is further in the future than the tolerated delay of \(KinesisLimits.iteratorLifetimeMillis) milliseconds.")
         }
-        let handle = try stream(iterator.streamName)
+        let handle = try catalog.stream(iterator.streamName)
         guard handle.metadata.createdAtMillis == iterator.streamCreatedAt, let (meta, shard) = handle.shard(iterator.shardIndex) else {
-            throw EngineError(.resourceNotFound, "Shard \(ShardID.string(iterator.shardIndex)) in stream \(iterator.streamName) under account \(options.accountId) does not exist")
+            throw EngineError(.resourceNotFound, "Shard \(ShardID.string(iterator.shardIndex)) in stream \(iterator.streamName) under account \(context.accountId) does not exist")
         }
         guard shard.readLimiter.admitCall() else {
             shard.metrics.readThrottled.increment()
-            throw EngineError(.provisionedThroughputExceeded, "Rate exceeded for Shard - \(meta.id) in stream \(iterator.streamName) under account \(options.accountId).")
+            throw EngineError(.provisionedThroughputExceeded, "Rate exceeded for Shard - \(meta.id) in stream \(iterator.streamName) under account \(context.accountId).")
         }
         let read = try readShard(handle, meta: meta, shard: shard, from: iterator.offset, maxRecords: limit, maxBytes: KinesisLimits.maxGetRecordsBytes)
         shard.readLimiter.charge(bytes: read.bytes)

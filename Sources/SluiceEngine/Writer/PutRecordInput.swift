@@ -1,0 +1,43 @@
+import SluiceStorage
+
+/// One record as a producer sends it.
+public struct PutRecordInput: Sendable {
+    public var partitionKey: String
+    public var data: [UInt8]
+    public var explicitHashKey: String?
+    /// Set by in-process producers that deduplicate (file sources): kept in the log.
+    public var origin: RecordOrigin?
+
+    public init(partitionKey: String, data: [UInt8], explicitHashKey: String? = nil, origin: RecordOrigin? = nil) {
+        self.partitionKey = partitionKey
+        self.data = data
+        self.explicitHashKey = explicitHashKey
+        self.origin = origin
+    }
+
+    /// Bytes it counts against Kinesis' size and rate limits: data plus partition key.
+    public var size: Int { data.count + partitionKey.utf8.count }
+}
+
+/// Where an in-process producer (the gateway) already routed a batch: one open shard of
+/// the stream's shard map of `mapVersion` (`ShardMap.version`). The engine appends there
+/// without hashing the keys again while that map is current, and routes them itself when
+/// it is not.
+public struct ShardRoute: Sendable, Equatable {
+    public var index: Int
+    public var mapVersion: UInt64
+
+    public init(index: Int, mapVersion: UInt64) {
+        self.index = index
+        self.mapVersion = mapVersion
+    }
+}
+
+/// What happened to one record of a put.
+/// `stored` carries the sequence number as a value: the HTTP layer formats it (and the
+/// shard id within it) for the wire; in-process producers that do not need it pay nothing.
+public enum PutRecordOutcome: Sendable, Equatable {
+    case stored(SequenceNumber)
+    case failed(EngineError)
+}
+
