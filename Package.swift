@@ -177,7 +177,7 @@ let package = Package(
         .executableTarget(
             name: "sluice-bench",
             dependencies: [
-                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceKinesisServer", "SluiceGateway", "SluiceMQTT", "SluiceExports", "SluiceFunctions", "CMallocTuning",
+                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceKinesisServer", "SluiceGateway", "SluiceMQTT", "CMosquitto", "SluiceExports", "SluiceFunctions", "CMallocTuning",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

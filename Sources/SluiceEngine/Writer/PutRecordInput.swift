@@ -1,23 +1,8 @@
 import SluiceStorage
 
-/// One record as a producer sends it.
-public struct PutRecordInput: Sendable {
-    public var partitionKey: String
-    public var data: [UInt8]
-    public var explicitHashKey: String?
-    /// Set by in-process producers that deduplicate (file sources): kept in the log.
-    public var origin: RecordOrigin?
-
-    public init(partitionKey: String, data: [UInt8], explicitHashKey: String? = nil, origin: RecordOrigin? = nil) {
-        self.partitionKey = partitionKey
-        self.data = data
-        self.explicitHashKey = explicitHashKey
-        self.origin = origin
-    }
-
-    /// Bytes it counts against Kinesis' size and rate limits: data plus partition key.
-    public var size: Int { data.count + partitionKey.utf8.count }
-}
+/// One record as a producer sends it: the same type from a source through the gateway,
+/// its spool and the engine to the log (`LogRecord`), so no step converts it.
+public typealias PutRecordInput = LogRecord
 
 /// Where an in-process producer (the gateway) already routed a batch: one open shard of
 /// the stream's shard map of `mapVersion` (`ShardMap.version`). The engine appends there

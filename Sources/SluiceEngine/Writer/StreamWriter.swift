@@ -181,7 +181,12 @@ public final class StreamWriter: Sendable {
     private func append(
         _ indexes: [Int], of records: [PutRecordInput], hashKey: @escaping @Sendable (Int) -> UInt128?, to shard: ShardHandle, stream: StreamHandle
     ) async -> [(Int, PutRecordOutcome)] {
-        let batch = indexes.map { LogRecord(partitionKey: records[$0].partitionKey, data: records[$0].data, origin: records[$0].origin) }
+        // The engine's log routes by the shard, not the explicit hash key: it does not keep it.
+        let batch = indexes.map { k in
+            var record = records[k]
+            record.explicitHashKey = nil
+            return record
+        }
         do {
             let result = try await shard.log.append(batch)
             shard.notifyAppend()

@@ -141,7 +141,7 @@ final class ShardLane: Sendable {
             }
             if take > 0 {
                 do {
-                    try await spool.append(pending.prefix(take).map { LogRecord(partitionKey: $0.partitionKey, data: $0.data, explicitHashKey: $0.explicitHashKey, origin: $0.origin) })
+                    try await spool.append(Array(pending.prefix(take)))
                 } catch {
                     lock.unlock()
                     throw error
@@ -351,13 +351,13 @@ final class ShardLane: Sendable {
         let admitted = limiter.admit(sizes: candidates.lazy.map(\.size))
         guard admitted > 0 else { return (0, 0) }
         let sent = candidates.prefix(admitted)
-        let stored = await store(sent.map { PutRecordInput(partitionKey: $0.partitionKey, data: $0.data, explicitHashKey: $0.explicitHashKey, origin: $0.origin) })
+        let stored = await store(sent.map(\.logRecord))
         limiter.settle()
         let leading = stored.firstIndex(of: false) ?? stored.count
         if leading > 0 {
             try spool.advance(to: sent[sent.startIndex + leading - 1].offset + 1)
             space.shrank()
-            record(stored: sent.prefix(leading).map { PutRecordInput(partitionKey: $0.partitionKey, data: $0.data, explicitHashKey: $0.explicitHashKey, origin: $0.origin) }, direct: false)
+            record(stored: sent.prefix(leading).map(\.logRecord), direct: false)
             metrics.update(spool)
         }
         return (admitted, leading)

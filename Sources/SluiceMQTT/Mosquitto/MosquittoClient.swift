@@ -4,16 +4,16 @@ import Glibc
 /// A libmosquitto client handle and the owner its callbacks receive as `userdata`,
 /// created and freed together: the owner is retained for as long as the handle lives
 /// and released only after `mosquitto_destroy`, so no callback reaches a freed owner
-/// (../shared/FACTS.md). Used by the source's session, the load generator and the
-/// benchmark's baseline subscriber.
-struct MosquittoClient<Owner: AnyObject> {
-    private(set) var handle: OpaquePointer?
+/// (../shared/FACTS.md). Used by the source's session and, in `sluice-bench`, the load
+/// generator and the baseline subscriber.
+package struct MosquittoClient<Owner: AnyObject> {
+    package private(set) var handle: OpaquePointer?
     private var owner: Unmanaged<Owner>?
 
-    init() {}
+    package init() {}
 
     /// Creates the handle with `owner` as its callbacks' `userdata`.
-    mutating func create(clientId: String?, cleanSession: Bool, owner: Owner) throws -> OpaquePointer {
+    package mutating func create(clientId: String?, cleanSession: Bool, owner: Owner) throws -> OpaquePointer {
         MosquittoLibrary.initialize()
         let retained = Unmanaged.passRetained(owner)
         guard let created = mosquitto_new(clientId, cleanSession, retained.toOpaque()) else {
@@ -27,7 +27,7 @@ struct MosquittoClient<Owner: AnyObject> {
 
     /// Frees the client. `stopThread`: it runs libmosquitto's own network thread
     /// (`mosquitto_loop_start`), which is disconnected and joined first.
-    mutating func destroy(stopThread: Bool = false) {
+    package mutating func destroy(stopThread: Bool = false) {
         guard let handle else { return }
         if stopThread {
             mosquitto_disconnect(handle)

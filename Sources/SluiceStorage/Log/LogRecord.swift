@@ -1,4 +1,7 @@
-/// A record handed to the log: the partition key and the data blob, both opaque here.
+/// A record from its source to the log: the partition key and the data blob (both opaque
+/// here), the producer's explicit hash key and, for file sources, its origin. The gateway,
+/// its spool and the engine pass this one type along (the engine calls it
+/// `PutRecordInput`); a record read back is a `StoredRecord`.
 public struct LogRecord: Sendable, Equatable {
     public var partitionKey: String
     public var data: [UInt8]
@@ -46,4 +49,10 @@ public struct StoredRecord: Sendable, Equatable {
 
     /// Bytes this record counts against size and rate limits: key (UTF-8) plus data.
     public var size: Int { partitionKey.utf8.count + data.count }
+
+    /// The record as it was handed to the log (a spooled record going on to the engine,
+    /// a salvaged one into a new segment).
+    public var logRecord: LogRecord {
+        LogRecord(partitionKey: partitionKey, data: data, explicitHashKey: explicitHashKey, origin: origin)
+    }
 }

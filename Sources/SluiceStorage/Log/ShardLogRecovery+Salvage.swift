@@ -96,7 +96,7 @@ extension ShardLogRecovery {
                 try segment.forEachRecord(in: body, at: position) { records.append($0) }
                 var entries: RecordBatch.Entries = []
                 for record in records {
-                    let item = LogRecord(partitionKey: record.partitionKey, data: record.data, explicitHashKey: record.explicitHashKey, origin: record.origin)
+                    let item = record.logRecord
                     if entries.last?.timestamp == record.timestampMillis { entries[entries.count - 1].records.append(item) } else {
                         entries.append((record.timestampMillis, [item]))
                     }

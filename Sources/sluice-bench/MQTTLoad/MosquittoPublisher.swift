@@ -1,4 +1,5 @@
 import CMosquitto
+import SluiceMQTT
 import Dispatch
 import Glibc
 import Synchronization

@@ -1,4 +1,5 @@
 import CMosquitto
+import SluiceMQTT
 import Glibc
 import Synchronization
 
