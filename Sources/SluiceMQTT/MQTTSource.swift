@@ -23,7 +23,7 @@ public final class MQTTSource: Service, Sendable {
     public init(settings: MQTTSourceSettings, gateway: Gateway, logger: Logger) throws {
         self.settings = settings
         self.logger = logger
-        session = try MosquittoSession(settings: settings, logger: logger)
+        session = try MosquittoSession(settings: settings, fileSystem: gateway.fileSystem, time: gateway.time, logger: logger)
         recorder = SourceRecorder(name: settings.name, stream: settings.stream, errorStream: settings.parseErrorStream, gateway: gateway, logger: logger)
         MQTTSourceMetrics.connected(settings.name, false)
     }

@@ -49,3 +49,43 @@ public final class ManualTimeSource: TimeSource {
         }
     }
 }
+
+/// A reading of a `TimeSource`'s monotonic clock: intervals (poll, rotation and flush
+/// timers, retry times) measured on the injected clock rather than `ContinuousClock`, so a
+/// `ManualTimeSource` moves them in tests.
+public struct MonotonicInstant: Comparable, Hashable, Sendable {
+    public var nanos: UInt64
+
+    public init(nanos: UInt64) { self.nanos = nanos }
+
+    public static func < (a: MonotonicInstant, b: MonotonicInstant) -> Bool { a.nanos < b.nanos }
+
+    /// The time from `b` to `a` (negative when `a` is earlier).
+    public static func - (a: MonotonicInstant, b: MonotonicInstant) -> Duration {
+        a.nanos >= b.nanos
+            ? .nanoseconds(Int64(clamping: a.nanos - b.nanos))
+            : .zero - .nanoseconds(Int64(clamping: b.nanos - a.nanos))
+    }
+
+    /// `self` moved by `duration`, saturating at the clock's range.
+    public static func + (a: MonotonicInstant, duration: Duration) -> MonotonicInstant {
+        let nanos = duration.components.seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let total = nanos.overflow ? (duration < .zero ? Int64.min : Int64.max)
+            : nanos.partialValue.addingReportingOverflow(duration.components.attoseconds / 1_000_000_000).partialValue
+        if total >= 0 {
+            let sum = a.nanos.addingReportingOverflow(UInt64(total))
+            return MonotonicInstant(nanos: sum.overflow ? .max : sum.partialValue)
+        }
+        let magnitude = total == .min ? UInt64(Int64.max) + 1 : UInt64(-total)
+        return MonotonicInstant(nanos: a.nanos >= magnitude ? a.nanos - magnitude : 0)
+    }
+
+    public static func - (a: MonotonicInstant, duration: Duration) -> MonotonicInstant {
+        a + (.zero - duration)
+    }
+}
+
+extension TimeSource {
+    /// The monotonic clock now, as an instant.
+    public func monotonicNow() -> MonotonicInstant { MonotonicInstant(nanos: monotonicNanos()) }
+}

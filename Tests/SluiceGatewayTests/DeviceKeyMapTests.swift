@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SluiceStorage
 import SluiceTestSupport
 import Testing
 @testable import SluiceGateway
@@ -42,6 +43,23 @@ import Testing
         map.reloadIfChanged()
         #expect(map.key(for: "dev-1") == "b")
         #expect(log.messages.withLock { $0.contains { $0.contains("previous map stays in use") } })
+    }
+
+    @Test("the file is looked at no more than every check_every, on the injected clock")
+    func reloadWaitsForItsInterval() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("map")
+        RawFile.write(path, Array("dev-1 a\n".utf8))
+        let clock = ManualTimeSource()
+        let map = try DeviceKeyMap(path: path, checkEvery: .seconds(1), time: clock, logger: Logger(label: "test"))
+        RawFile.write(dir.file("next"), Array("dev-1 b\n".utf8))
+        rename(dir.file("next"), path)
+        clock.advance(millis: 999)
+        map.reloadIfChanged()
+        #expect(map.key(for: "dev-1") == "a", "not looked at before its interval")
+        clock.advance(millis: 1)
+        map.reloadIfChanged()
+        #expect(map.key(for: "dev-1") == "b", "looked at once the interval passed")
     }
 
     @Test func anUnreadableFileIsAStartError() {

@@ -16,7 +16,7 @@ final class GatewayHarness: Sendable {
     /// - Parameter sink: what the gateway stores through, given the engine (default: the engine itself).
     init(
         shards: Int, rates: ShardRateLimiter.Rates, spoolMaxBytes: Int64 = 1 << 30, onFull: SpoolFullPolicy = .block,
-        sink: (StreamEngine) -> any GatewaySink = { EmbeddedSink(engine: $0) }
+        time: any TimeSource = SystemTimeSource(), sink: (StreamEngine) -> any GatewaySink = { EmbeddedSink(engine: $0) }
     ) async throws {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
@@ -28,7 +28,7 @@ final class GatewayHarness: Sendable {
         settings.rates = rates
         settings.spoolMaxBytes = spoolMaxBytes
         settings.onFull = onFull
-        let gateway = Gateway(sink: sink(engine), dataDirectory: tmp.path, settings: settings, keys: nil, keyId: nil, logger: logger)
+        let gateway = Gateway(sink: sink(engine), dataDirectory: tmp.path, settings: settings, keys: nil, keyId: nil, time: time, logger: logger)
         self.gateway = gateway
         drains = Task { await gateway.runDrains() }
     }

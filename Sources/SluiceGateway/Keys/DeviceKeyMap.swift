@@ -14,11 +14,13 @@ import Synchronization
 public final class DeviceKeyMap: Sendable {
     public let path: String
     private let logger: Logger
+    private let fileSystem: any FileSystem
+    private let time: any TimeSource
 
     private struct Loaded {
         var keys: [String: String]
         var stamp: FileStamp
-        var checkedAt: ContinuousClock.Instant
+        var checkedAt: MonotonicInstant
     }
 
     private let state: Mutex<Loaded>
@@ -27,13 +29,18 @@ public final class DeviceKeyMap: Sendable {
 
     /// - Throws: `DeviceKeyMapError` naming the file (and line) when it cannot be read or
     ///   parsed: at start a broken map is a config error.
-    public init(path: String, checkEvery: Duration = .seconds(1), logger: Logger) throws {
+    public init(
+        path: String, checkEvery: Duration = .seconds(1), fileSystem: any FileSystem = PosixFileSystem(),
+        time: any TimeSource = SystemTimeSource(), logger: Logger
+    ) throws {
         self.path = path
         self.logger = logger
         self.checkEvery = checkEvery
+        self.fileSystem = fileSystem
+        self.time = time
         let stamp = FileStamp(path: path)
-        let keys = try DeviceKeyMap.parse(file: path)
-        state = Mutex(Loaded(keys: keys, stamp: stamp, checkedAt: .now))
+        let keys = try DeviceKeyMap.parse(file: path, fileSystem: fileSystem)
+        state = Mutex(Loaded(keys: keys, stamp: stamp, checkedAt: time.monotonicNow()))
     }
 
     /// The key for `device`, or nil when the file does not list it.
@@ -46,14 +53,15 @@ public final class DeviceKeyMap: Sendable {
     /// Re-reads the file when it changed (looked at no more than every `checkEvery`).
     public func reloadIfChanged() {
         let due = state.withLock { loaded -> FileStamp? in
-            guard ContinuousClock.now - loaded.checkedAt >= checkEvery else { return nil }
-            loaded.checkedAt = .now
+            let now = time.monotonicNow()
+            guard now - loaded.checkedAt >= checkEvery else { return nil }
+            loaded.checkedAt = now
             let stamp = FileStamp(path: path)
             return stamp == loaded.stamp ? nil : stamp
         }
         guard let stamp = due else { return }
         do {
-            let keys = try DeviceKeyMap.parse(file: path)
+            let keys = try DeviceKeyMap.parse(file: path, fileSystem: fileSystem)
             state.withLock {
                 $0.keys = keys
                 $0.stamp = stamp
@@ -67,9 +75,9 @@ public final class DeviceKeyMap: Sendable {
         }
     }
 
-    static func parse(file path: String) throws -> [String: String] {
+    static func parse(file path: String, fileSystem: any FileSystem) throws -> [String: String] {
         let bytes: [UInt8]
-        do { bytes = try PosixFileSystem().readWholeFile(path) } catch {
+        do { bytes = try fileSystem.readWholeFile(path) } catch {
             throw DeviceKeyMapError(.unreadable, "\(path): cannot read the device map (\(error)); check the path and that the sluice user may read it", cause: error)
         }
         return try parse(String(decoding: bytes, as: UTF8.self), file: path)

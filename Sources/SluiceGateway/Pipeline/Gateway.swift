@@ -26,8 +26,10 @@ public final class Gateway: Sendable {
     let spoolDirectory: String
     let keys: (any KeyProvider)?
     let keyId: String?
-    let fileSystem: any FileSystem
-    let time: any TimeSource
+    /// The gateway's disk and clock, which its sources share (checkpoints, device maps,
+    /// MQTT's subscription memory; poll, rotation and reconnect timers).
+    package let fileSystem: any FileSystem
+    package let time: any TimeSource
     let logger: Logger
     let budget: SpoolBudget
 
@@ -49,7 +51,7 @@ public final class Gateway: Sendable {
     /// - Parameters:
     ///   - dataDirectory: spools live in `dataDirectory/spool` (SPOOL.md).
     ///   - keys, keyId: when set, spool segments are encrypted under master key `keyId`.
-    ///   - fileSystem, time: the spools' disk and wall clock (seams for tests).
+    ///   - fileSystem, time: the disk and clock of the spools, lanes and sources (seams for tests).
     public init(
         sink: any GatewaySink, dataDirectory: String, settings: Settings, keys: (any KeyProvider)?, keyId: String?,
         fileSystem: any FileSystem = PosixFileSystem(), time: any TimeSource = SystemTimeSource(), logger: Logger
@@ -62,7 +64,7 @@ public final class Gateway: Sendable {
         self.keys = keys
         self.keyId = keyId
         self.logger = logger
-        budget = SpoolBudget(maxBytes: settings.spoolMaxBytes, policy: settings.onFull, logger: logger)
+        budget = SpoolBudget(maxBytes: settings.spoolMaxBytes, policy: settings.onFull, time: time, logger: logger)
         (newLanes, newLanesContinuation) = AsyncStream.makeStream(of: ShardLane.self)
     }
 

@@ -1,4 +1,5 @@
 import Logging
+import SluiceStorage
 import Synchronization
 
 /// What a full spool does.
@@ -15,6 +16,7 @@ public enum SpoolFullPolicy: String, Sendable, CaseIterable {
 final class SpoolBudget: Sendable {
     let maxBytes: Int64
     let policy: SpoolFullPolicy
+    let time: any TimeSource
     let logger: Logger
     /// Signalled by the gateway whenever a spool shrinks (a drain step, a drop).
     let room = RoomSignal()
@@ -22,7 +24,7 @@ final class SpoolBudget: Sendable {
     private struct State {
         var dropped: UInt64 = 0
         var droppedSinceLog: UInt64 = 0
-        var loggedAt: ContinuousClock.Instant?
+        var loggedAt: MonotonicInstant?
         /// Producers waiting in `waitForRoom` now.
         var waiting = 0
     }
@@ -30,9 +32,10 @@ final class SpoolBudget: Sendable {
     private let state = Mutex(State())
     static let logInterval = Duration.seconds(10)
 
-    init(maxBytes: Int64, policy: SpoolFullPolicy, logger: Logger) {
+    init(maxBytes: Int64, policy: SpoolFullPolicy, time: any TimeSource, logger: Logger) {
         self.maxBytes = maxBytes
         self.policy = policy
+        self.time = time
         self.logger = logger
     }
 
@@ -63,8 +66,9 @@ final class SpoolBudget: Sendable {
         let report = state.withLock { s -> UInt64? in
             s.dropped += dropped
             s.droppedSinceLog += dropped
-            if let at = s.loggedAt, ContinuousClock.now - at < Self.logInterval { return nil }
-            defer { s.droppedSinceLog = 0; s.loggedAt = .now }
+            let now = time.monotonicNow()
+            if let at = s.loggedAt, now - at < Self.logInterval { return nil }
+            defer { s.droppedSinceLog = 0; s.loggedAt = now }
             return s.droppedSinceLog
         }
         if let report {

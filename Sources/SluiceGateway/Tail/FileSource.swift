@@ -18,6 +18,8 @@ public final class FileSource: Service, Sendable {
     let gateway: Gateway
     let checkpoints: CheckpointStore
     let logger: Logger
+    /// The gateway's clock: poll, rotation and flush timers, checkpoint save times.
+    var time: any TimeSource { gateway.time }
 
     /// A batch starts only after its file's checkpoint was saved within this long.
     static let savedAtSlackMillis: Int64 = 10_000
@@ -65,7 +67,7 @@ public final class FileSource: Service, Sendable {
             for entry in try checkpoints.load() { saved[TailedFile.Key(device: entry.device, inode: entry.inode)] = entry }
         } catch {
             // Say what happens now, not what the operator could have done instead.
-            let aside = (try? checkpoints.setAside(now: SystemTimeSource().nowMillis())) ?? "(could not be moved)"
+            let aside = (try? checkpoints.setAside(now: time.nowMillis())) ?? "(could not be moved)"
             logger.error("file checkpoints unreadable: this source starts over as on its first run", metadata: [
                 "source": "\(settings.name)", "error": "\(error)", "kept_as": "\(aside)",
                 "consequence": "\(settings.startAtEnd ? "lines written before now are not read (start_at = end)" : "each file is read from its start again: lines stored before are stored again")",
@@ -74,15 +76,15 @@ public final class FileSource: Service, Sendable {
         let watcher = FileWatcher(directories: FileGlob.directories(of: settings.paths), logger: logger)
         defer { watcher.stop() }
         var files: [TailedFile.Key: TailedFile] = [:]
-        var unreadable: [String: ContinuousClock.Instant] = [:]
+        var unreadable: [String: MonotonicInstant] = [:]
         var firstScan = true
-        var lastScan = ContinuousClock.now - settings.pollInterval
+        var lastScan = time.monotonicNow() - settings.pollInterval
         defer { for file in files.values { close(file.fd) } }
         while !loop.isStopping, !Task.isCancelled {
-            if ContinuousClock.now - lastScan >= settings.pollInterval / 4 || firstScan {
+            if time.monotonicNow() - lastScan >= settings.pollInterval / 4 || firstScan {
                 discover(&files, saved: &saved, startAtEnd: firstScan && firstRun && settings.startAtEnd, unreadable: &unreadable, startPattern: startPattern)
                 firstScan = false
-                lastScan = .now
+                lastScan = time.monotonicNow()
             }
             var progressed = false
             for key in files.keys.sorted(by: { files[$0]!.path < files[$1]!.path }) {
@@ -95,7 +97,7 @@ public final class FileSource: Service, Sendable {
                 var file = files[key]!
                 progressed = try await pump(&file, all: &files, saved: saved) || progressed
                 if let replaced = file.replaces, file.readOffset >= (file.currentSize() ?? file.readOffset),
-                   ContinuousClock.now - max(replaced.since, file.lastGrowth) >= settings.rotateWait {
+                   time.monotonicNow() - max(replaced.since, file.lastGrowth) >= settings.rotateWait {
                     // Read to its end and quiet: the file now at its old path may start.
                     file.replaces = nil
                     files[key] = file
@@ -132,7 +134,7 @@ public final class FileSource: Service, Sendable {
     /// writer will complete its last line any more.
     private func isDrained(_ file: TailedFile, size: Int64) -> Bool {
         guard let rotatedAt = file.rotatedAt else { return false }
-        return file.readOffset >= size && ContinuousClock.now - max(rotatedAt, file.lastGrowth) >= settings.rotateWait
+        return file.readOffset >= size && time.monotonicNow() - max(rotatedAt, file.lastGrowth) >= settings.rotateWait
     }
 
     /// A rotated file is finished once drained and its last record emitted.
@@ -144,18 +146,18 @@ public final class FileSource: Service, Sendable {
     /// that now lead elsewhere (rotation).
     private func discover(
         _ files: inout [TailedFile.Key: TailedFile], saved: inout [TailedFile.Key: FileCheckpoint], startAtEnd: Bool,
-        unreadable: inout [String: ContinuousClock.Instant], startPattern: Regex<AnyRegexOutput>?
+        unreadable: inout [String: MonotonicInstant], startPattern: Regex<AnyRegexOutput>?
     ) {
         let found = FileGlob.match(settings.paths, exclude: settings.exclude)
         let pathsNow = Dictionary(found.map { ($0.path, $0.key) }, uniquingKeysWith: { a, _ in a })
         for (key, file) in files where file.rotatedAt == nil && pathsNow[file.path] != key {
             // The path was renamed away or deleted; keep reading what the descriptor holds.
             // The file that takes the path next waits until this one is finished.
-            if file.replaces == nil { files[key]!.replaces = (file.path, .now) }
+            if file.replaces == nil { files[key]!.replaces = (file.path, time.monotonicNow()) }
             if let newPath = found.first(where: { $0.key == key })?.path {
                 files[key]!.path = newPath
             } else {
-                files[key]!.rotatedAt = .now
+                files[key]!.rotatedAt = time.monotonicNow()
                 logger.debug("file rotated away", metadata: ["source": "\(settings.name)", "path": "\(file.path)"])
             }
         }
@@ -168,12 +170,12 @@ public final class FileSource: Service, Sendable {
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
                 let error = String(cString: strerror(errno))
-                if unreadable[path].map({ ContinuousClock.now - $0 >= .seconds(60) }) ?? true {
+                if unreadable[path].map({ time.monotonicNow() - $0 >= .seconds(60) }) ?? true {
                     logger.warning("cannot open a file to tail; retrying every scan", metadata: [
                         "source": "\(settings.name)", "path": "\(path)", "error": "\(error)",
                         "fix": "make it readable by the sluice user (e.g. add sluice to the file's group)",
                     ])
-                    unreadable[path] = .now
+                    unreadable[path] = time.monotonicNow()
                 }
                 continue
             }
@@ -198,9 +200,10 @@ public final class FileSource: Service, Sendable {
             saved[key] = nil
             files[key] = TailedFile(
                 key: key, path: path, fd: fd, readOffset: offset, checkpoint: offset, fingerprint: Fingerprint.of(fd: fd),
-                assembler: LineAssembler(maxBytes: settings.maxRecordBytes, marker: settings.truncationMarker, startPattern: startPattern, offset: offset)
+                assembler: LineAssembler(maxBytes: settings.maxRecordBytes, marker: settings.truncationMarker, startPattern: startPattern, offset: offset),
+                lastGrowth: time.monotonicNow()
             )
-            if let previous { files[key]!.replaces = (previous, .now) }
+            if let previous { files[key]!.replaces = (previous, time.monotonicNow()) }
             if let entry = resumed, let producer = entry.producer, let savedAt = entry.savedAtMillis {
                 files[key]!.producer = producer
                 files[key]!.checkpointSavedAt = savedAt
@@ -258,7 +261,7 @@ public final class FileSource: Service, Sendable {
         /// whether a batch of it is (about to be) in flight.
         func save(inFlight: Bool) throws {
             file.batchInFlight = inFlight
-            file.checkpointSavedAt = SystemTimeSource().nowMillis()
+            file.checkpointSavedAt = time.nowMillis()
             all[file.key] = file
             try saveCheckpoints(all, saved: saved)
             file.savedInFlight = inFlight
@@ -268,7 +271,7 @@ public final class FileSource: Service, Sendable {
         /// look for and since when. Within a burst the save after each batch covers it; a
         /// save of its own comes only at a burst's start (or after 10 s).
         func announce() throws {
-            let stale = SystemTimeSource().nowMillis().subtractingSaturating(file.checkpointSavedAt) > Self.savedAtSlackMillis
+            let stale = time.nowMillis().subtractingSaturating(file.checkpointSavedAt) > Self.savedAtSlackMillis
             guard !file.savedInFlight || stale else { return }
             try save(inFlight: true)
         }
@@ -276,12 +279,14 @@ public final class FileSource: Service, Sendable {
             let want = Int(min(Int64(chunk.count), size - file.readOffset))
             let n = chunk.withUnsafeMutableBytes { pread(file.fd, $0.baseAddress, want, off_t(file.readOffset)) }
             guard n > 0 else { break }
+            let grown = file.assembler.recordGrowth
             file.assembler.feed(chunk[..<n], at: file.readOffset) { record in
                 records.append(record)
                 bytesInBatch += record.bytes.count
             }
             file.readOffset += Int64(n)
-            file.lastGrowth = .now
+            file.lastGrowth = time.monotonicNow()
+            if file.assembler.recordGrowth != grown { file.recordGrewAt = file.lastGrowth }
             if file.fingerprint.length < Fingerprint.maxLength { file.fingerprint = Fingerprint.of(fd: file.fd) }
             progressed = true
             chunksLeft -= 1
@@ -298,7 +303,7 @@ public final class FileSource: Service, Sendable {
                 inFlight = (Task { [batch] in try await self.store(batch, path: path) }, cut)
             }
         }
-        if let updated = file.assembler.recordUpdatedAt, ContinuousClock.now - updated >= settings.multilineFlush, file.readOffset >= size {
+        if file.assembler.hasPendingRecord, let grew = file.recordGrewAt, time.monotonicNow() - grew >= settings.multilineFlush, file.readOffset >= size {
             file.assembler.flushRecord { records.append($0) }
         }
         if isDrained(file, size: size) {

@@ -24,8 +24,9 @@ struct LineAssembler {
     private var recordStart: Int64 = 0
     private var recordEnd: Int64 = 0
     private var recordTruncated = false
-    /// When the gathered record last grew (for the flush timeout).
-    private(set) var recordUpdatedAt: ContinuousClock.Instant?
+    /// Counts the lines joined into gathered records: the caller notes when it changes to
+    /// time the flush timeout on its own clock.
+    private(set) var recordGrowth: UInt64 = 0
 
     init(maxBytes: Int, marker: [UInt8], startPattern: Regex<AnyRegexOutput>?, offset: Int64) {
         self.maxBytes = max(maxBytes, marker.count + 1)
@@ -98,7 +99,7 @@ struct LineAssembler {
             recordTruncated = recordTruncated || truncated
         }
         recordEnd = endOffset
-        recordUpdatedAt = .now
+        recordGrowth &+= 1
     }
 
     /// Emits the gathered multi-line record (its flush timeout passed, or the file ended).
@@ -107,7 +108,6 @@ struct LineAssembler {
         emit(AssembledRecord(bytes: gathered, truncated: recordTruncated, endOffset: recordEnd))
         record = nil
         recordTruncated = false
-        recordUpdatedAt = nil
     }
 
     /// Emits a last line without a newline and any gathered record: used when a rotated
@@ -124,6 +124,5 @@ struct LineAssembler {
         lineStart = offset
         record = nil
         recordTruncated = false
-        recordUpdatedAt = nil
     }
 }

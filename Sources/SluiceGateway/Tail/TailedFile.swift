@@ -1,4 +1,5 @@
 import Glibc
+import SluiceStorage
 
 /// An open file being tailed: identity, read position, durable position, the assembler
 /// holding its partial record.
@@ -18,11 +19,11 @@ struct TailedFile {
     var fingerprint: Fingerprint
     var assembler: LineAssembler
     /// Set when the path no longer leads to this file (renamed away or deleted).
-    var rotatedAt: ContinuousClock.Instant?
+    var rotatedAt: MonotonicInstant?
     /// The path this file was rotated from, while it is not finished: the file that now
     /// has that path is not read until this one is read to its end and quiet for
     /// `rotate_wait_ms`, so a key's lines keep their order across the rotation.
-    var replaces: (path: String, since: ContinuousClock.Instant)?
+    var replaces: (path: String, since: MonotonicInstant)?
     /// Its producer id in the origins of its records (new after a truncation).
     var producer: UInt64 = UInt64.random(in: 1...UInt64.max)
     /// When its checkpoint entry was last saved (Unix ms; 0: never): a batch starts only
@@ -32,7 +33,10 @@ struct TailedFile {
     var batchInFlight = false
     /// What the last save of its entry said about `batchInFlight`.
     var savedInFlight = false
-    var lastGrowth = ContinuousClock.now
+    /// When a read last found new bytes (opened: when it was opened).
+    var lastGrowth: MonotonicInstant
+    /// When its gathered multi-line record last grew (for `multiline_flush_ms`).
+    var recordGrewAt: MonotonicInstant?
     var size: Int64 = 0
 
     var checkpointRecord: FileCheckpoint {

@@ -30,8 +30,8 @@ public struct MQTTMessage: Sendable {
 /// Everything touching the libmosquitto handle runs on one serial queue.
 final class MosquittoSession: @unchecked Sendable {
     enum State: Equatable {
-        case disconnected(retryAt: ContinuousClock.Instant)
-        case connecting(since: ContinuousClock.Instant)
+        case disconnected(retryAt: MonotonicInstant)
+        case connecting(since: MonotonicInstant)
         case connected
     }
 
@@ -52,7 +52,7 @@ final class MosquittoSession: @unchecked Sendable {
     private let queue = DispatchQueue(label: "sluice.mqtt.session")
     private var client = MosquittoClient<MosquittoSession>()
     private var handle: OpaquePointer? { client.handle }
-    private var state = State.disconnected(retryAt: .now)
+    private var state = State.disconnected(retryAt: MonotonicInstant(nanos: 0))
     private var backoff: Duration
     private var inbox: [MQTTMessage] = []
     private var inboxBytes = 0
@@ -60,15 +60,18 @@ final class MosquittoSession: @unchecked Sendable {
     private var refusal: String?
     private var loggedFailures = 0
     private let subscriptions: SubscriptionMemory
+    /// The gateway's clock: connect timeouts and reconnect times (the socket waits are real).
+    private let time: any TimeSource
 
     /// Creates the libmosquitto client with every option set; connects on first `receive`.
     /// - Throws: `MQTTSourceError` naming the setting at fault (unreadable TLS files, a
     ///   rejected option).
-    init(settings: MQTTSourceSettings, logger: Logger) throws {
+    init(settings: MQTTSourceSettings, fileSystem: any FileSystem, time: any TimeSource, logger: Logger) throws {
         self.settings = settings
+        self.time = time
         self.logger = logger
         backoff = settings.reconnectMin
-        subscriptions = SubscriptionMemory(directory: settings.stateDirectory, broker: settings.broker.description, clientId: settings.clientId, logger: logger)
+        subscriptions = SubscriptionMemory(directory: settings.stateDirectory, broker: settings.broker.description, clientId: settings.clientId, fileSystem: fileSystem, logger: logger)
         let handle = try client.create(clientId: settings.clientId, cleanSession: settings.cleanSession, owner: self)
         do {
             try configure(handle)
@@ -153,7 +156,7 @@ final class MosquittoSession: @unchecked Sendable {
     // MARK: - On the queue
 
     private func receiveOnQueue(wait: Duration) -> [MQTTMessage] {
-        let deadline = ContinuousClock.now + wait
+        let deadline = time.monotonicNow() + wait
         connectIfDue()
         while let handle, !isDisconnected {
             if inbox.count >= settings.maxInFlightMessages || inboxBytes >= settings.maxInFlightBytes { break }
@@ -170,18 +173,18 @@ final class MosquittoSession: @unchecked Sendable {
             // Nothing received is waiting to become durable, so queued packets (CONNECT's
             // SUBSCRIBE, PINGREQ) may go out.
             writePending()
-            let left = deadline - .now
+            let left = deadline - time.monotonicNow()
             guard left > .zero, !isDisconnected else { break }
             _ = isReadable(handle, waitingMillis: Int32(min(left, .milliseconds(50)) / .milliseconds(1)) + 1)
             _ = mosquitto_loop_misc(handle)
         }
-        if case .connecting(let since) = state, ContinuousClock.now - since > .seconds(Int64(settings.keepaliveSeconds)) {
+        if case .connecting(let since) = state, time.monotonicNow() - since > .seconds(Int64(settings.keepaliveSeconds)) {
             refusal = "no CONNACK within \(settings.keepaliveSeconds) s"
             if let handle { mosquitto_disconnect(handle) }
             lost(MOSQ_ERR_PROTOCOL.rawValue)
         }
         if inbox.isEmpty, case .disconnected(let retryAt) = state {
-            let pause = min(deadline, retryAt) - .now
+            let pause = min(deadline, retryAt) - time.monotonicNow()
             if pause > .zero { usleep(UInt32(pause / .microseconds(1))) }
         }
         let messages = inbox
@@ -201,7 +204,7 @@ final class MosquittoSession: @unchecked Sendable {
     }
 
     private func connectIfDue() {
-        guard let handle, case .disconnected(let retryAt) = state, ContinuousClock.now >= retryAt else { return }
+        guard let handle, case .disconnected(let retryAt) = state, time.monotonicNow() >= retryAt else { return }
         publishState("connecting")
         var properties: OpaquePointer?
         if settings.protocolVersion == MQTT_PROTOCOL_V5, !settings.cleanSession {
@@ -213,7 +216,7 @@ final class MosquittoSession: @unchecked Sendable {
             lost(rc)
             return
         }
-        state = .connecting(since: .now)
+        state = .connecting(since: time.monotonicNow())
         writePending()
     }
 
@@ -242,7 +245,7 @@ final class MosquittoSession: @unchecked Sendable {
         refusal = nil
         let wasConnected = state == .connected
         let delay = backoff + .milliseconds(Int.random(in: 0...max(1, Int(backoff / .milliseconds(1)) / 4)))
-        state = .disconnected(retryAt: .now + delay)
+        state = .disconnected(retryAt: time.monotonicNow() + delay)
         backoff = min(settings.reconnectMax, backoff * 2)
         figures.withLock {
             $0.state = "disconnected"

@@ -9,16 +9,17 @@ import SluiceStorage
 /// which changes with its topics when it has no explicit `name`.
 struct SubscriptionMemory {
     let path: String?
+    let fs: any FileSystem
     let logger: Logger
 
-    init(directory: String?, broker: String, clientId: String, logger: Logger) {
+    init(directory: String?, broker: String, clientId: String, fileSystem: any FileSystem, logger: Logger) {
         let session = String(CRC32C.checksum(Array((broker + "\n" + clientId).utf8)), radix: 16)
         path = directory.map { $0 + "/mqtt-session-" + session + ".subscriptions" }
+        self.fs = fileSystem
         self.logger = logger
     }
 
     func previous() -> [String] {
-        let fs = PosixFileSystem()
         guard let path, fs.fileExists(path), let bytes = try? fs.readWholeFile(path) else { return [] }
         return String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
     }
@@ -26,8 +27,7 @@ struct SubscriptionMemory {
     func remember(_ filters: [String]) {
         guard let path, filters != previous() else { return }
         do {
-            let fs = PosixFileSystem()
-            let directory = String(path[..<path.lastIndex(of: "/")!])
+                let directory = String(path[..<path.lastIndex(of: "/")!])
             try fs.createDirectory(directory)
             try fs.writeAtomically(path, Array(filters.map { $0 + "\n" }.joined().utf8))
         } catch {
