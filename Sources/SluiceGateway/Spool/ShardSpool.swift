@@ -40,7 +40,7 @@ public final class ShardSpool: Sendable {
         log = try ShardLog(
             directory: directory,
             options: LogOptions(segmentMaxBytes: segmentMaxBytes, segmentMaxAgeMillis: .max, sync: .always),
-            fileSystem: fileSystem, keys: keys, logger: logger
+            fileSystem: fileSystem, clock: time, keys: keys, logger: logger
         )
         try log.setEncryption(keyId: keyId)
         for torn in log.recoveryReport.tornTails {
