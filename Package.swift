@@ -187,7 +187,10 @@ let package = Package(
         ),
         // Helpers shared by the test targets: temporary directories, damaged files, faults.
         .target(
-            name: "SluiceTestSupport", dependencies: ["SluiceStorage", "SluiceEngine", "SluiceGateway", .product(name: "Logging", package: "swift-log")],
+            name: "SluiceTestSupport",
+            dependencies: [
+                "SluiceStorage", "SluiceEngine", "SluiceGateway", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/SluiceTestSupport", swiftSettings: swiftSettings
         ),
         .testTarget(name: "SluiceStorageTests", dependencies: ["SluiceStorage", "SluiceTestSupport"], exclude: ["Golden"], swiftSettings: swiftSettings),
@@ -195,7 +198,7 @@ let package = Package(
         .testTarget(
             name: "SluiceGatewayTests",
             dependencies: ["SluiceGateway", "SluiceTestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
-            swiftSettings: swiftSettings
+            exclude: ["Golden"], swiftSettings: swiftSettings
         ),
         .testTarget(name: "SluiceExportsTests", dependencies: ["SluiceExports", "SluiceKinesis", "SluiceTestSupport", "CZlib", "CZstd"], swiftSettings: swiftSettings),
         .testTarget(name: "SluiceFunctionsTests", dependencies: ["SluiceFunctions", "SluiceEngine", "SluiceGateway", "SluiceTestSupport"], swiftSettings: swiftSettings),

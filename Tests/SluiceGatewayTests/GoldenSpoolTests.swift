@@ -9,14 +9,11 @@ import Testing
 /// Spools written by this version, committed under `Golden/`, that every later version must
 /// drain to the same records with every field (explicit hash key, origin, arrival time) and
 /// resume at the same cursor: an edge box upgraded with records in its spool loses none.
-/// `SLUICE_WRITE_GOLDEN=1 swift test --filter GoldenSpoolTests` writes them anew (only for
-/// a deliberate format version).
+/// (`GoldenFiles`: how to write them anew.)
 @Suite struct GoldenSpoolTests {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden").path
-    static let writing = ProcessInfo.processInfo.environment["SLUICE_WRITE_GOLDEN"] == "1"
-    /// The committed test key: version 1 of key id "golden", 32 bytes of 0x5A.
-    static let keys = StaticKeyProvider([MasterKey(id: "golden", version: 1, secret: SymmetricKey(data: [UInt8](repeating: 0x5A, count: 32)))])
-    static let startMillis: Int64 = 1_767_225_600_000
+    static let directory = GoldenFiles.directory(beside: #filePath)
+    static let keys = GoldenFiles.keys
+    static let startMillis = GoldenFiles.startMillis
     /// The spool's shard directory under a golden root: data keys are bound to its last two
     /// path components, so encrypted spools are generated under the name they are read by.
     static let shardPath = "s/spool-shardId-000000000000"
@@ -71,16 +68,14 @@ import Testing
     }
 
     static func replace(_ name: String, with source: String) throws {
-        let target = directory + "/" + name
-        try? FileManager.default.removeItem(atPath: target)
-        try FileManager.default.copyItem(atPath: source, toPath: target)
+        try GoldenFiles.replace(name, in: directory, with: source)
     }
 
     @Test("a plain spool of version 1 drains to the same records from its cursor, and is what this version writes byte for byte")
     func plainSpool() async throws {
         let tmp = TemporaryDirectory()
         try await write(root: tmp.file("fresh"), keys: nil)
-        if Self.writing { try Self.replace("spool-plain", with: tmp.file("fresh")) }
+        if GoldenFiles.writing { try Self.replace("spool-plain", with: tmp.file("fresh")) }
         for file in ["00000000000000000000.seg", "cursor"] {
             let written = RawFile.read(tmp.file("fresh/\(Self.shardPath)/\(file)"))
             let golden = RawFile.read(Self.directory + "/spool-plain/\(Self.shardPath)/\(file)")
@@ -91,7 +86,7 @@ import Testing
 
     @Test("an encrypted spool of version 1 drains with the committed key to the same records, and holds none in clear")
     func encryptedSpool() async throws {
-        if Self.writing {
+        if GoldenFiles.writing {
             let tmp = TemporaryDirectory()
             try await write(root: tmp.file("gen"), keys: Self.keys)
             try Self.replace("spool-encrypted", with: tmp.file("gen"))
@@ -99,15 +94,8 @@ import Testing
         let segment = RawFile.read(Self.directory + "/spool-encrypted/\(Self.shardPath)/00000000000000000000.seg")
         #expect(!segment.isEmpty)
         for clear in ["first pending", "dev-3", #"{"a":1"#, "340282366920938463463374607431768211455"] {
-            #expect(!segment.contains(Array(clear.utf8)), "\(clear) is in the encrypted spool in clear")
+            #expect(!GoldenFiles.contains(segment, clear), "\(clear) is in the encrypted spool in clear")
         }
         try checkReads("spool-encrypted", keys: Self.keys)
-    }
-}
-
-extension Array where Element == UInt8 {
-    func contains(_ needle: [UInt8]) -> Bool {
-        guard count >= needle.count else { return false }
-        return (0...(count - needle.count)).contains { self[$0..<$0 + needle.count].elementsEqual(needle) }
     }
 }

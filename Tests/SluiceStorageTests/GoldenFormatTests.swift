@@ -9,11 +9,10 @@ import SluiceTestSupport
 /// boxes fails here, however the round-trip tests fare. `SLUICE_WRITE_GOLDEN=1 swift test
 /// --filter GoldenFormatTests` writes them anew (only for a deliberate format version).
 @Suite struct GoldenFormatTests {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden").path
-    static let writing = ProcessInfo.processInfo.environment["SLUICE_WRITE_GOLDEN"] == "1"
-    /// The committed test key: version 1 of key id "golden", 32 bytes of 0x5A.
-    static let keys = StaticKeyProvider([MasterKey(id: "golden", version: 1, secret: SymmetricKey(data: [UInt8](repeating: 0x5A, count: 32)))])
-    static let startMillis: Int64 = 1_767_225_600_000
+    static let directory = GoldenFiles.directory(beside: #filePath)
+    static let writing = GoldenFiles.writing
+    static let keys = GoldenFiles.keys
+    static let startMillis = GoldenFiles.startMillis
 
     /// Keys of every length class, empty and binary data, arrival times that repeat.
     /// The big record goes first: it creates the segment, so in the journal's case the
@@ -113,16 +112,10 @@ import SluiceTestSupport
     }
 
     static func replace(_ name: String, with source: String) throws {
-        let target = directory + "/" + name
-        try? FileManager.default.removeItem(atPath: target)
-        try FileManager.default.copyItem(atPath: source, toPath: target)
+        try GoldenFiles.replace(name, in: directory, with: source)
     }
 
-    func contains(_ haystack: [UInt8], _ needle: String) -> Bool {
-        let n = Array(needle.utf8)
-        guard haystack.count >= n.count else { return false }
-        return (0...(haystack.count - n.count)).contains { haystack[$0..<$0 + n.count].elementsEqual(n) }
-    }
+    func contains(_ haystack: [UInt8], _ needle: String) -> Bool { GoldenFiles.contains(haystack, needle) }
 }
 
 /// Record origins (RecordOrigin): kept beside records, plain and sealed, never changing a
