@@ -141,6 +141,8 @@ let package = Package(
         ),
         // glibc's mallopt, for the executables' allocator tuning (see its shim.h).
         .systemLibrary(name: "CMallocTuning"),
+        // The daemon's setpriority(2): Dispatch's QoS renice clamped to what the service may do.
+        .target(name: "CThreadPriority"),
         // libsystemd, imported by SluiceSystemd only.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(
@@ -151,7 +153,7 @@ let package = Package(
         .executableTarget(
             name: "sluiced",
             dependencies: [
-                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceKinesisServer", "SluiceGateway", "SluiceMQTT", "SluiceSystemd", "SluiceExports", "SluiceFunctions", "SluiceConfiguration", "CMallocTuning",
+                "SluiceStorage", "SluiceEngine", "SluiceKinesis", "SluiceKinesisServer", "SluiceGateway", "SluiceMQTT", "SluiceSystemd", "SluiceExports", "SluiceFunctions", "SluiceConfiguration", "CMallocTuning", "CThreadPriority",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CMallocTuning
+import CThreadPriority
 import Foundation
 import Hummingbird
 import Logging
@@ -54,6 +55,7 @@ struct Sluiced: AsyncParsableCommand {
             return
         }
         sluice_tune_malloc()
+        sluice_thread_priority_link()
         let levels = LogSetup.bootstrap(level: Logger.Level(rawValue: settings.logLevel) ?? .info, environment: environment)
         let registry = PrometheusCollectorRegistry()
         var metrics = PrometheusMetricsFactory(registry: registry)

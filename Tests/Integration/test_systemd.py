@@ -240,3 +240,30 @@ def test_a_refused_config_exits_with_the_status_the_unit_does_not_restart(tmp_pa
     assert re.search(r"(?m)^StartLimitBurst=\d+$", unit) and re.search(r"(?m)^StartLimitIntervalSec=", unit)
     assert re.search(r"(?m)^SystemCallFilter=.*\bsetpriority\b", unit), "Dispatch's setpriority must be allowed"
     assert re.search(r"(?m)^LimitNOFILE=\d+$", unit)
+
+
+def test_an_unprivileged_daemon_logs_no_failed_thread_priority():
+    """Dispatch asks for nice -4 for its event thread, which a service may not take: the
+    daemon's setpriority clamps the request to what RLIMIT_NICE allows instead of failing,
+    so the journal no longer gets "Failed to set thread priority … errno=13" at every
+    start. Run as `nobody` with Dispatch's log on stderr, where the line would appear."""
+    import tempfile
+    workdir = Path(tempfile.mkdtemp(prefix="sluice-unprivileged-"))
+    try:
+        os.chmod(workdir, 0o777)
+        daemon = Daemon(workdir)
+        os.chmod(daemon.config, 0o644)
+        daemon.env["LIBDISPATCH_LOG"] = "stderr"
+        daemon.command_prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        daemon.start()
+        uid = next(l for l in Path(f"/proc/{daemon.proc.pid}/status").read_text().splitlines() if l.startswith("Uid:"))
+        assert uid.split()[1] == "65534", uid
+        client = daemon.client()
+        client.create_stream(StreamName="s", ShardCount=2)
+        client.put_records(StreamName="s", Records=[{"Data": b"r%d" % k, "PartitionKey": str(k)} for k in range(100)])
+        assert sum(len(records) for records in read_stream(client, "s").values()) == 100
+        daemon.stop()
+        log = daemon.log.read_text()
+        assert "Failed to set thread priority" not in log, log[-2000:]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
