@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SluiceKinesis
 import SluiceStorage
 import TOMLKit

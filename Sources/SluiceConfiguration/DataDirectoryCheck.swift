@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Checks on where data_dir lives.
 package enum DataDirectoryCheck {
@@ -11,7 +11,7 @@ package enum DataDirectoryCheck {
         for line in table.split(separator: "\n") {
             let fields = line.split(separator: " ")
             guard fields.count >= 3 else { continue }
-            let mountPoint = String(fields[1]).replacingOccurrences(of: "\\040", with: " ")
+            let mountPoint = String(fields[1]).replacing("\\040", with: " ")
             let holds = mountPoint == "/" || absolute == mountPoint || absolute.hasPrefix(mountPoint + "/")
             if holds, mountPoint.count >= (best?.mountPoint.count ?? 0) { best = (mountPoint, String(fields[2])) }
         }

@@ -1,7 +1,8 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import SluiceEngine
 import SluiceFunctions
+import TOMLKit
 
 /// `[[functions]]`: a local handler run on a stream's batches with Lambda's event source
 /// mapping settings, under their names (snake_case), ranges and defaults.

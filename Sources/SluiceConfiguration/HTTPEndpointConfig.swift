@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SluiceExports
 
 /// The keys of `[[exports]] kind = "http"`: a Firehose HTTP endpoint and how to reach it.

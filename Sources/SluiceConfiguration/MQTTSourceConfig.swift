@@ -1,7 +1,8 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import SluiceGateway
 import SluiceMQTT
+import SluiceStorage
 
 /// One `[[sources.mqtt]]` entry as written; `settings(host:logger:)` builds the source's
 /// settings (reading the password file).
@@ -99,7 +100,7 @@ package struct MQTTSourceConfig: Equatable {
             guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
                 throw ConfigError("\(record.location) password_file: \"\(passwordFile)\" cannot be read; check the path and that the sluice user may read it", code: .unreadableFile)
             }
-            settings.password = String(text.trimmingCharacters(in: .newlines))
+            settings.password = String(text.trimmingLineBreaks())
         }
         settings.tls = tls
         settings.keepaliveSeconds = Int32(keepaliveSeconds)

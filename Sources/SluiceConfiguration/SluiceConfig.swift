@@ -1,4 +1,5 @@
 import SluiceEngine
+import SluiceFunctions
 import SluiceStorage
 import TOMLKit
 
@@ -57,7 +58,7 @@ package struct SluiceConfig {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ConfigError("\(path): cannot read the config file (\(error.localizedDescription)); pass an existing file with --config", code: .unreadableFile)
+            throw ConfigError("\(path): cannot read the config file (\(error)); pass an existing file with --config", code: .unreadableFile)
         }
         return try parse(text, file: path)
     }
@@ -257,4 +258,4 @@ package struct SluiceConfig {
     }
 }
 
-import Foundation
+import FoundationEssentials

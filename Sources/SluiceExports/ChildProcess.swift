@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SluiceStorage
 import Synchronization
 
 #if canImport(Glibc)
@@ -63,11 +64,12 @@ public struct ChildProcess: Sendable {
         let cancellation = Cancellation()
         let result: Result<Data, Failure> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let thread = Thread {
+                let started = DetachedThread.start(stackSize: 256 << 10) {
                     continuation.resume(returning: Result { () throws(Failure) in try runBlocking(input: input, cancellation: cancellation) })
                 }
-                thread.stackSize = 256 << 10
-                thread.start()
+                if !started {
+                    continuation.resume(returning: .failure(Failure(kind: .cannotStart, problem: "cannot start a thread to run \(command[0]): the system refused a new thread")))
+                }
             }
         } onCancel: {
             cancellation.flag.store(true, ordering: .releasing)
@@ -168,7 +170,7 @@ public struct ChildProcess: Sendable {
         }
         if open.stdin { close(stdinFD) }
         if !partial.isEmpty, let stderrLine { stderrLine(String(decoding: partial, as: UTF8.self)) }
-        let errors = String(decoding: tail, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let errors = String(decoding: tail, as: UTF8.self).trimmingWhitespace()
         let detail = errors.isEmpty ? "" : ": \(errors)"
         switch why {
         case .timedOut?: throw Failure(kind: .timedOut, problem: "\(command[0]) ran longer than \(timeout) and was stopped")

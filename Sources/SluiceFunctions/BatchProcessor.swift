@@ -1,4 +1,5 @@
-import Foundation
+import CoreMetrics
+import FoundationEssentials
 import Logging
 import SluiceEngine
 import SluiceStorage

@@ -1,4 +1,5 @@
 import SluiceGateway
+import SluiceStorage
 
 /// One pattern of Lambda's event filtering (`FilterCriteria.Filters[].Pattern`), matched
 /// against a Kinesis record as Lambda sees it: `partitionKey`, `sequenceNumber`,

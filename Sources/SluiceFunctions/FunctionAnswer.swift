@@ -1,4 +1,5 @@
 import SluiceGateway
+import SluiceStorage
 
 /// A handler's answer read against the batch it was given (FUNCTIONS.md, "The answer").
 public struct FunctionAnswer: Sendable, Equatable {

@@ -1,7 +1,8 @@
 import AsyncHTTPClient
-import Foundation
+import FoundationEssentials
 import Logging
 import NIOCore
+import NIOHTTP1
 import SluiceExports
 
 /// One call of a handler: the event and what the handler is told about the call.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import SluiceEngine
 import SluiceKinesis
 import SluiceStorage
@@ -85,12 +86,10 @@ enum ISOTime {
         var time = time_t(millis >= 0 ? millis / 1000 : (millis - 999) / 1000)
         var parts = tm()
         gmtime_r(&time, &parts)
-        let base = String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec)
-        )
+        let date = (Int(parts.tm_year) + 1900).zeroPadded(4) + "-" + (Int(parts.tm_mon) + 1).zeroPadded(2) + "-" + Int(parts.tm_mday).zeroPadded(2)
+        let base = date + "T" + Int(parts.tm_hour).zeroPadded(2) + ":" + Int(parts.tm_min).zeroPadded(2) + ":" + Int(parts.tm_sec).zeroPadded(2)
         guard fraction else { return base + "Z" }
         let ms = ((millis % 1000) + 1000) % 1000
-        return base + String(format: ".%03dZ", Int(ms))
+        return base + "." + Int(ms).zeroPadded(3) + "Z"
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SluiceEngine
 import SluiceKinesis
 import SluiceStorage

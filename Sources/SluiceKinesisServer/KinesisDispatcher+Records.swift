@@ -1,7 +1,8 @@
-import Foundation
+import FoundationEssentials
 import Metrics
 import SluiceEngine
 import SluiceKinesis
+import SluiceStorage
 
 /// Record actions: put, iterators, get.
 extension KinesisDispatcher {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SluiceEngine
 import SluiceKinesis
 
@@ -71,7 +71,7 @@ extension KinesisDispatcher {
 
     func listStreams(_ input: ListStreamsInput) throws -> ListStreamsOutput {
         let limit = try RequestNumbers.count(input.Limit, fallback: 100, field: "limit", in: 1...10_000)
-        let after = input.NextToken.flatMap { Foundation.Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
+        let after = input.NextToken.flatMap { FoundationEssentials.Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
             ?? input.ExclusiveStartStreamName
         let names = engine.catalog.streamNames().filter { after == nil || $0 > after! }
         let page = Array(names.prefix(limit))
@@ -83,7 +83,7 @@ extension KinesisDispatcher {
         }
         return ListStreamsOutput(
             StreamNames: page, HasMoreStreams: more,
-            NextToken: more ? Foundation.Data(page.last!.utf8).base64EncodedString() : nil,
+            NextToken: more ? FoundationEssentials.Data(page.last!.utf8).base64EncodedString() : nil,
             StreamSummaries: summaries
         )
     }
@@ -96,7 +96,7 @@ extension KinesisDispatcher {
             guard input.StreamName == nil, input.StreamARN == nil else {
                 throw KinesisError(type: "InvalidArgumentException", message: "NextToken and StreamName cannot be provided together.")
             }
-            guard let decoded = Foundation.Data(base64Encoded: token).map({ String(decoding: $0, as: UTF8.self) }),
+            guard let decoded = FoundationEssentials.Data(base64Encoded: token).map({ String(decoding: $0, as: UTF8.self) }),
                   let bar = decoded.lastIndex(of: "|") else {
                 throw KinesisError(type: "InvalidArgumentException", message: "Invalid NextToken.")
             }
@@ -110,7 +110,7 @@ extension KinesisDispatcher {
             visible = try self.filter(visible, by: filter)
         }
         let (shards, more) = page(visible, after: after, limit: limit)
-        let next = more ? Foundation.Data("\(streamName)|\(shards.last!.id)".utf8).base64EncodedString() : nil
+        let next = more ? FoundationEssentials.Data("\(streamName)|\(shards.last!.id)".utf8).base64EncodedString() : nil
         return ListShardsOutput(Shards: shards.map(shardShape), NextToken: next)
     }
 

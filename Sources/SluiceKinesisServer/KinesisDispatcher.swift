@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SluiceEngine
 import SluiceKinesis
 
@@ -9,7 +9,7 @@ public struct KinesisDispatcher: Sendable {
     /// How long a SubscribeToShard lasts before the client must subscribe again.
     public let subscriptionDuration: Duration
     /// The actions this server answers, by name.
-    static let actions: [String: @Sendable (KinesisDispatcher, Foundation.Data) async throws -> Foundation.Data] = [
+    static let actions: [String: @Sendable (KinesisDispatcher, FoundationEssentials.Data) async throws -> FoundationEssentials.Data] = [
         "CreateStream": { try await $0.run($1, $0.createStream) },
         "DeleteStream": { try await $0.run($1, $0.deleteStream) },
         "DescribeStream": { try await $0.run($1, $0.describeStream) },
@@ -61,7 +61,7 @@ public struct KinesisDispatcher: Sendable {
 
     /// Runs `action` on `body`.
     /// - Throws: `KinesisError` only, already in its wire shape.
-    public func handle(action: String, body: Foundation.Data) async throws -> Foundation.Data {
+    public func handle(action: String, body: FoundationEssentials.Data) async throws -> FoundationEssentials.Data {
         guard let run = Self.actions[action] else { throw KinesisError.unknownOperation(action) }
         do {
             return try await run(self, body)
@@ -76,11 +76,11 @@ public struct KinesisDispatcher: Sendable {
 
     /// Decodes the input, runs the action, encodes the output.
     private func run<Input: Decodable, Output: Encodable>(
-        _ body: Foundation.Data, _ action: (Input) async throws -> Output
-    ) async throws -> Foundation.Data {
+        _ body: FoundationEssentials.Data, _ action: (Input) async throws -> Output
+    ) async throws -> FoundationEssentials.Data {
         let input: Input
         do {
-            input = try JSONDecoder().decode(Input.self, from: body.isEmpty ? Foundation.Data("{}".utf8) : body)
+            input = try JSONDecoder().decode(Input.self, from: body.isEmpty ? FoundationEssentials.Data("{}".utf8) : body)
         } catch {
             throw KinesisError.decoding(error, body: body)
         }

@@ -1,8 +1,9 @@
-import Foundation
+import FoundationEssentials
 import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NIOFoundationEssentialsCompat
 import SluiceEngine
 import SluiceKinesis
 import SluiceStorage
@@ -23,7 +24,7 @@ public enum KinesisHTTPServer {
     /// Actions of another JSON API served beside Kinesis' on the same listener (sluiced's
     /// own, such as `Sluice_20261130.PauseExport`): the action name and body in, the
     /// response body out; errors as `KinesisError`.
-    public typealias ExtraActions = @Sendable (_ action: String, _ body: Foundation.Data) async throws -> Foundation.Data
+    public typealias ExtraActions = @Sendable (_ action: String, _ body: FoundationEssentials.Data) async throws -> FoundationEssentials.Data
 
     /// The router with the Kinesis endpoint; callers may add routes (metrics) before
     /// building the application.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SluiceKinesis
 
 /// Range checks for the numbers a client sends, made before any conversion that could

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SluiceEngine
+import SluiceStorage
 
 /// The load the export and function benchmarks share: `records` records of `recordSize`
 /// bytes over 10,000 keys into a `shards`-shard stream, and the baseline they are

@@ -5,6 +5,7 @@ import SluiceEngine
 import SluiceExports
 import SluiceGateway
 import SluiceKinesis
+import SluiceStorage
 import Synchronization
 
 /// `sluice-bench export`: exports to a remote Kinesis stand-in (a second engine behind

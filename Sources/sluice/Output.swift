@@ -1,22 +1,42 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import SluiceKinesis
+import SluiceStorage
 
 /// Printing for people (aligned text) and for scripts (`--json`, one object per line).
 enum Output {
+    /// One JSON object on a line, keys sorted, slashes not escaped.
     static func json(_ object: [String: Any]) {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        print(String(decoding: data, as: UTF8.self))
+        print(String(decoding: value(object).bytes, as: UTF8.self))
+    }
+
+    /// A JSON value for what the commands print: strings, booleans, numbers, optionals,
+    /// arrays and objects (sorted by key); anything else as its description.
+    static func value(_ any: Any) -> JSONValue {
+        switch any {
+        case let text as String: .string(text)
+        case let flag as Bool: .bool(flag)
+        case let number as any BinaryInteger: .number("\(number)")
+        case let number as Double: number.isFinite ? .number("\(number)") : .null
+        case let items as [Any]: .array(items.map(value))
+        case let object as [String: Any]: .object(object.keys.sorted().map { ($0, value(object[$0]!)) })
+        case let optional as Any? where optional == nil: .null
+        default: .string("\(any)")
+        }
+    }
+
+    /// An ISO 8601 time such as 2026-01-31T12:00:00Z, with or without fractional seconds.
+    static func date(_ text: String) -> Date? {
+        (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))) ?? (try? Date(text, strategy: .iso8601))
     }
 
     static func timestamp(_ seconds: Double) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: seconds))
+        Date(timeIntervalSince1970: seconds).formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 
     /// Writes an error to stderr in the form scripts can match: `sluice: Type: message`.
     static func failure(_ error: any Error) -> Never {
-        FileHandle.standardError.write(Data("sluice: \(error)\n".utf8))
+        StandardError.write("sluice: \(error)\n")
         exit(1)
     }
 }

@@ -1,7 +1,8 @@
 import ArgumentParser
 import CMallocTuning
 import CThreadPriority
-import Foundation
+import FoundationEssentials
+import Glibc
 import Hummingbird
 import Logging
 import Metrics
@@ -17,6 +18,7 @@ import SluiceKinesisServer
 import SluiceMQTT
 import SluiceStorage
 import SluiceSystemd
+import UnixSignals
 
 /// `sluiced`: the Sluice daemon.
 @main
@@ -47,7 +49,7 @@ struct Sluiced: AsyncParsableCommand {
         } catch {
             // A distinct status, so the unit's RestartPreventExitStatus= stops retrying a
             // config that can never start.
-            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            StandardError.write("Error: \(error)\n")
             throw ExitCode(Self.configRefusedStatus)
         }
         if checkConfig {
@@ -60,7 +62,7 @@ struct Sluiced: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         var metrics = PrometheusMetricsFactory(registry: registry)
         // CloudWatch names (PutRecords.FailedRecords) with `_` where Prometheus forbids `.`.
-        metrics.nameAndLabelSanitizer = { name, labels in (name.replacingOccurrences(of: ".", with: "_"), labels) }
+        metrics.nameAndLabelSanitizer = { name, labels in (name.replacing(".", with: "_"), labels) }
         MetricsSystem.bootstrap(metrics)
         let logger = Logger(label: "sluiced")
         let notifier = SystemdNotifier()

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SluiceStorage
 import SluiceTestSupport
+import Synchronization
 import Testing
 @testable import SluiceGateway
 

@@ -1,4 +1,5 @@
 import Logging
+import SluiceEngine
 import SluiceStorage
 import SluiceTestSupport
 import Synchronization

@@ -1,3 +1,4 @@
+import SluiceStorage
 import Testing
 @testable import SluiceGateway
 

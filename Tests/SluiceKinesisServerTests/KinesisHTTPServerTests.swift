@@ -3,11 +3,13 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
-import Testing
+import NIOFoundationEssentialsCompat
+import NIOHTTP1
 import SluiceEngine
+import SluiceKinesis
 import SluiceStorage
 import SluiceTestSupport
-import SluiceKinesis
+import Testing
 @testable import SluiceKinesisServer
 
 /// The real HTTP server on an ephemeral loopback port, driven by the real client.

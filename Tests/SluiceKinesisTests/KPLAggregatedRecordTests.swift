@@ -1,4 +1,5 @@
 import Crypto
+import SluiceStorage
 import Testing
 @testable import SluiceKinesis
 

@@ -1,6 +1,7 @@
 import Logging
-import Testing
 import SluiceTestSupport
+import Synchronization
+import Testing
 @testable import SluiceStorage
 
 /// A failure repeated thousands of times a second logs one line per interval, and that

@@ -1,4 +1,6 @@
+import Logging
 import SluiceStorage
+import Synchronization
 
 /// Creating and deleting streams.
 extension StreamCatalog {

@@ -1,3 +1,4 @@
+import Logging
 import SluiceStorage
 
 /// A stream's settings: retention, tags, encryption, capacity mode and enhanced

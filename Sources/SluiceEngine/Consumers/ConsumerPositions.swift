@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SluiceStorage
 
 /// A durable consumer's position file (POSITIONS.md beside this file): per shard, the

@@ -25,7 +25,7 @@ public final class FanOut: Sendable {
 
     /// The stream and consumer a consumer ARN names.
     public func resolveConsumer(arn: String) throws -> (stream: String, consumer: ConsumerMetadata) {
-        guard let range = arn.range(of: "/consumer/") else {
+        guard let range = arn.firstRange(of: "/consumer/") else {
             throw EngineError(.invalidArgument, "ConsumerARN \(arn) is not a Kinesis consumer ARN.")
         }
         let stream = try catalog.resolveStreamName(name: nil, arn: String(arn[..<range.lowerBound]))

@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 
 /// A position in a shard, handed to clients as an opaque, tamper-evident token.
 ///

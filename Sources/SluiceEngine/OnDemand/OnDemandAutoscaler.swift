@@ -1,3 +1,4 @@
+import Logging
 import SluiceStorage
 
 /// The ON_DEMAND autoscaler: splits hot shards and merges cold neighbours so producers are

@@ -1,3 +1,4 @@
+import CoreMetrics
 import SluiceStorage
 
 /// One read of one shard as every reader takes it — GetRecords, enhanced fan-out

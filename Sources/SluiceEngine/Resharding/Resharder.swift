@@ -1,4 +1,6 @@
+import Logging
 import SluiceStorage
+import Synchronization
 
 /// Resharding: SplitShard, MergeShards, UpdateShardCount (uniform scaling).
 ///

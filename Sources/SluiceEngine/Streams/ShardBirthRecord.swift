@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SluiceStorage
 
 /// `shardId-…/shard.json`: what a shard was born with (index, hash-key range, parents,

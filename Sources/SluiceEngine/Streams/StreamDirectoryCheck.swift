@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SluiceStorage
 
 /// What the start does with one directory under `DATA_DIR/streams`, decided in one place

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SluiceStorage
 
 /// `sluice repair DATA_DIR`: rebuilds the `stream.json` of a quarantined stream from what

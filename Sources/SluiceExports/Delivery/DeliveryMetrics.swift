@@ -1,4 +1,5 @@
 import Metrics
+import SluiceStorage
 
 /// Firehose's CloudWatch metric names for one delivery stream (the export), so dashboards
 /// built for Firehose read the same figures: `DataReadFromKinesisStream.Records/Bytes`,

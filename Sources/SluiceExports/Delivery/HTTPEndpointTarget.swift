@@ -1,7 +1,8 @@
 import AsyncHTTPClient
-import Foundation
+import FoundationEssentials
 import Logging
 import NIOCore
+import NIOHTTP1
 import SluiceKinesis
 import SluiceStorage
 import Synchronization
@@ -173,7 +174,7 @@ public final class HTTPEndpointTarget: DeliveryTarget {
         guard response.status.code == 200 else {
             throw AttemptFailure(code: "HttpEndpoint.ResponseCodeError", message: "the endpoint answered \(response.status.code): \(text.prefix(200))")
         }
-        let echoed = ((try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any])?["requestId"] as? String
+        let echoed = (try? JSONParser.parse(Array(text.utf8)))?["requestId"]?.string
         guard echoed == requestId else {
             throw AttemptFailure(code: "HttpEndpoint.InvalidResponseFromDestination", message: "a 200 whose body does not echo requestId \(requestId): \(text.prefix(200))")
         }

@@ -34,7 +34,7 @@ public struct ObjectPrefix: Sendable, Equatable {
         var parts: [Part] = []
         var rest = Substring(template)
         while !rest.isEmpty {
-            guard let open = rest.range(of: "!{") else {
+            guard let open = rest.firstRange(of: "!{") else {
                 parts.append(.text(String(rest)))
                 break
             }

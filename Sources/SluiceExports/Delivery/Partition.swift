@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SluiceStorage
 
 /// One object's partition under dynamic partitioning: the values its records share, by

@@ -1,6 +1,7 @@
-import Foundation
+import FoundationEssentials
 import SluiceEngine
 import SluiceKinesis
+import SluiceStorage
 
 /// `transform_command`: a local program that transforms each batch with Firehose's data
 /// transformation protocol (OBJECTS.md, "Transformation"), so a Firehose processing

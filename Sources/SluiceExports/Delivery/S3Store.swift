@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import Crypto
-import Foundation
+import FoundationEssentials
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -57,7 +57,7 @@ public final class S3Store: ObjectStore {
         self.logger = logger
         http = HTTPClient(eventLoopGroupProvider: .singleton)
         let base = settings.endpoint.hasSuffix("/") ? String(settings.endpoint.dropLast()) : settings.endpoint
-        let schemeEnd = base.range(of: "://")
+        let schemeEnd = base.firstRange(of: "://")
         scheme = schemeEnd.map { String(base[..<$0.lowerBound]) } ?? "https"
         let host = String((schemeEnd.map { base[$0.upperBound...] } ?? base[...]).prefix { $0 != "/" })
         authority = settings.pathStyle ? host : "\(settings.bucket).\(host)"
@@ -161,7 +161,7 @@ enum XMLText {
     static func values(_ tag: String, in text: String) -> [String] {
         var out: [String] = []
         var rest = text[...]
-        while let open = rest.range(of: "<\(tag)>"), let close = rest[open.upperBound...].range(of: "</\(tag)>") {
+        while let open = rest.firstRange(of: "<\(tag)>"), let close = rest[open.upperBound...].firstRange(of: "</\(tag)>") {
             out.append(unescaped(String(rest[open.upperBound..<close.lowerBound])))
             rest = rest[close.upperBound...]
         }
@@ -170,13 +170,13 @@ enum XMLText {
 
     static func unescaped(_ text: String) -> String {
         guard text.contains("&") else { return text }
-        return text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
-            .replacingOccurrences(of: "&#34;", with: "\"").replacingOccurrences(of: "&amp;", with: "&")
+        return text.replacing("&lt;", with: "<").replacing("&gt;", with: ">")
+            .replacing("&quot;", with: "\"").replacing("&apos;", with: "'")
+            .replacing("&#34;", with: "\"").replacing("&amp;", with: "&")
     }
 
     static func escaped(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        text.replacing("&", with: "&amp;").replacing("<", with: "&lt;")
+            .replacing(">", with: "&gt;").replacing("\"", with: "&quot;")
     }
 }

@@ -1,7 +1,8 @@
-import Foundation
+import FoundationEssentials
 import Metrics
 import SluiceEngine
 import SluiceKinesis
+import SluiceStorage
 
 /// Kinesis Data Firehose's API on sluiced's listener (`X-Amz-Target: Firehose_20150804.*`,
 /// AWS JSON 1.1), so `aws firehose`, boto3's firehose client, the Kinesis Agent's
@@ -190,8 +191,8 @@ public struct FirehoseAPI: Sendable {
         guard type == "DirectPut" else {
             throw KinesisError(type: "InvalidArgumentException", message: "Only DirectPut delivery streams are created through the API; a stream already on the box is delivered by an [[exports]] entry of kind files, s3 or http in sluice.toml.", status: 400)
         }
-        let fields = ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any]) ?? [:]
-        if let destination = fields.keys.sorted().first(where: { $0.hasSuffix("DestinationConfiguration") }) {
+        let fields = (try? JSONParser.parse(body))?.keys ?? []
+        if let destination = fields.sorted().first(where: { $0.hasSuffix("DestinationConfiguration") }) {
             throw KinesisError(type: "InvalidArgumentException", message: "\(destination): destinations are set in sluice.toml. Create the delivery stream without one, then add an [[exports]] entry with stream = \"\(name)\" and kind files, s3 or http.", status: 400)
         }
         guard exports[name] == nil else {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Firehose's JSON 1.1 shapes that sluiced answers (`X-Amz-Target: Firehose_20150804.*`),
 /// member names as the API reference spells them. Blobs are base64 strings.

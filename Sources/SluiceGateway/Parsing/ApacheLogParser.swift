@@ -1,3 +1,4 @@
+import SluiceStorage
 /// Apache/NCSA access-log lines: `%h %l %u %t "%r" %>s %b`, and for `combined` also
 /// `"%{Referer}i" "%{User-agent}i"`.
 enum ApacheLogParser {

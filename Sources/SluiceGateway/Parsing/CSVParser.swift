@@ -1,3 +1,4 @@
+import SluiceStorage
 /// One CSV line (RFC 4180 quoting: `"a ""quoted"" value"`) into an object of named columns.
 enum CSVParser {
     static func parse(_ line: ArraySlice<UInt8>, columns: [String], delimiter: UInt8) -> Result<JSONValue, LineParser.Failure> {

@@ -1,3 +1,4 @@
+import SluiceStorage
 /// How a source turns one line (or multi-line record) into a record's structure.
 public enum LineParser: Sendable, Equatable {
     /// The line as it is.

@@ -1,3 +1,4 @@
+import SluiceStorage
 import SluiceEngine
 
 /// Builds the record a source submits from one assembled line: parse, add metadata, key.

@@ -1,3 +1,4 @@
+import SluiceStorage
 /// syslog lines, RFC 5424 and RFC 3164, into JSON fields.
 enum SyslogParser {
     static let months: Set<Substring> = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]

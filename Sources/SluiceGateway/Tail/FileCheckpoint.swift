@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import SluiceStorage
 
 /// Where a source stands in one file. A file is the same file only when device, inode

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SluiceStorage
 import Synchronization
 
@@ -59,14 +59,14 @@ public final class AWSCredentialsProvider: Sendable {
         var section = ""
         var values: [String: String] = [:]
         for raw in text.split(whereSeparator: \.isNewline) {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+            let line = raw.trimmingWhitespace()
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             if line.hasPrefix("[") && line.hasSuffix("]") {
-                section = line.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
+                section = line.dropFirst().dropLast().trimmingWhitespace()
                 continue
             }
             guard section == profile, let equals = line.firstIndex(of: "=") else { continue }
-            values[line[..<equals].trimmingCharacters(in: .whitespaces)] = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            values[line[..<equals].trimmingWhitespace()] = line[line.index(after: equals)...].trimmingWhitespace()
         }
         guard let id = values["aws_access_key_id"], let secret = values["aws_secret_access_key"] else {
             throw AWSCredentialsError(.incompleteProfile, "\(file): profile [\(profile)] has no aws_access_key_id and aws_secret_access_key")

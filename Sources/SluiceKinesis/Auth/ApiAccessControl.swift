@@ -1,5 +1,6 @@
+import FoundationEssentials
 import Glibc
-import Foundation
+import SluiceStorage
 
 /// Access control on Sluice's own API: every request must be signed (SigV4) with a known
 /// access key, within the allowed clock skew, and the key's policy must allow the action
@@ -91,14 +92,14 @@ public struct ApiAccessControl: Sendable {
     /// The stream a request acts on: StreamName, StreamARN, ConsumerARN's stream, or a
     /// shard iterator's stream. nil for account-wide actions (ListStreams, DescribeLimits).
     static func stream(named body: [UInt8], action: String, streamOfIterator: (String) -> String?) -> String? {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else { return nil }
-        if let name = object["StreamName"] as? String { return name }
+        guard let object = try? JSONParser.parse(body), case .object = object else { return nil }
+        if let name = object["StreamName"]?.string { return name }
         for field in ["StreamARN", "ConsumerARN"] {
-            if let arn = object[field] as? String, let range = arn.range(of: ":stream/") {
+            if let arn = object[field]?.string, let range = arn.firstRange(of: ":stream/") {
                 return String(arn[range.upperBound...].split(separator: "/").first ?? "")
             }
         }
-        if let iterator = object["ShardIterator"] as? String { return streamOfIterator(iterator) ?? "(an unknown iterator)" }
+        if let iterator = object["ShardIterator"]?.string { return streamOfIterator(iterator) ?? "(an unknown iterator)" }
         return nil
     }
 }

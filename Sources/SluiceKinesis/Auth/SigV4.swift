@@ -1,5 +1,7 @@
 import Crypto
-import Foundation
+import FoundationEssentials
+import Glibc
+import SluiceStorage
 
 /// AWS Signature Version 4, as Kinesis' JSON API uses it: the remote sink signs its
 /// requests with it and the API verifies incoming ones with it. One canonicalization
@@ -87,7 +89,7 @@ public enum SigV4 {
         guard header.hasPrefix(algorithm + " ") else { return nil }
         var fields: [String: String] = [:]
         for part in header.dropFirst(algorithm.count + 1).split(separator: ",") {
-            let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            let pair = part.trimmingWhitespace().split(separator: "=", maxSplits: 1)
             guard pair.count == 2 else { return nil }
             fields[String(pair[0])] = String(pair[1])
         }
@@ -105,7 +107,8 @@ public enum SigV4 {
         var time = time_t(date.timeIntervalSince1970)
         var parts = tm()
         gmtime_r(&time, &parts)
-        return String(format: "%04d%02d%02dT%02d%02d%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec)
+        return (parts.tm_year + 1900).zeroPadded(4) + (parts.tm_mon + 1).zeroPadded(2) + parts.tm_mday.zeroPadded(2) + "T"
+            + parts.tm_hour.zeroPadded(2) + parts.tm_min.zeroPadded(2) + parts.tm_sec.zeroPadded(2) + "Z"
     }
 
     /// Parses `yyyyMMdd'T'HHmmss'Z'`.
@@ -164,7 +167,7 @@ public enum SigV4 {
         guard !query.isEmpty else { return "" }
         return query.split(separator: "&").map { pair -> (String, String) in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let decode = { (s: Substring) in String(s).removingPercentEncoding ?? String(s) }
+            let decode = { (s: Substring) in s.percentDecoded ?? String(s) }
             return (uriEncode(decode(parts[0])), parts.count > 1 ? uriEncode(decode(parts[1])) : "")
         }.sorted { $0 < $1 }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
     }
@@ -178,7 +181,7 @@ public enum SigV4 {
                  UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
                 out.unicodeScalars.append(UnicodeScalar(byte))
             default:
-                out += String(format: "%%%02X", byte)
+                out += "%" + byte.hexPadded(2, uppercase: true)
             }
         }
         return out

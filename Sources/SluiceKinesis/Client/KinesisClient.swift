@@ -1,7 +1,8 @@
 import AsyncHTTPClient
-import Foundation
+import FoundationEssentials
 import NIOCore
 import NIOHTTP1
+import SluiceStorage
 
 /// A small Kinesis client: one method per action used by `sluice`, over AWS JSON 1.1.
 /// Errors come back as `KinesisError`, exactly as the server (or AWS) sent them.
@@ -31,7 +32,7 @@ public final class KinesisClient: Sendable {
         self.http = HTTPClient(eventLoopGroupProvider: .singleton)
         self.timeout = timeout
         self.signing = signing
-        let afterScheme = base.range(of: "://").map { base[$0.upperBound...] } ?? base[...]
+        let afterScheme = base.firstRange(of: "://").map { base[$0.upperBound...] } ?? base[...]
         authority = String(afterScheme.prefix { $0 != "/" })
     }
 
@@ -66,9 +67,9 @@ public final class KinesisClient: Sendable {
         let body = try await response.body.collect(upTo: 64 << 20)
         let data = Data(body.readableBytesView)
         guard response.status == .ok else {
-            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-            let type = (object?["__type"] as? String).map { $0.split(separator: "#").last.map(String.init) ?? $0 } ?? "HTTP\(response.status.code)"
-            let message = (object?["message"] as? String) ?? (object?["Message"] as? String) ?? String(decoding: data, as: UTF8.self)
+            let object = try? JSONParser.parse(data)
+            let type = object?["__type"]?.string.map { $0.split(separator: "#").last.map(String.init) ?? $0 } ?? "HTTP\(response.status.code)"
+            let message = object?["message"]?.string ?? object?["Message"]?.string ?? String(decoding: data, as: UTF8.self)
             throw KinesisError(type: type, message: message, status: Int(response.status.code))
         }
         do {

@@ -57,4 +57,4 @@ public enum CRC32 {
     }
 }
 
-import Foundation
+import FoundationEssentials

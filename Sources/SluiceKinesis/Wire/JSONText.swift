@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SluiceStorage
 
 /// JSON text built by hand where an encoder would cost more than the value (event-stream
 /// headers, JSON lines of delivered objects).
@@ -13,7 +14,7 @@ public enum JSONText {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            case _ where scalar.value < 0x20: out += "\\u" + scalar.value.hexPadded(4)
             default: out.unicodeScalars.append(scalar)
             }
         }

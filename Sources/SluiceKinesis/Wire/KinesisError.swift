@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import SluiceEngine
+import SluiceStorage
 
 /// An error as it travels on the wire: `{"__type": ..., "message": ...}` with an HTTP
 /// status. The one place where engine errors and protocol failures get their AWS shape.
@@ -31,12 +32,12 @@ public struct KinesisError: Error, CustomStringConvertible, Sendable, Equatable 
 
     /// Maps a JSON decoding failure the way AWS services answer it: a missing required
     /// member is a ValidationException, anything else a SerializationException.
-    public static func decoding(_ error: any Error, body: Foundation.Data? = nil) -> KinesisError {
+    public static func decoding(_ error: any Error, body: Data? = nil) -> KinesisError {
         guard let error = error as? DecodingError else { return .serialization("\(error)") }
         // Foundation reports a well-formed number its member cannot take (1.5 or 1e20
         // for an integer) as "not valid JSON" with no path: name the numbers instead.
         if case .dataCorrupted(let context) = error, context.codingPath.isEmpty, let body,
-           let object = try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]) {
+           let object = try? JSONParser.parse(body) {
             let odd = nonIntegers(in: object, at: "")
             if !odd.isEmpty {
                 return .serialization("Number \(odd.joined(separator: ", ")) does not fit its member: give a whole number in the member's range.")
@@ -61,16 +62,16 @@ public struct KinesisError: Error, CustomStringConvertible, Sendable, Equatable 
     }
 
     /// `member=value` for every number in `object` that is not a whole 64-bit integer.
-    private static func nonIntegers(in object: Any, at path: String) -> [String] {
-        switch object {
-        case let dictionary as [String: Any]:
-            return dictionary.keys.sorted().flatMap { nonIntegers(in: dictionary[$0]!, at: path.isEmpty ? $0 : path + "." + $0) }
-        case let array as [Any]:
-            return array.enumerated().flatMap { nonIntegers(in: $1, at: "\(path)[\($0)]") }
-        case let number as NSNumber where !(number is Bool):
-            let value = number.doubleValue
-            let whole = value.isFinite && value.rounded() == value && abs(value) < 9.2e18
-            return whole ? [] : ["\(path)=\(number)"]
+    private static func nonIntegers(in value: JSONValue, at path: String) -> [String] {
+        switch value {
+        case .object(let members):
+            return members.sorted { $0.0 < $1.0 }.flatMap { nonIntegers(in: $0.1, at: path.isEmpty ? $0.0 : path + "." + $0.0) }
+        case .array(let items):
+            return items.enumerated().flatMap { nonIntegers(in: $1, at: "\(path)[\($0)]") }
+        case .number(let text):
+            let number = Double(text) ?? .nan
+            let whole = number.isFinite && number.rounded() == number && abs(number) < 9.2e18
+            return whole ? [] : ["\(path)=\(text)"]
         default:
             return []
         }
@@ -78,7 +79,6 @@ public struct KinesisError: Error, CustomStringConvertible, Sendable, Equatable 
 
     /// The JSON body of the error response.
     public var body: [UInt8] {
-        let object = ["__type": type, "message": message]
-        return Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Foundation.Data())
+        JSONValue.object([("__type", .string(type)), ("message", .string(message))]).bytes
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 // The AWS JSON 1.1 shapes of Kinesis (API version 2013-12-02). Property names are the
 // wire member names, PascalCase as AWS spells them, so Codable needs no key mapping.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 public struct StreamModeDetailsShape: Codable, Sendable {
     public var StreamMode: String

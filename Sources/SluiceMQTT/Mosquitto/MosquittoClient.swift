@@ -1,5 +1,6 @@
 import CMosquitto
 import Glibc
+import SluiceStorage
 
 /// A libmosquitto client handle and the owner its callbacks receive as `userdata`,
 /// created and freed together: the owner is retained for as long as the handle lives

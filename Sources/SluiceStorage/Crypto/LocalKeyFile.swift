@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 
 /// The local KMS's key file: master keys with an id, versions and 256-bit secrets.
 ///
@@ -102,7 +102,7 @@ public struct LocalKeyFile: Sendable {
 
     static func newEntry(id: String, version: UInt32) -> Entry {
         let secret = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
-        return Entry(id: id, version: version, createdAt: ISO8601DateFormatter().string(from: Date()), secret: secret)
+        return Entry(id: id, version: version, createdAt: Date().formatted(.iso8601), secret: secret)
     }
 
     static func validate(keyId: String) throws {

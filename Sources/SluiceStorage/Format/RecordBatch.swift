@@ -1,4 +1,5 @@
 import Crypto
+import FoundationEssentials
 
 /// The body of a frame: one append's records with consecutive offsets (FORMAT.md, "Body").
 public enum RecordBatch {

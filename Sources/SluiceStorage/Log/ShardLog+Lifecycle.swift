@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 extension ShardLog {
     /// Deletes whole segments whose newest record arrived before `cutoffMillis`, oldest

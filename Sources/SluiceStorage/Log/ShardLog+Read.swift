@@ -85,3 +85,5 @@ extension ShardLog {
         return view.endOffset
     }
 }
+
+import Synchronization

@@ -1,6 +1,7 @@
 import CMosquitto
-import SluiceMQTT
 import Glibc
+import SluiceMQTT
+import SluiceStorage
 import Synchronization
 
 /// The plain libmosquitto subscriber the MQTT benchmark measures Sluice against: the

@@ -1,7 +1,8 @@
 import CMosquitto
-import SluiceMQTT
 import Dispatch
 import Glibc
+import SluiceMQTT
+import SluiceStorage
 import Synchronization
 
 /// A bulk QoS 0/1/2 publisher over libmosquitto, for benchmarks and tests: neither

@@ -1,8 +1,9 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import SluiceEngine
 import SluiceExports
 import SluiceKinesis
+import SluiceStorage
 
 /// `sluice exports`: list, pause and resume the exports of a running sluiced (its
 /// `Sluice_20261130.*` actions; with `[auth]`, sign with --profile or --credentials-file).
@@ -62,7 +63,7 @@ struct ExportsCommand: AsyncParsableCommand {
 
         static func seconds(_ text: String) -> Double? {
             if let seconds = Double(text), seconds.isFinite, seconds >= 0 { return seconds }
-            return ISO8601DateFormatter().date(from: text)?.timeIntervalSince1970
+            return Output.date(text)?.timeIntervalSince1970
         }
 
         func run() async throws {
@@ -88,7 +89,7 @@ struct ExportsCommand: AsyncParsableCommand {
         let state = export.consumer.paused ? "paused" : (export.lastError == nil ? "running" : "retrying")
         Swift.print("export \(export.name) (\(export.consumer.stream) -> \(export.destination)): \(state), \(export.deliveredRecords) records delivered, \(export.consumer.missedRecords) missed\(export.statistics.sorted { $0.key < $1.key }.map { ", \($0.value) \($0.key)" }.joined())")
         if let last = export.lastDelivered {
-            Swift.print("  last delivered: \(last)\(export.dataFreshnessSeconds.map { String(format: " (oldest record %.1f s old)", $0) } ?? "")")
+            Swift.print("  last delivered: \(last)\(export.dataFreshnessSeconds.map { " (oldest record \($0.fixed(1)) s old)" } ?? "")")
         }
         if let error = export.lastError { Swift.print("  last error: \(error)") }
         for shard in export.consumer.shards {

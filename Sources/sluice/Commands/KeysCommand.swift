@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import SluiceStorage
 
 /// `sluice keys`: the local KMS's key file, offline.

@@ -1,6 +1,7 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import SluiceKinesis
+import SluiceStorage
 
 struct ReadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,9 +28,7 @@ struct ReadCommand: AsyncParsableCommand {
         }
         if from.count > 20, from.allSatisfy(\.isNumber) { return ("AT_SEQUENCE_NUMBER", from, nil) }
         if let seconds = Double(from) { return ("AT_TIMESTAMP", nil, seconds) }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: from) ?? ISO8601DateFormatter().date(from: from) {
+        if let date = Output.date(from) {
             return ("AT_TIMESTAMP", nil, date.timeIntervalSince1970)
         }
         throw ValidationError("--from \(from): use trim-horizon, latest, a sequence number, or a time such as 2026-01-31T12:00:00Z")
@@ -93,7 +92,7 @@ struct ReadCommand: AsyncParsableCommand {
                 emit(data: Data(user.data), partitionKey: user.partitionKey, sequence: record.SequenceNumber, subSequence: index, record: record, shard: shard)
             }
         } catch {
-            FileHandle.standardError.write(Data("sluice read: \(shard) \(record.SequenceNumber): \(error); printed as stored\n".utf8))
+            StandardError.write("sluice read: \(shard) \(record.SequenceNumber): \(error); printed as stored\n")
             emit(data: record.Data, partitionKey: record.PartitionKey, sequence: record.SequenceNumber, subSequence: nil, record: record, shard: shard)
         }
     }

@@ -1,8 +1,10 @@
 import ArgumentParser
-import Foundation
-import SluiceGateway
+import FoundationEssentials
 import SluiceEngine
 import SluiceExports
+import SluiceGateway
+import SluiceKinesis
+import SluiceStorage
 
 /// `sluice status`: the gateway of a running sluiced, per shard and per tailed file.
 struct StatusCommand: AsyncParsableCommand {
@@ -27,7 +29,7 @@ struct StatusCommand: AsyncParsableCommand {
             print(pad(["SHARD", "STATE", "REC/S", "BYTES/S", "SPOOLED", "SPOOL", "DIRECT", "DRAINED", "DROPPED"]))
             for shard in stream.shards {
                 print(pad([
-                    shard.shardId, shard.open ? "open" : "closed", String(format: "%.1f", shard.recordsPerSecond), bytes(Int64(shard.bytesPerSecond)) + "/s",
+                    shard.shardId, shard.open ? "open" : "closed", shard.recordsPerSecond.fixed(1), bytes(Int64(shard.bytesPerSecond)) + "/s",
                     "\(shard.spoolRecords)", bytes(shard.spoolBytes), "\(shard.directRecords)", "\(shard.drainedRecords)", "\(shard.droppedRecords)",
                 ]))
             }
@@ -77,7 +79,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     private func pad(_ columns: [String]) -> String {
         let widths = [22, 7, 9, 12, 9, 10, 10, 10, 9]
-        return zip(columns, widths).map { $0.padding(toLength: max($1, $0.count + 1), withPad: " ", startingAt: 0) }.joined()
+        return zip(columns, widths).map { $0 + String(repeating: " ", count: max($1 - $0.count, 1)) }.joined()
     }
 
     private func bytes(_ count: Int64) -> String {
@@ -88,6 +90,6 @@ struct StatusCommand: AsyncParsableCommand {
             value /= 1024
             unit += 1
         }
-        return unit == 0 ? "\(count) B" : String(format: "%.1f", value) + " " + units[unit]
+        return unit == 0 ? "\(count) B" : value.fixed(1) + " " + units[unit]
     }
 }

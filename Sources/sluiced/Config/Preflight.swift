@@ -1,6 +1,8 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import SluiceConfiguration
+import SluiceEngine
+import SluiceFunctions
 import SluiceKinesis
 import SluiceKinesisServer
 import SluiceMQTT

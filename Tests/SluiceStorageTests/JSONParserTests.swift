@@ -1,5 +1,5 @@
 import Testing
-@testable import SluiceGateway
+@testable import SluiceStorage
 
 @Suite struct JSONParserTests {
     @Test func parsesAndWritesBackKeepingOrderAndNumbers() throws {

@@ -29,6 +29,16 @@ public indirect enum JSONValue: Sendable, Equatable {
         return members.first { $0.0 == field }?.1
     }
 
+    /// The text of a string value; nil for any other kind.
+    public var string: String? {
+        if case .string(let text) = self { text } else { nil }
+    }
+
+    /// An object's member names in their order; empty for any other kind.
+    public var keys: [String] {
+        if case .object(let members) = self { members.map(\.0) } else { [] }
+    }
+
     /// The value at a dotted path of object fields.
     public func value(at path: [String]) -> JSONValue? {
         var current: JSONValue? = self
