@@ -34,6 +34,9 @@ done
 # Its own build directory, so a debug build (the tests) and this one do not wait on each other.
 swift build -c release --scratch-path .build-release >/dev/null
 BIN="$(swift build -c release --scratch-path .build-release --show-bin-path)"
+# The binaries as the package ships them (static runtime, stripped): their size, and the
+# memory figures (scripts/rss.py) are of these.
+PKG_BIN="$(scripts/build-static.sh sluiced sluice sluice-bench 2>/dev/null)"
 WORK="${BENCH_DIR:-$PWD/.build/bench}"
 SECONDS_EACH="${BENCH_SECONDS:-5}"
 RUNS="${BENCH_RUNS:-3}"
@@ -120,7 +123,11 @@ done
 for _ in $(seq "$RUNS"); do python3 scripts/latency.py --endpoint "http://127.0.0.1:$PORT" --rate 200 --seconds 15 >> "$RESULTS"; done
 kill -TERM $DAEMON; wait $DAEMON || true
 kill $MOTO 2>/dev/null || true
-python3 scripts/rss.py "$BIN" "$WORK" >> "$RESULTS"
+for binary in sluiced sluice; do
+  strip -o "$WORK/$binary.stripped" "$PKG_BIN/$binary"
+  echo "{\"bench\": \"binary-size\", \"binary\": \"$binary\", \"bytes\": $(stat -c %s "$WORK/$binary.stripped")}" >> "$RESULTS"
+done
+python3 scripts/rss.py "$PKG_BIN" "$WORK" >> "$RESULTS"
 python3 scripts/soak.py "$BIN" "$WORK" "${SOAK_SECONDS:-600}" >> "$RESULTS"
 echo "CPU ceiling of frame encoding on this machine (sluice-bench seal):" > "$WORK/seal.txt"
 for size in 1024 102400 1048576; do "$BIN/sluice-bench" seal --size "$size" >> "$WORK/seal.txt"; done

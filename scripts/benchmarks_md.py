@@ -131,16 +131,30 @@ if latency:
     print(f"| p50 | p99 | p99.9 |\n| ---: | ---: | ---: |\n| {p50:.1f} ms | {p99:.1f} ms | {p999:.1f} ms |")
     goal("Put-to-get p99 < 20 ms", f"{p99:.1f} ms", p99 < 20, f"p50 {p50:.1f} ms, p99.9 {p999:.1f} ms")
 
+sizes = {r["binary"]: r["bytes"] for r in group("binary-size")}
+if sizes:
+    print("\n## Size on disk\n")
+    print("The binaries as `scripts/package.sh` ships them: Swift runtime linked in, stripped (`scripts/build-static.sh`).\n")
+    print("| binary | bytes | MB |\n| --- | ---: | ---: |")
+    for name, size in sorted(sizes.items()):
+        print(f"| {name} | {size:,} | {size / 1e6:.1f} |")
+    if "sluiced" in sizes:
+        goal("sluiced ≤ 40 MB on disk (static, stripped)", f"{sizes['sluiced'] / 1e6:.1f} MB", sizes["sluiced"] <= 40e6, "no Foundation ICU, no exported symbols")
+
 rss = group("rss")
 if rss:
     r = rss[-1]
     print("\n## Memory (`scripts/rss.py`)\n")
-    print("Peak VmRSS of a release sluiced under 8 PutRecords writers (500 × 1 KiB), and while a file source spools "
-          f"{r['spooled_bytes'] / 1e9:.2f} GB; RssAnon excludes the binary's and libraries' shared, clean pages.\n")
+    print("VmRSS of the packaged sluiced idle after start, its peak under 8 PutRecords writers (500 × 1 KiB), and while a file "
+          f"source spools {r['spooled_bytes'] / 1e9:.2f} GB; RssAnon excludes the binary's and libraries' shared, clean pages.\n")
     print("| state | VmRSS | RssAnon |\n| --- | ---: | ---: |")
+    if "idle_mib" in r:
+        print(f"| idle | {r['idle_mib']} MiB | {r['idle_anon_mib']} MiB |")
     print(f"| steady PutRecords load | {r['steady_load_mib']} MiB | {r['steady_load_anon_mib']} MiB |")
     print(f"| spool starting | {r['spool_first_mib']} MiB | |")
     print(f"| 1 GB spooled | {r['spool_1gb_mib']} MiB | {r['spool_1gb_anon_mib']} MiB |")
+    if "idle_mib" in r:
+        goal("RSS < 40 MiB idle", f"{r['idle_mib']} MiB", r["idle_mib"] < 40, f"RssAnon {r['idle_anon_mib']} MiB")
     goal("RSS < 64 MiB at steady load", f"{r['steady_load_mib']} MiB", r["steady_load_mib"] < 64, f"RssAnon {r['steady_load_anon_mib']} MiB")
     flat = r["spool_1gb_mib"] <= max(r["spool_first_mib"], r["steady_load_mib"]) * 1.1
     goal("RSS flat while the spool grows to 1 GB", f"{r['spool_first_mib']} → {r['spool_1gb_mib']} MiB", flat, "within 10 %")

@@ -11,13 +11,7 @@ cd "$(dirname "$0")/.."
 OUT="${1:-$PWD/.build/package}"
 ARCH="$(dpkg --print-architecture)"
 VERSION="0.$(git rev-list --count HEAD 2>/dev/null || echo 0)"
-SCRATCH=.build-package
-# --no-export-dynamic: SwiftPM exports every symbol of an executable (4 MB of dynamic
-# symbol tables nothing looks up).
-FLAGS=(-c release --static-swift-stdlib --scratch-path "$SCRATCH" -Xlinker --no-export-dynamic)
-swift build "${FLAGS[@]}" --product sluiced >&2
-swift build "${FLAGS[@]}" --product sluice >&2
-BIN="$(swift build "${FLAGS[@]}" --show-bin-path)"
+BIN="$(scripts/build-static.sh sluiced sluice)"
 
 ROOT="$(mktemp -d)"
 chmod 0755 "$ROOT"   # mktemp makes it 0700: it becomes the package's /

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Peak RSS of a release sluiced: under steady PutRecords load, then while a file source
+"""RSS of a release sluiced: idle after start, peak under steady PutRecords load, then while a file source
 spools about 1 GB (limits at Kinesis' defaults, the file written far faster). Prints one
 JSON line with the RSS (MiB) under load, at the first spooled bytes and at 1 GB spooled.
 
@@ -55,6 +55,9 @@ def main():
     daemon = subprocess.Popen([str(bin_dir / "sluiced"), "--config", str(work / "sluice.toml")])
     try:
         wait_up(endpoint)
+        # Idle: started, its file source watching an empty directory, nothing arriving.
+        time.sleep(3)
+        idle, idle_anon = rss_mib(daemon.pid), rss_mib(daemon.pid, "RssAnon")
         load = subprocess.Popen([str(bin_dir / "sluice-bench"), "put-records", "--endpoint", endpoint, "--writers", "8",
                                  "--batch", "500", "--record-size", "1024", "--seconds", "8"], stdout=subprocess.DEVNULL)
         steady = steady_anon = 0.0
@@ -78,7 +81,7 @@ def main():
                 anon_1gb = rss_mib(daemon.pid, "RssAnon")
                 break
             time.sleep(0.5)
-        print(json.dumps({"bench": "rss", "steady_load_mib": round(steady, 1), "spool_first_mib": round(at_first, 1),
+        print(json.dumps({"bench": "rss", "idle_mib": round(idle, 1), "idle_anon_mib": round(idle_anon, 1), "steady_load_mib": round(steady, 1), "spool_first_mib": round(at_first, 1),
                           "spool_1gb_mib": round(at_1gb, 1),
                           "steady_load_anon_mib": round(steady_anon, 1), "spool_1gb_anon_mib": round(anon_1gb, 1), "spooled_bytes": spooled(endpoint)}))
     finally:

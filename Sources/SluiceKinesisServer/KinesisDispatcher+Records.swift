@@ -6,25 +6,20 @@ import SluiceStorage
 
 /// Record actions: put, iterators, get.
 extension KinesisDispatcher {
-    func putRecord(_ input: SluiceKinesis.PutRecordInput) async throws -> PutRecordOutput {
+    func putRecord(_ input: ReceivedRecord) async throws -> PutRecordOutput {
         let stream = try name(input.StreamName, input.StreamARN)
-        let result = try await engine.writer.putRecord(stream: stream, record: SluiceEngine.PutRecordInput(
-            partitionKey: input.PartitionKey, data: [UInt8](input.Data), explicitHashKey: input.ExplicitHashKey
-        ))
+        let result = try await engine.writer.putRecord(stream: stream, record: input.record)
         Counter(label: "PutRecord.Success", dimensions: [("stream", stream)]).increment()
         return PutRecordOutput(ShardId: result.shardId, SequenceNumber: result.sequenceNumber, EncryptionType: try encryptionType(stream))
     }
 
-    func putRecords(_ input: PutRecordsInput) async throws -> PutRecordsOutput {
+    func putRecords(_ input: ReceivedPutRecords) async throws -> PutRecordsOutput {
         let stream = try name(input.StreamName, input.StreamARN)
-        var payload = 0
-        for entry in input.Records { payload += entry.Data.count + entry.PartitionKey.utf8.count }
+        let payload = input.Records.reduce(0) { $0 + $1.record.size }
         if payload > KinesisLimits.maxPutRecordsPayload {
             throw KinesisError(type: "InvalidArgumentException", message: "Records size \(payload) bytes exceeds the PutRecords limit of \(KinesisLimits.maxPutRecordsPayload) bytes per request.")
         }
-        let outcomes = try await engine.writer.putRecords(stream: stream, records: input.Records.map {
-            SluiceEngine.PutRecordInput(partitionKey: $0.PartitionKey, data: [UInt8]($0.Data), explicitHashKey: $0.ExplicitHashKey)
-        })
+        let outcomes = try await engine.writer.putRecords(stream: stream, records: input.Records.map(\.record))
         var failed = 0
         let entries = outcomes.map { outcome -> PutRecordsResultEntry in
             switch outcome {

@@ -76,7 +76,7 @@ public enum KinesisHTTPServer {
             if action == "SubscribeToShard" {
                 return try subscribe(body: Data(buffer: body), dispatcher: dispatcher, requestId: requestId)
             }
-            let output = try await dispatcher.handle(action: action, body: Data(buffer: body))
+            let output = try await dispatcher.handle(action: action, body: body)
             return response(status: .ok, body: output, requestId: requestId)
         } catch {
             let kinesisError = (error as? KinesisError) ?? KinesisError(type: "InternalFailure", message: "\(error)", status: 500)

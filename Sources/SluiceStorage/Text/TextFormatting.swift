@@ -7,11 +7,12 @@ import Glibc
 /// calls alone pulled ICU's 40 MB into the static binaries (FoundationEssentials, which the
 /// modules import instead, has no ICU).
 extension BinaryInteger {
-    /// The decimal digits, left-padded with zeros to `width` (a minus sign first).
+    /// The decimal digits, left-padded with zeros to `width` characters, a minus sign
+    /// included (`%0*ld`).
     public func zeroPadded(_ width: Int) -> String {
         let digits = String(self.magnitude)
-        let padding = String(repeating: "0", count: max(0, width - digits.count))
-        return (self < 0 ? "-" : "") + padding + digits
+        let sign = self < 0 ? "-" : ""
+        return sign + String(repeating: "0", count: max(0, width - digits.count - sign.count)) + digits
     }
 
     /// The value in hexadecimal, left-padded with zeros to `width`.
