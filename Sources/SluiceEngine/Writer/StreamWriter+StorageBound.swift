@@ -105,18 +105,27 @@ extension StreamWriter {
         guard let bound else { return }
         defer { storage.counts.withLock { $0.trimming = false } }
         while storedTotals(handle).bytes > bound.maxBytes {
-            let oldest = handle.allShards.compactMap { shard in
+            // Each shard's oldest segment, oldest first. A shard whose only segment is its
+            // open tail cannot give it up while a flush is still finishing; the next oldest
+            // is tried instead, so the bound holds as soon as the put returns.
+            let candidates = handle.allShards.compactMap { shard in
                 shard.log.committedSegments.first.map { (shard, $0) }
-            }.min { ($0.1.lastTimestamp ?? .max) < ($1.1.lastTimestamp ?? .max) }
-            guard let (shard, segment) = oldest else { return }
-            do {
-                guard try shard.log.deleteSegments(before: segment.endOffset) > 0 else { return }
-            } catch {
-                context.failureLog.log(context.logger, .error, "could not delete the oldest segment to fit max_bytes", metadata: [
-                    "stream": "\(handle.name)", "shard": "\(shard.id)", "error": "\(error)",
-                ])
-                return
+            }.sorted { ($0.1.lastTimestamp ?? .max) < ($1.1.lastTimestamp ?? .max) }
+            var deleted: (ShardHandle, SegmentInfo)?
+            for (shard, segment) in candidates {
+                do {
+                    if try shard.log.deleteSegments(before: segment.endOffset) > 0 {
+                        deleted = (shard, segment)
+                        break
+                    }
+                } catch {
+                    context.failureLog.log(context.logger, .error, "could not delete the oldest segment to fit max_bytes", metadata: [
+                        "stream": "\(handle.name)", "shard": "\(shard.id)", "error": "\(error)",
+                    ])
+                    return
+                }
             }
+            guard let (shard, segment) = deleted else { return }
             storage.counts.withLock {
                 $0.droppedRecords += segment.recordCount
                 $0.droppedBytes += segment.size
