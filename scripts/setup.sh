@@ -21,8 +21,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Kinesis clients and the test runner for the integration tests; moto_server (a stand-in
-# remote Kinesis) and aws-kinesis-agg (the KPL format's reference deaggregator).
-python3 - <<'PY' || python3 -m pip install -q boto3 awscli pytest prometheus-client "moto[server]" aws-kinesis-agg
-import boto3, awscli, pytest, prometheus_client, moto.server, aws_kinesis_agg  # noqa: F401
+# remote Kinesis), aws-kinesis-agg (the KPL format's reference deaggregator), cbor2 and
+# httpx with h2 (the CBOR and HTTP/2 wires the Java and JavaScript SDKs speak).
+python3 - <<'PY' || python3 -m pip install -q boto3 awscli pytest prometheus-client "moto[server]" aws-kinesis-agg cbor2 "httpx[http2]"
+import boto3, awscli, pytest, prometheus_client, moto.server, aws_kinesis_agg, cbor2, httpx, h2  # noqa: F401
 PY
 command -v swift >/dev/null || { echo "setup: the Swift toolchain (swift) is not on PATH" >&2; exit 1; }

@@ -8,9 +8,9 @@ import SluiceStorage
 extension KinesisDispatcher {
     func consumerShape(_ stream: String, _ consumer: ConsumerMetadata, withStream: Bool = false) -> ConsumerShape {
         ConsumerShape(
-            ConsumerName: consumer.name, ConsumerARN: engine.fanOut.consumerARN(stream: stream, consumer: consumer),
+            ConsumerName: consumer.name, ConsumerARN: engine.fanOut.consumerARN(stream: stream, consumer: consumer, region: region),
             ConsumerStatus: "ACTIVE", ConsumerCreationTimestamp: Double(consumer.createdAtMillis) / 1000,
-            StreamARN: withStream ? engine.catalog.arn(of: stream) : nil
+            StreamARN: withStream ? engine.catalog.arn(of: stream, region: region) : nil
         )
     }
 

@@ -49,7 +49,7 @@ extension KinesisDispatcher {
         let m = try engine.catalog.metadata(of: streamName)
         let (shards, more) = page(try engine.catalog.visibleShards(of: streamName), after: input.ExclusiveStartShardId, limit: limit)
         return DescribeStreamOutput(StreamDescription: StreamDescriptionShape(
-            StreamName: m.name, StreamARN: engine.catalog.arn(of: m.name), StreamStatus: m.status,
+            StreamName: m.name, StreamARN: engine.catalog.arn(of: m.name, region: region), StreamStatus: m.status,
             StreamModeDetails: StreamModeDetailsShape(StreamMode: m.mode),
             Shards: shards.map(shardShape), HasMoreShards: more, RetentionPeriodHours: m.retentionHours,
             StreamCreationTimestamp: Double(m.createdAtMillis) / 1000,
@@ -61,7 +61,7 @@ extension KinesisDispatcher {
     func describeStreamSummary(_ input: StreamReference) throws -> DescribeStreamSummaryOutput {
         let m = try engine.catalog.metadata(of: try name(input.StreamName, input.StreamARN))
         return DescribeStreamSummaryOutput(StreamDescriptionSummary: StreamDescriptionSummaryShape(
-            StreamName: m.name, StreamARN: engine.catalog.arn(of: m.name), StreamStatus: m.status,
+            StreamName: m.name, StreamARN: engine.catalog.arn(of: m.name, region: region), StreamStatus: m.status,
             StreamModeDetails: StreamModeDetailsShape(StreamMode: m.mode), RetentionPeriodHours: m.retentionHours,
             StreamCreationTimestamp: Double(m.createdAtMillis) / 1000,
             EnhancedMonitoring: [EnhancedMetricsShape(ShardLevelMetrics: m.enhancedMetrics)],
@@ -77,7 +77,7 @@ extension KinesisDispatcher {
         let page = Array(names.prefix(limit))
         let more = names.count > limit
         let summaries = page.compactMap { try? engine.catalog.metadata(of: $0) }.map { m in
-            StreamSummaryShape(StreamName: m.name, StreamARN: engine.catalog.arn(of: m.name), StreamStatus: m.status,
+            StreamSummaryShape(StreamName: m.name, StreamARN: engine.catalog.arn(of: m.name, region: region), StreamStatus: m.status,
                                StreamModeDetails: StreamModeDetailsShape(StreamMode: m.mode),
                                StreamCreationTimestamp: Double(m.createdAtMillis) / 1000)
         }
@@ -158,7 +158,7 @@ extension KinesisDispatcher {
     func enhancedMonitoring(_ input: EnhancedMonitoringInput, enable: Bool) throws -> EnhancedMonitoringOutput {
         let stream = try name(input.StreamName, input.StreamARN)
         let (before, after) = try engine.catalog.setEnhancedMonitoring(stream: stream, metrics: input.ShardLevelMetrics, enable: enable)
-        return EnhancedMonitoringOutput(StreamName: stream, StreamARN: engine.catalog.arn(of: stream), CurrentShardLevelMetrics: before, DesiredShardLevelMetrics: after)
+        return EnhancedMonitoringOutput(StreamName: stream, StreamARN: engine.catalog.arn(of: stream, region: region), CurrentShardLevelMetrics: before, DesiredShardLevelMetrics: after)
     }
 
     func splitShard(_ input: SplitShardInput) async throws -> EmptyShape {
@@ -177,7 +177,7 @@ extension KinesisDispatcher {
         }
         let stream = try name(input.StreamName, input.StreamARN)
         let current = try await engine.resharder.updateShardCount(stream: stream, targetShardCount: input.TargetShardCount)
-        return UpdateShardCountOutput(StreamName: stream, StreamARN: engine.catalog.arn(of: stream), CurrentShardCount: current, TargetShardCount: input.TargetShardCount)
+        return UpdateShardCountOutput(StreamName: stream, StreamARN: engine.catalog.arn(of: stream, region: region), CurrentShardCount: current, TargetShardCount: input.TargetShardCount)
     }
 
     func setRetention(_ input: RetentionInput, increase: Bool) throws -> EmptyShape {

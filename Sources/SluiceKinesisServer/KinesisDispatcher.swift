@@ -9,6 +9,9 @@ public struct KinesisDispatcher: Sendable {
     public let engine: StreamEngine
     /// How long a SubscribeToShard lasts before the client must subscribe again.
     public let subscriptionDuration: Duration
+    /// The region of this request's SigV4 credential scope: the ARNs it is answered with
+    /// name it. nil (unsigned requests, in-process callers): the configured region.
+    public var region: String?
     /// The actions this server answers, by name.
     static let actions: [String: @Sendable (KinesisDispatcher, ByteBuffer) async throws -> FoundationEssentials.Data] = [
         "CreateStream": { try await $0.run($1, $0.createStream) },
@@ -56,6 +59,13 @@ public struct KinesisDispatcher: Sendable {
     public init(engine: StreamEngine, subscriptionDuration: Duration = .seconds(300)) {
         self.engine = engine
         self.subscriptionDuration = subscriptionDuration
+    }
+
+    /// This dispatcher answering a request signed for `region` (nil: the configured one).
+    public func answering(inRegion region: String?) -> KinesisDispatcher {
+        var copy = self
+        copy.region = region
+        return copy
     }
 
     public static var supportedActions: [String] { actions.keys.sorted() }

@@ -8,7 +8,7 @@ import SluiceEngine
 import SluiceKinesis
 import SluiceStorage
 
-/// The Kinesis-compatible HTTP API: AWS JSON 1.1 over HTTP/1.1, `POST /` with
+/// The Kinesis-compatible HTTP API: AWS JSON 1.1 or CBOR (`CBOR.md`), over HTTP/1.1 or HTTP/2, `POST /` with
 /// `X-Amz-Target: Kinesis_20131202.<Action>`, plus `GET /health`.
 public enum KinesisHTTPServer {
     public static let targetPrefix = KinesisWire.targetPrefix
@@ -18,6 +18,8 @@ public enum KinesisHTTPServer {
 
     static let targetHeader = HTTPField.Name("X-Amz-Target")!
     static let requestIdHeader = HTTPField.Name("x-amzn-RequestId")!
+    /// The error's type, which SDKs read before the body (the Java SDK's CBOR client).
+    static let errorTypeHeader = HTTPField.Name("x-amzn-ErrorType")!
     /// Server-side failures repeat with every retry (a full disk): one line per 10 s at most.
     static let failureLog = LogRateLimit()
 
@@ -46,6 +48,7 @@ public enum KinesisHTTPServer {
     static func respond(to request: Request, dispatcher: KinesisDispatcher, accessControl: ApiAccessControl?, extra: [String: ExtraActions] = [:], logger: Logger) async -> Response {
         var request = request
         let requestId = UUID().uuidString
+        let format = KinesisBodyFormat(contentType: request.headers[.contentType])
         do {
             let target = request.headers[targetHeader] ?? ""
             let extraTarget = extra.first { target.hasPrefix($0.key) }
@@ -53,9 +56,9 @@ public enum KinesisHTTPServer {
                 throw KinesisError.unknownOperation(target.isEmpty ? "(no X-Amz-Target header)" : target)
             }
             let prefix = extraTarget?.key ?? targetPrefix
-            let body: ByteBuffer
+            let received: ByteBuffer
             do {
-                body = try await request.collectBody(upTo: maxRequestBody)
+                received = try await request.collectBody(upTo: maxRequestBody)
             } catch is NIOTooManyBytesError {
                 throw KinesisError(type: "ValidationException", message: "The request body is larger than \(maxRequestBody) bytes; PutRecords accepts at most 500 records and 5 MiB.", status: 413)
             } catch {
@@ -63,41 +66,61 @@ public enum KinesisHTTPServer {
                 // Content-Length that lies: the client's bytes, not its size, are wrong.
                 throw KinesisError.serialization("The request body is malformed or was cut short before its declared end (\(error)); send the whole body with a correct Content-Length or valid chunked encoding.")
             }
+            // CBOR bodies are read as the JSON they stand for; the signature covers the
+            // bytes as sent.
+            let body = format == .json ? received : ByteBuffer(bytes: try format.jsonRequest(received.readableBytesView))
             let action = String(target.dropFirst(prefix.count))
             if let accessControl {
                 // Firehose's actions are named `firehose:Action` in key policies, apart from
                 // Kinesis' PutRecord of the same name.
                 let policyAction = prefix == "Firehose_20150804." ? "firehose:" + action : action
-                try authorize(request, body: body, action: policyAction, accessControl: accessControl, dispatcher: dispatcher, logger: logger)
+                try authorize(request, received: received, body: body, action: policyAction, accessControl: accessControl, dispatcher: dispatcher, logger: logger)
             }
             if let run = extraTarget?.value {
-                return response(status: .ok, body: try await run(action, Data(buffer: body)), requestId: requestId)
+                return try response(status: .ok, json: try await run(action, Data(buffer: body)), format: format, requestId: requestId)
             }
+            let regional = dispatcher.answering(inRegion: signingRegion(of: request))
             if action == "SubscribeToShard" {
-                return try subscribe(body: Data(buffer: body), dispatcher: dispatcher, requestId: requestId)
+                return try subscribe(body: Data(buffer: body), dispatcher: regional, format: format, requestId: requestId)
             }
-            let output = try await dispatcher.handle(action: action, body: body)
-            return response(status: .ok, body: output, requestId: requestId)
+            let output = try await regional.handle(action: action, body: body)
+            return try response(status: .ok, json: output, format: format, requestId: requestId)
         } catch {
             let kinesisError = (error as? KinesisError) ?? KinesisError(type: "InternalFailure", message: "\(error)", status: 500)
             if kinesisError.status >= 500 {
                 failureLog.log(logger, .error, "request failed", metadata: ["error": "\(kinesisError)", "request_id": "\(requestId)"])
             }
-            return response(status: HTTPResponse.Status(code: kinesisError.status), body: Data(kinesisError.body), requestId: requestId)
+            var response = (try? response(status: HTTPResponse.Status(code: kinesisError.status), json: kinesisError.body, format: format, requestId: requestId))
+                ?? Self.response(status: HTTPResponse.Status(code: kinesisError.status), json: kinesisError.body, requestId: requestId)
+            response.headers[errorTypeHeader] = kinesisError.type
+            return response
         }
+    }
+
+    /// The region of the request's SigV4 credential scope, when it is signed with a
+    /// plausible region name (lower-case letters, digits and dashes, at most 32): the ARNs
+    /// in the answer name it. nil otherwise (the configured region).
+    static func signingRegion(of request: Request) -> String? {
+        guard let header = request.headers[.authorization], let authorization = SigV4.parseAuthorization(header) else { return nil }
+        let region = authorization.region
+        guard (1...32).contains(region.utf8.count), region.utf8.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D }) else {
+            return nil
+        }
+        return region
     }
 
     /// Refuses the request unless it is signed by a known key whose policy allows it.
     /// Refusals are logged at notice level with the key id (never the secret).
-    static func authorize(_ request: Request, body: ByteBuffer, action: String, accessControl: ApiAccessControl, dispatcher: KinesisDispatcher, logger: Logger) throws {
+    static func authorize(_ request: Request, received: ByteBuffer, body: ByteBuffer, action: String, accessControl: ApiAccessControl, dispatcher: KinesisDispatcher, logger: Logger) throws {
         var headers = request.headers.map { (name: $0.name.canonicalName, value: $0.value) }
         if let authority = request.head.authority { headers.append((name: "host", value: authority)) }
         let signed = ApiAccessControl.Request(
             method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "", headers: headers,
-            body: Array(buffer: body)
+            body: Array(buffer: received)
         )
         do {
-            try accessControl.authorize(signed, action: action) { dispatcher.engine.reader.streamName(ofIterator: $0) }
+            let resourceBody = received == body ? nil : Array(buffer: body)
+            try accessControl.authorize(signed, action: action, resourceBody: resourceBody) { dispatcher.engine.reader.streamName(ofIterator: $0) }
         } catch let error as KinesisError {
             let credential = request.headers[.authorization].flatMap(SigV4.parseAuthorization)?.accessKeyId ?? "(none)"
             logger.notice("API request refused", metadata: ["action": "\(action)", "access_key_id": "\(credential)", "error": "\(error.type)"])
@@ -107,9 +130,9 @@ public enum KinesisHTTPServer {
 
     /// SubscribeToShard: errors before the stream starts are ordinary error responses;
     /// after that, events go out as event-stream messages over a chunked response.
-    static func subscribe(body: Data, dispatcher: KinesisDispatcher, requestId: String) throws -> Response {
+    static func subscribe(body: Data, dispatcher: KinesisDispatcher, format: KinesisBodyFormat, requestId: String) throws -> Response {
         let subscription = try dispatcher.openSubscription(body)
-        let stream = SubscriptionStream(dispatcher: dispatcher, subscription: subscription, duration: dispatcher.subscriptionDuration)
+        let stream = SubscriptionStream(dispatcher: dispatcher, subscription: subscription, duration: dispatcher.subscriptionDuration, format: format)
         var headers = HTTPFields()
         headers[.contentType] = EventStreamMessage.contentType
         headers[requestIdHeader] = requestId
@@ -119,10 +142,19 @@ public enum KinesisHTTPServer {
         })
     }
 
-    static func response(status: HTTPResponse.Status, body: Data, requestId: String) -> Response {
+    /// A response whose body is `json` in `format`.
+    static func response(status: HTTPResponse.Status, json: some Collection<UInt8>, format: KinesisBodyFormat, requestId: String) throws -> Response {
+        guard format != .json else { return response(status: status, json: json, requestId: requestId) }
+        var headers = HTTPFields()
+        headers[.contentType] = format.contentType
+        headers[requestIdHeader] = requestId
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try format.encode(json: json))))
+    }
+
+    static func response(status: HTTPResponse.Status, json: some Collection<UInt8>, requestId: String) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = contentType
         headers[requestIdHeader] = requestId
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: json)))
     }
 }

@@ -151,8 +151,11 @@ public final class StreamCatalog: Sendable {
         streams.withLock { $0.values.filter { $0.metadata.mode == StreamEngine.CapacityMode.onDemand.rawValue }.count }
     }
 
-    public func arn(of name: String) -> String {
-        "arn:aws:kinesis:\(options.region):\(options.accountId):stream/\(name)"
+    /// The stream's ARN as a client in `region` sees it (the configured region when nil).
+    /// Streams are one namespace per box: the same stream answers in every region, and
+    /// its ARN names the region the request was signed for, as AWS's would.
+    public func arn(of name: String, region: String? = nil) -> String {
+        "arn:aws:kinesis:\(region ?? options.region):\(options.accountId):stream/\(name)"
     }
 
     /// The stream a request means: by StreamName or StreamARN (both must agree if given).

@@ -19,8 +19,8 @@ public final class FanOut: Sendable {
     public static let maxConsumersPerStream = 20
     public static let consumerBytesPerSecond = 2 << 20
 
-    public func consumerARN(stream: String, consumer: ConsumerMetadata) -> String {
-        "\(catalog.arn(of: stream))/consumer/\(consumer.name):\(consumer.createdAtMillis / 1000)"
+    public func consumerARN(stream: String, consumer: ConsumerMetadata, region: String? = nil) -> String {
+        "\(catalog.arn(of: stream, region: region))/consumer/\(consumer.name):\(consumer.createdAtMillis / 1000)"
     }
 
     /// The stream and consumer a consumer ARN names.
@@ -31,7 +31,7 @@ public final class FanOut: Sendable {
         let stream = try catalog.resolveStreamName(name: nil, arn: String(arn[..<range.lowerBound]))
         let rest = arn[range.upperBound...]
         let name = String(rest.split(separator: ":").first ?? "")
-        guard let consumer = (try catalog.metadata(of: stream).consumers ?? []).first(where: { consumerARN(stream: stream, consumer: $0) == arn || $0.name == name && !rest.contains(":") }) else {
+        guard let consumer = (try catalog.metadata(of: stream).consumers ?? []).first(where: { $0.name == name && (!rest.contains(":") || rest == "\($0.name):\($0.createdAtMillis / 1000)") }) else {
             throw EngineError(.resourceNotFound, "Consumer \(arn) under account \(context.accountId) not found.")
         }
         return (stream, consumer)

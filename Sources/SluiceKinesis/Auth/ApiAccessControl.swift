@@ -59,7 +59,9 @@ public struct ApiAccessControl: Sendable {
     /// - Throws: `KinesisError` — MissingAuthenticationTokenException,
     ///   UnrecognizedClientException, InvalidSignatureException or AccessDeniedException.
     @discardableResult
-    public func authorize(_ request: Request, action: String, now: Date = Date(), streamOfIterator: (String) -> String?) throws -> Key {
+    /// - Parameter resourceBody: the body as JSON when the request was sent in another
+    ///   encoding (CBOR): the stream is read from it, the signature from `request.body`.
+    public func authorize(_ request: Request, action: String, resourceBody: [UInt8]? = nil, now: Date = Date(), streamOfIterator: (String) -> String?) throws -> Key {
         guard let header = request.header("authorization") else {
             throw KinesisError(type: "MissingAuthenticationTokenException", message: "Missing Authentication Token", status: 403)
         }
@@ -81,7 +83,7 @@ public struct ApiAccessControl: Sendable {
         guard SigV4.verify(request, authorization: authorization, amzDate: amzDate, secret: key.secretAccessKey) else {
             throw KinesisError(type: "InvalidSignatureException", message: "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.", status: 400)
         }
-        let stream = Self.stream(named: request.body, action: action, streamOfIterator: streamOfIterator)
+        let stream = Self.stream(named: resourceBody ?? request.body, action: action, streamOfIterator: streamOfIterator)
         guard key.allows(action: action, stream: stream) else {
             let resource = stream.map { "arn:aws:kinesis:\(region):\(accountId):stream/\($0)" } ?? "*"
             throw KinesisError(type: "AccessDeniedException", message: "User: \(key.accessKeyId) is not authorized to perform: kinesis:\(action) on resource: \(resource)", status: 400)

@@ -7,15 +7,18 @@
 public enum EventStreamMessage {
     public static let contentType = "application/vnd.amazon.eventstream"
 
-    /// An event (`:message-type` event) of `eventType` with a JSON payload.
-    public static func event(_ eventType: String, payload: [UInt8]) -> [UInt8] {
-        encode(headers: [(":message-type", "event"), (":event-type", eventType), (":content-type", "application/json")], payload: payload)
+    /// An event (`:message-type` event) of `eventType` with a payload of `contentType`
+    /// (JSON, or CBOR for a CBOR request).
+    public static func event(_ eventType: String, payload: [UInt8], contentType: String = "application/json") -> [UInt8] {
+        encode(headers: [(":message-type", "event"), (":event-type", eventType), (":content-type", contentType)], payload: payload)
     }
 
     /// An exception ending the stream, in the shape botocore raises as that error.
-    public static func exception(_ type: String, message: String) -> [UInt8] {
-        let payload = Array("{\"message\":\(JSONText.quoted(message))}".utf8)
-        return encode(headers: [(":message-type", "exception"), (":exception-type", type), (":content-type", "application/json")], payload: payload)
+    public static func exception(_ type: String, message: String, format: KinesisBodyFormat = .json) -> [UInt8] {
+        let json = Array("{\"message\":\(JSONText.quoted(message))}".utf8)
+        let payload = (try? format.encode(json: json)) ?? json
+        let contentType = format == .json ? "application/json" : format.contentType
+        return encode(headers: [(":message-type", "exception"), (":exception-type", type), (":content-type", contentType)], payload: payload)
     }
 
     public static func encode(headers: [(String, String)], payload: [UInt8]) -> [UInt8] {
