@@ -13,6 +13,11 @@ extension KinesisDispatcher {
         guard let mode else {
             throw KinesisError(type: "ValidationException", message: "1 validation error detected: Value '\(input.StreamModeDetails?.StreamMode ?? "")' at 'streamModeDetails.streamMode' failed to satisfy constraint: Member must satisfy enum value set: [ON_DEMAND, PROVISIONED]")
         }
+        try Self.checkRecordSize(input.MaxRecordSizeInKiB)
+        if mode == .onDemand, input.ShardCount != nil {
+            // AWS sizes an on-demand stream itself; a count would be silently ignored.
+            throw KinesisError(type: "ValidationException", message: "ShardCount is not expected when StreamMode=ON_DEMAND: leave ShardCount out of an on-demand stream, or create it PROVISIONED.")
+        }
         try engine.catalog.createStream(name: input.StreamName, shardCount: input.ShardCount, mode: mode)
         if let tags = input.Tags, !tags.isEmpty { try engine.catalog.addTags(stream: input.StreamName, tags: tags) }
         return EmptyShape()

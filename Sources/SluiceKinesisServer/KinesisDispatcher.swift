@@ -2,6 +2,7 @@ import FoundationEssentials
 import NIOCore
 import SluiceEngine
 import SluiceKinesis
+import SluiceStorage
 
 /// Turns one Kinesis action (the name after `Kinesis_20131202.` and the JSON body) into
 /// the JSON response, over the engine. No HTTP here, so tests drive it directly.
@@ -54,6 +55,14 @@ public struct KinesisDispatcher: Sendable {
         "StopStreamEncryption": { d, body in
             try await d.run(body) { (input: StreamEncryptionInput) in try d.setEncryption(input, start: false) }
         },
+        "PutResourcePolicy": { try await $0.run($1, $0.putResourcePolicy) },
+        "GetResourcePolicy": { try await $0.run($1, $0.getResourcePolicy) },
+        "DeleteResourcePolicy": { try await $0.run($1, $0.deleteResourcePolicy) },
+        "TagResource": { try await $0.run($1, $0.tagResource) },
+        "UntagResource": { try await $0.run($1, $0.untagResource) },
+        "ListTagsForResource": { try await $0.run($1, $0.listTagsForResource) },
+        "DescribeAccountSettings": { try await $0.run($1, $0.describeAccountSettings) },
+        "UpdateMaxRecordSize": { try await $0.run($1, $0.updateMaxRecordSize) },
     ]
 
     public init(engine: StreamEngine, subscriptionDuration: Duration = .seconds(300)) {
@@ -80,6 +89,11 @@ public struct KinesisDispatcher: Sendable {
     /// - Throws: `KinesisError` only, already in its wire shape.
     public func handle(action: String, body: ByteBuffer) async throws -> FoundationEssentials.Data {
         guard let run = Self.actions[action] else { throw KinesisError.unknownOperation(action) }
+        // PutRecords (up to 5 MiB, the hot path) is decoded in place and checked as it is
+        // decoded; every other action is checked against the model before it runs.
+        if action != "PutRecords", let parsed = try? body.withUnsafeReadableBytes({ try JSONParser.parse($0) }) {
+            try KinesisValidator.validate(action: action, body: parsed)
+        }
         do {
             return try await run(self, body)
         } catch let error as KinesisError {

@@ -120,7 +120,11 @@ public enum KinesisHTTPServer {
         )
         do {
             let resourceBody = received == body ? nil : Array(buffer: body)
-            try accessControl.authorize(signed, action: action, resourceBody: resourceBody) { dispatcher.engine.reader.streamName(ofIterator: $0) }
+            try accessControl.authorize(signed, action: action, resourceBody: resourceBody) {
+                dispatcher.engine.reader.streamName(ofIterator: $0)
+            } resourcePolicy: { stream, consumer in
+                try? dispatcher.engine.catalog.resourcePolicy(stream: stream, consumer: consumer)
+            }
         } catch let error as KinesisError {
             let credential = request.headers[.authorization].flatMap(SigV4.parseAuthorization)?.accessKeyId ?? "(none)"
             logger.notice("API request refused", metadata: ["action": "\(action)", "access_key_id": "\(credential)", "error": "\(error.type)"])

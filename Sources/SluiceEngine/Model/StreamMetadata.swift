@@ -13,6 +13,8 @@ public struct StreamMetadata: Codable, Sendable, Equatable {
     public var enhancedMetrics: [String]
     /// Enhanced fan-out consumers (absent in metadata written before they existed).
     public var consumers: [ConsumerMetadata]?
+    /// The stream's resource policy document (PutResourcePolicy), as put; nil: none.
+    public var resourcePolicy: String?
 
     public var openShards: [ShardMetadata] { shards.filter(\.isOpen) }
 }
@@ -44,4 +46,13 @@ public struct ShardMetadata: Codable, Sendable, Equatable {
 public struct ConsumerMetadata: Codable, Sendable, Equatable {
     public var name: String
     public var createdAtMillis: Int64
+    /// The consumer's resource policy document, as put; nil: none.
+    public var resourcePolicy: String?
+    /// TagResource on the consumer's ARN (absent before consumers had tags).
+    public var tags: [String: String]?
+
+    public init(name: String, createdAtMillis: Int64) {
+        self.name = name
+        self.createdAtMillis = createdAtMillis
+    }
 }

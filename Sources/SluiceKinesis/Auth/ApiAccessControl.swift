@@ -3,8 +3,8 @@ import Glibc
 import SluiceStorage
 
 /// Access control on Sluice's own API: every request must be signed (SigV4) with a known
-/// access key, within the allowed clock skew, and the key's policy must allow the action
-/// on the stream. Errors are Kinesis' own, so SDKs report them as they would from AWS.
+/// access key, within the allowed clock skew, and the key's policy or the resource's
+/// policy (`ResourcePolicy`) must allow the action on the stream, with no explicit Deny. Errors are Kinesis' own, so SDKs report them as they would from AWS.
 public struct ApiAccessControl: Sendable {
     /// One access key and what it may do.
     public struct Key: Sendable, Equatable {
@@ -61,7 +61,12 @@ public struct ApiAccessControl: Sendable {
     @discardableResult
     /// - Parameter resourceBody: the body as JSON when the request was sent in another
     ///   encoding (CBOR): the stream is read from it, the signature from `request.body`.
-    public func authorize(_ request: Request, action: String, resourceBody: [UInt8]? = nil, now: Date = Date(), streamOfIterator: (String) -> String?) throws -> Key {
+    /// - Parameter resourcePolicy: the policy document on a stream (consumer nil) or on
+    ///   one of its consumers, if any.
+    public func authorize(
+        _ request: Request, action: String, resourceBody: [UInt8]? = nil, now: Date = Date(),
+        streamOfIterator: (String) -> String?, resourcePolicy: (_ stream: String, _ consumer: String?) -> String? = { _, _ in nil }
+    ) throws -> Key {
         guard let header = request.header("authorization") else {
             throw KinesisError(type: "MissingAuthenticationTokenException", message: "Missing Authentication Token", status: 403)
         }
@@ -83,25 +88,50 @@ public struct ApiAccessControl: Sendable {
         guard SigV4.verify(request, authorization: authorization, amzDate: amzDate, secret: key.secretAccessKey) else {
             throw KinesisError(type: "InvalidSignatureException", message: "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.", status: 400)
         }
-        let stream = Self.stream(named: resourceBody ?? request.body, action: action, streamOfIterator: streamOfIterator)
-        guard key.allows(action: action, stream: stream) else {
-            let resource = stream.map { "arn:aws:kinesis:\(region):\(accountId):stream/\($0)" } ?? "*"
-            throw KinesisError(type: "AccessDeniedException", message: "User: \(key.accessKeyId) is not authorized to perform: kinesis:\(action) on resource: \(resource)", status: 400)
+        let resource = Self.resource(named: resourceBody ?? request.body, streamOfIterator: streamOfIterator)
+        let regions = Array(Set([authorization.region, region]))
+        let arns: [String] = resource.map { resource in
+            regions.map { region -> String in
+                let stream = "arn:aws:kinesis:\(region):\(accountId):stream/\(resource.stream)"
+                return resource.consumer.map { stream + "/consumer/" + $0 } ?? stream
+            }
+        } ?? []
+        let shown = arns.first(where: { $0.contains(":\(authorization.region):") }) ?? "*"
+        // A resource policy decides with the key's own policy: an explicit Deny in it wins;
+        // an Allow in either lets the request through.
+        var decision = ResourcePolicy.Decision.none
+        if let resource, let document = resourcePolicy(resource.stream, resource.consumer),
+           let policy = try? ResourcePolicy(json: document, accountId: accountId) {
+            decision = policy.decide(action: action, accessKeyId: key.accessKeyId, resources: arns)
+        }
+        if decision == .deny {
+            throw KinesisError(type: "AccessDeniedException", message: "User: \(key.accessKeyId) is not authorized to perform: kinesis:\(action) on resource: \(shown) with an explicit deny in a resource-based policy", status: 400)
+        }
+        guard decision == .allow || key.allows(action: action, stream: resource?.stream) else {
+            throw KinesisError(type: "AccessDeniedException", message: "User: \(key.accessKeyId) is not authorized to perform: kinesis:\(action) on resource: \(shown)", status: 400)
         }
         return key
     }
 
-    /// The stream a request acts on: StreamName, StreamARN, ConsumerARN's stream, or a
-    /// shard iterator's stream. nil for account-wide actions (ListStreams, DescribeLimits).
-    static func stream(named body: [UInt8], action: String, streamOfIterator: (String) -> String?) -> String? {
+    /// What a request acts on: a stream, and the consumer when it names one.
+    public struct Resource: Sendable, Equatable {
+        public var stream: String
+        public var consumer: String?
+    }
+
+    /// The resource a request acts on: StreamName, StreamARN, ConsumerARN or ResourceARN
+    /// (a stream's or a consumer's), or a shard iterator's stream. nil for account-wide
+    /// actions (ListStreams, DescribeLimits).
+    static func resource(named body: [UInt8], streamOfIterator: (String) -> String?) -> Resource? {
         guard let object = try? JSONParser.parse(body), case .object = object else { return nil }
-        if let name = object["StreamName"]?.string { return name }
-        for field in ["StreamARN", "ConsumerARN"] {
-            if let arn = object[field]?.string, let range = arn.firstRange(of: ":stream/") {
-                return String(arn[range.upperBound...].split(separator: "/").first ?? "")
-            }
+        for field in ["ConsumerARN", "ResourceARN", "StreamARN"] {
+            guard let arn = object[field]?.string, let range = arn.firstRange(of: ":stream/") else { continue }
+            let path = arn[range.upperBound...].split(separator: "/", omittingEmptySubsequences: false)
+            let consumer = path.count >= 3 && path[1] == "consumer" ? String(path[2].split(separator: ":").first ?? "") : nil
+            return Resource(stream: String(path.first ?? ""), consumer: consumer)
         }
-        if let iterator = object["ShardIterator"]?.string { return streamOfIterator(iterator) ?? "(an unknown iterator)" }
+        if let name = object["StreamName"]?.string { return Resource(stream: name) }
+        if let iterator = object["ShardIterator"]?.string { return Resource(stream: streamOfIterator(iterator) ?? "(an unknown iterator)") }
         return nil
     }
 }

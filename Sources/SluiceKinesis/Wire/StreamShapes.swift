@@ -10,6 +10,8 @@ public struct CreateStreamInput: Codable, Sendable {
     public var ShardCount: Int?
     public var StreamModeDetails: StreamModeDetailsShape?
     public var Tags: [String: String]?
+    /// Records up to this size (KiB); sluiced stores records up to 1 MiB (1024).
+    public var MaxRecordSizeInKiB: Int?
 
     public init(StreamName: String, ShardCount: Int?, StreamModeDetails: StreamModeDetailsShape? = nil) {
         self.StreamName = StreamName
