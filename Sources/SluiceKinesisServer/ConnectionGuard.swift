@@ -47,9 +47,23 @@ public final class ConnectionGuard: Sendable {
         openGauge.record(open.subtract(1, ordering: .relaxed).newValue)
     }
 
-    /// A handler for one connection's pipeline (after the HTTP codec).
-    public func handler() -> any RemovableChannelHandler {
-        ConnectionGuardHandler(guard: self)
+    /// The handler that counts one connection and refuses it beyond the bound: first in
+    /// the connection's pipeline (after TLS), whatever protocol it turns out to speak. It
+    /// also closes a connection that sends nothing within the idle timeout.
+    public func admission() -> any ChannelHandler {
+        ConnectionAdmissionHandler(guard: self)
+    }
+
+    /// The handler that times one HTTP/1.1 connection or HTTP/2 stream between requests
+    /// (after the HTTP codec).
+    public func requestTimer() -> any RemovableChannelHandler {
+        RequestIdleTimer(limits: self)
+    }
+
+    /// `idleTimeout` as NIO counts time.
+    var idleTimeAmount: TimeAmount {
+        let (seconds, attoseconds) = idleTimeout.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
     func noteRefused() {
@@ -70,16 +84,19 @@ public final class ConnectionGuard: Sendable {
     }
 }
 
-/// Counts one connection against its `ConnectionGuard` and closes it when idle too long.
-final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+/// Counts one connection against its `ConnectionGuard`; beyond the bound, answers 503 at
+/// once and closes. Until the client's first bytes arrive it also times the connection
+/// out (the HTTP-level timer is not there yet while the protocol is unknown).
+final class ConnectionAdmissionHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private let limits: ConnectionGuard
     private var counted = false
-    private var deadline: Scheduled<Void>?
+    private var refused = false
+    private var firstBytes: Scheduled<Void>?
 
     init(guard limits: ConnectionGuard) {
         self.limits = limits
@@ -104,6 +121,79 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // A refused connection's request is not read: it has its answer.
+        guard !refused else { return }
+        firstBytes?.cancel()
+        firstBytes = nil
+        context.fireChannelRead(data)
+    }
+
+    private func admit(_ context: ChannelHandlerContext) {
+        guard !counted else { return }
+        counted = true
+        guard limits.opened() <= limits.maxConnections else {
+            refuse(context)
+            return
+        }
+        let limits = self.limits
+        firstBytes = context.eventLoop.scheduleTask(in: limits.idleTimeAmount) { [channel = context.channel] in
+            limits.noteTimedOut()
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Answers 503 (HTTP/1.1, what a client that sent nothing yet can read) and closes:
+    /// clients see a clear refusal instead of a hang in the accept queue.
+    private func refuse(_ context: ChannelHandlerContext) {
+        refused = true
+        limits.noteRefused()
+        let body = #"{"__type":"ServiceUnavailableException","message":"sluiced has reached [api] max_connections; retry later"}"#
+        let response = "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: \(body.utf8.count)\r\nconnection: close\r\n\r\n" + body
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: response))).whenComplete { [channel = context.channel] _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    private func release() {
+        firstBytes?.cancel()
+        firstBytes = nil
+        if counted {
+            counted = false
+            limits.closed()
+        }
+    }
+}
+
+/// Closes an HTTP/1.1 connection (or HTTP/2 stream) that has not delivered a complete
+/// request within the idle timeout of opening or of its previous response.
+final class RequestIdleTimer: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let limits: ConnectionGuard
+    private var deadline: Scheduled<Void>?
+
+    init(limits: ConnectionGuard) {
+        self.limits = limits
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { arm(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        arm(context)
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        deadline = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .end = unwrapInboundIn(data) {
             // A whole request arrived: the server's answer may take as long as it needs.
             deadline?.cancel()
@@ -117,48 +207,12 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         context.write(data, promise: promise)
     }
 
-    private func admit(_ context: ChannelHandlerContext) {
-        guard !counted else { return }
-        counted = true
-        guard limits.opened() <= limits.maxConnections else {
-            refuse(context)
-            return
-        }
-        arm(context)
-    }
-
-    /// Answers 503 before any request is read and closes: clients see a clear refusal.
-    private func refuse(_ context: ChannelHandlerContext) {
-        limits.noteRefused()
-        let body = ByteBuffer(string: #"{"__type":"ServiceUnavailableException","message":"sluiced has reached [api] max_connections; retry later"}"#)
-        var head = HTTPResponse(status: .serviceUnavailable)
-        head.headerFields[.contentType] = "application/x-amz-json-1.1"
-        head.headerFields[.contentLength] = "\(body.readableBytes)"
-        head.headerFields[.connection] = "close"
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(body)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in
-            channel.close(promise: nil)
-        }
-    }
-
     private func arm(_ context: ChannelHandlerContext) {
         deadline?.cancel()
         let limits = self.limits
-        let (seconds, attoseconds) = limits.idleTimeout.components
-        deadline = context.eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {
-            [channel = context.channel] in
+        deadline = context.eventLoop.scheduleTask(in: limits.idleTimeAmount) { [channel = context.channel] in
             limits.noteTimedOut()
             channel.close(promise: nil)
-        }
-    }
-
-    private func release() {
-        deadline?.cancel()
-        deadline = nil
-        if counted {
-            counted = false
-            limits.closed()
         }
     }
 }

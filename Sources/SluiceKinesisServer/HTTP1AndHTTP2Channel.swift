@@ -3,17 +3,22 @@ import HummingbirdHTTP2
 import Logging
 import NIOCore
 import NIOHTTP2
+import NIOSSL
 import NIOTLS
 
-/// HTTP/1.1 and HTTP/2 with prior knowledge (h2c) on one plain-text listener.
+/// HTTP/1.1 and HTTP/2 on one listener: over TLS the client chooses by ALPN ("h2" or
+/// "http/1.1"); in plain text HTTP/2 with prior knowledge (h2c) is told apart by its
+/// first bytes.
 ///
 /// Why: the Java v2 async client (SubscribeToShard in KCL 2 and 3) and the JavaScript
 /// SDK v3 speak HTTP/2 from the first byte on an `http://` endpoint; an HTTP/1.1-only
 /// server answers them with garbage ("First received frame was not SETTINGS"). Hummingbird
-/// serves one or the other on a port; this looks at a connection's first bytes (HTTP/2's
-/// fixed 24-byte preface, RFC 9113 §3.4) and sets the connection up for the protocol it
-/// speaks, through the same negotiation TLS's ALPN uses (`HTTP2UpgradeChannel`).
-public struct HTTP1OrH2CChannel: HTTPChannelHandler {
+/// serves one or the other on a plain port; this looks at a connection's first bytes
+/// (HTTP/2's fixed 24-byte preface, RFC 9113 §3.4) and sets the connection up for the
+/// protocol it speaks, through the same negotiation TLS's ALPN uses. At shutdown a
+/// connection gets `shutdownGrace` to finish before it is closed: an HTTP/2 client that
+/// never answers the GOAWAY's ping would otherwise hold the daemon until its idle timeout.
+public struct HTTP1AndHTTP2Channel: HTTPChannelHandler {
     typealias Negotiated = NIONegotiatedHTTPVersion<HTTP1Channel.Value, HTTP2Channel.Value>
 
     public struct Value: ServerChildChannelValue {
@@ -23,13 +28,37 @@ public struct HTTP1OrH2CChannel: HTTPChannelHandler {
 
     private let http1: HTTP1Channel
     private let http2: HTTP2Channel
+    private let tls: NIOSSLContext?
+    private let shutdownGrace: TimeAmount
+    private let connections: ConnectionGuard?
     public var responder: Responder { http1.responder }
 
-    /// - Parameter configuration: HTTP/2's; its `streamConfiguration` is HTTP/1.1's too
-    ///   (the handlers every request passes, on either protocol).
-    public init(responder: @escaping Responder, configuration: HTTP2ChannelConfiguration) {
+    /// - Parameters:
+    ///   - configuration: HTTP/2's; its `streamConfiguration` is HTTP/1.1's too (the
+    ///     handlers every request passes, on either protocol).
+    ///   - tls: the server's TLS configuration; nil for plain text.
+    ///   - connections: counts connections and times requests; an idle HTTP/2 connection
+    ///     (no open stream) closes after its idle timeout too.
+    public init(
+        responder: @escaping Responder, configuration: HTTP2ChannelConfiguration = .init(), tls: TLSConfiguration? = nil,
+        connections: ConnectionGuard? = nil, shutdownGrace: Duration = .seconds(5)
+    ) throws {
+        var configuration = configuration
+        if let connections {
+            configuration.idleTimeout = connections.idleTimeout
+            configuration.streamConfiguration = .init(additionalChannelHandlers: [connections.requestTimer()])
+        }
+        self.connections = connections
         http1 = HTTP1Channel(responder: responder, configuration: configuration.streamConfiguration)
         http2 = HTTP2Channel(responder: responder, configuration: configuration)
+        if var tls {
+            tls.applicationProtocols = ["h2", "http/1.1"]
+            self.tls = try NIOSSLContext(configuration: tls)
+        } else {
+            self.tls = nil
+        }
+        let (seconds, attoseconds) = shutdownGrace.components
+        self.shutdownGrace = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
@@ -40,7 +69,12 @@ public struct HTTP1OrH2CChannel: HTTPChannelHandler {
                 default: http1.setup(channel: channel, logger: logger).map { .http1_1($0) }
                 }
             }
-            try channel.pipeline.syncOperations.addHandler(HTTP2PrefaceSniffer())
+            try channel.pipeline.syncOperations.addHandler(ShutdownDeadline(grace: shutdownGrace))
+            if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+            if let connections { try channel.pipeline.syncOperations.addHandler(connections.admission()) }
+            if tls == nil {
+                try channel.pipeline.syncOperations.addHandler(HTTP2PrefaceSniffer())
+            }
             try channel.pipeline.syncOperations.addHandler(negotiation)
             return Value(negotiated: negotiation.protocolNegotiationResult, channel: channel)
         }
@@ -94,5 +128,22 @@ final class HTTP2PrefaceSniffer: ChannelInboundHandler, RemovableChannelHandler 
             context.fireChannelRead(wrapInboundOut(bytes))
         }
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+}
+
+/// Closes a connection `grace` after the server asked it to quiesce (shutdown), whatever
+/// the protocol's own goodbye is still waiting for.
+final class ShutdownDeadline: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+    private let grace: TimeAmount
+
+    init(grace: TimeAmount) { self.grace = grace }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            let channel = context.channel
+            context.eventLoop.scheduleTask(in: grace) { channel.close(promise: nil) }
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }
