@@ -60,10 +60,12 @@ public final class ConnectionGuard: Sendable {
         RequestIdleTimer(limits: self)
     }
 
-    /// `idleTimeout` as NIO counts time.
-    var idleTimeAmount: TimeAmount {
-        let (seconds, attoseconds) = idleTimeout.components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    /// Closes `channel` (and counts it timed out) unless cancelled within `idleTimeout`.
+    func closeWhenIdle(_ channel: any Channel) -> Scheduled<Void> {
+        channel.eventLoop.scheduleTask(in: TimeAmount(idleTimeout)) { [self] in
+            noteTimedOut()
+            channel.close(promise: nil)
+        }
     }
 
     func noteRefused() {
@@ -135,11 +137,7 @@ final class ConnectionAdmissionHandler: ChannelDuplexHandler {
             refuse(context)
             return
         }
-        let limits = self.limits
-        firstBytes = context.eventLoop.scheduleTask(in: limits.idleTimeAmount) { [channel = context.channel] in
-            limits.noteTimedOut()
-            channel.close(promise: nil)
-        }
+        firstBytes = limits.closeWhenIdle(context.channel)
     }
 
     /// Answers 503 (HTTP/1.1, what a client that sent nothing yet can read) and closes:
@@ -209,10 +207,6 @@ final class RequestIdleTimer: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func arm(_ context: ChannelHandlerContext) {
         deadline?.cancel()
-        let limits = self.limits
-        deadline = context.eventLoop.scheduleTask(in: limits.idleTimeAmount) { [channel = context.channel] in
-            limits.noteTimedOut()
-            channel.close(promise: nil)
-        }
+        deadline = limits.closeWhenIdle(context.channel)
     }
 }

@@ -57,8 +57,7 @@ public struct HTTP1AndHTTP2Channel: HTTPChannelHandler {
         } else {
             self.tls = nil
         }
-        let (seconds, attoseconds) = shutdownGrace.components
-        self.shutdownGrace = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        self.shutdownGrace = TimeAmount(shutdownGrace)
     }
 
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {

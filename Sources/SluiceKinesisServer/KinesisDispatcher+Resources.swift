@@ -42,21 +42,21 @@ extension KinesisDispatcher {
     }
 
     func tagResource(_ input: TagResourceInput) throws -> EmptyShape {
-        let (stream, consumer) = try resource(input.ResourceARN)
-        if let consumer {
-            try engine.catalog.updateConsumerTags(stream: stream, consumer: consumer, add: input.Tags)
-        } else {
-            try engine.catalog.addTags(stream: stream, tags: input.Tags)
-        }
-        return EmptyShape()
+        try changeTags(of: input.ResourceARN, add: input.Tags)
     }
 
     func untagResource(_ input: UntagResourceInput) throws -> EmptyShape {
-        let (stream, consumer) = try resource(input.ResourceARN)
+        try changeTags(of: input.ResourceARN, remove: input.TagKeys)
+    }
+
+    /// A stream's tags are the ones AddTagsToStream sets; a consumer has its own.
+    private func changeTags(of arn: String, add: [String: String] = [:], remove: [String] = []) throws -> EmptyShape {
+        let (stream, consumer) = try resource(arn)
         if let consumer {
-            try engine.catalog.updateConsumerTags(stream: stream, consumer: consumer, remove: input.TagKeys)
+            try engine.catalog.updateConsumerTags(stream: stream, consumer: consumer, add: add, remove: remove)
         } else {
-            try engine.catalog.removeTags(stream: stream, keys: input.TagKeys)
+            if !add.isEmpty { try engine.catalog.addTags(stream: stream, tags: add) }
+            if !remove.isEmpty { try engine.catalog.removeTags(stream: stream, keys: remove) }
         }
         return EmptyShape()
     }
