@@ -77,23 +77,22 @@ public enum KinesisHTTPServer {
                 try authorize(request, received: received, body: body, action: policyAction, accessControl: accessControl, dispatcher: dispatcher, logger: logger)
             }
             if let run = extraTarget?.value {
-                return try response(status: .ok, json: try await run(action, Data(buffer: body)), format: format, requestId: requestId)
+                return response(status: .ok, json: try await run(action, Data(buffer: body)), format: format, requestId: requestId)
             }
             let regional = dispatcher.answering(inRegion: signingRegion(of: request))
             if action == "SubscribeToShard" {
                 return try subscribe(body: Data(buffer: body), dispatcher: regional, format: format, requestId: requestId)
             }
             let output = try await regional.handle(action: action, body: body)
-            return try response(status: .ok, json: output, format: format, requestId: requestId)
+            return response(status: .ok, json: output, format: format, requestId: requestId)
         } catch {
             let kinesisError = (error as? KinesisError) ?? KinesisError(type: "InternalFailure", message: "\(error)", status: 500)
             if kinesisError.status >= 500 {
                 failureLog.log(logger, .error, "request failed", metadata: ["error": "\(kinesisError)", "request_id": "\(requestId)"])
             }
-            var response = (try? response(status: HTTPResponse.Status(code: kinesisError.status), json: kinesisError.body, format: format, requestId: requestId))
-                ?? Self.response(status: HTTPResponse.Status(code: kinesisError.status), json: kinesisError.body, requestId: requestId)
-            response.headers[errorTypeHeader] = kinesisError.type
-            return response
+            var answer = response(status: HTTPResponse.Status(code: kinesisError.status), json: kinesisError.body, format: format, requestId: requestId)
+            answer.headers[errorTypeHeader] = kinesisError.type
+            return answer
         }
     }
 
@@ -146,19 +145,13 @@ public enum KinesisHTTPServer {
         })
     }
 
-    /// A response whose body is `json` in `format`.
-    static func response(status: HTTPResponse.Status, json: some Collection<UInt8>, format: KinesisBodyFormat, requestId: String) throws -> Response {
-        guard format != .json else { return response(status: status, json: json, requestId: requestId) }
+    /// A response whose body is `json` in `format`. JSON that cannot be re-encoded (a
+    /// server bug) goes out as the JSON it is, labelled so.
+    static func response(status: HTTPResponse.Status, json: some Collection<UInt8>, format: KinesisBodyFormat = .json, requestId: String) -> Response {
+        let encoded = try? format.encode(json: json)
         var headers = HTTPFields()
-        headers[.contentType] = format.contentType
+        headers[.contentType] = encoded == nil ? contentType : format.contentType
         headers[requestIdHeader] = requestId
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try format.encode(json: json))))
-    }
-
-    static func response(status: HTTPResponse.Status, json: some Collection<UInt8>, requestId: String) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = contentType
-        headers[requestIdHeader] = requestId
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: json)))
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: encoded ?? Array(json))))
     }
 }
