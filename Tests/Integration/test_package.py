@@ -32,7 +32,9 @@ def mirror():
     for source in Path("/etc/apt").glob("sources.list*"):
         files = [source] if source.is_file() else list(source.glob("*"))
         for f in files:
-            m = re.search(r"(https?://\S+/debian)\b", f.read_text())
+            # Comments may name other mirrors (a snapshot the image was built from).
+            live = "\n".join(line for line in f.read_text().splitlines() if not line.lstrip().startswith("#"))
+            m = re.search(r"(https?://\S+/debian)\b", live)
             if m:
                 return m.group(1)
     return "http://deb.debian.org/debian"
