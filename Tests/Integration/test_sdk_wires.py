@@ -191,7 +191,7 @@ def test_the_same_flows_over_every_wire(wire):
     stream = "flows-" + wire.name.replace(".", "")
     wire.call("CreateStream", {"StreamName": stream, "ShardCount": 2})
     summary = wire.call("DescribeStreamSummary", {"StreamName": stream})["StreamDescriptionSummary"]
-    assert summary["StreamStatus"] == "ACTIVE" and summary["OpenShardCount"] == 2
+    assert summary["StreamStatus"] == "ACTIVE" and summary["OpenShardCount"] == 2 and summary["MaxRecordSizeInKiB"] == 1024
     assert abs(summary["StreamCreationTimestamp"] - time.time()) < 60
     if wire.fmt == "cbor":
         assert isinstance(summary["StreamCreationTimestamp"], Millis)

@@ -125,6 +125,8 @@ public struct StreamDescriptionSummaryShape: Codable, Sendable {
     public var KeyId: String?
     public var OpenShardCount: Int
     public var ConsumerCount: Int
+    /// The largest record the stream takes, in KiB (sluiced: always 1024).
+    public var MaxRecordSizeInKiB: Int = 1024
 
     public init(StreamName: String, StreamARN: String, StreamStatus: String, StreamModeDetails: StreamModeDetailsShape, RetentionPeriodHours: Int, StreamCreationTimestamp: Double, EnhancedMonitoring: [EnhancedMetricsShape], EncryptionType: String, KeyId: String? = nil, OpenShardCount: Int, ConsumerCount: Int) {
         self.StreamName = StreamName
