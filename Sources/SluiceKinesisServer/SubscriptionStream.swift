@@ -25,8 +25,7 @@ public struct SubscriptionStream: Sendable {
 
     /// An event whose payload is `json`, in the request's format.
     private func event(_ type: String, json: [UInt8]) throws -> [UInt8] {
-        let contentType = format == .json ? "application/json" : format.contentType
-        return EventStreamMessage.event(type, payload: try format.encode(json: json), contentType: contentType)
+        EventStreamMessage.event(type, payload: try format.encode(json: json), contentType: format.eventContentType)
     }
 
     /// Calls `send` with each event-stream message, in order.

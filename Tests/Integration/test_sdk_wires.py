@@ -32,36 +32,28 @@ class WireError(Exception):
         self.status, self.type, self.message, self.header_type = status, type_, message, header_type
 
 
-def to_json(value, member=None):
+def walk(value, leaf, member=None):
+    """`value` with every leaf replaced by `leaf(leaf value, the member it belongs to)`."""
+    if isinstance(value, dict):
+        return {k: walk(v, leaf, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [walk(v, leaf, member) for v in value]
+    return leaf(value, member)
+
+
+def to_json(value):
     """A request in neutral form (bytes for blobs, seconds for timestamps) as JSON."""
-    if isinstance(value, dict):
-        return {k: to_json(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [to_json(v, member) for v in value]
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    return value
+    return walk(value, lambda v, _: base64.b64encode(v).decode() if isinstance(v, bytes) else v)
 
 
-def to_cbor(value, member=None):
+def to_cbor(value):
     """... as the Java SDK writes CBOR: byte strings, timestamps as tag 1 milliseconds."""
-    if isinstance(value, dict):
-        return {k: to_cbor(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [to_cbor(v, member) for v in value]
-    if member in TIMESTAMPS and isinstance(value, (int, float)):
-        return cbor2.CBORTag(1, int(round(value * 1000)))
-    return value
+    return walk(value, lambda v, member: cbor2.CBORTag(1, int(round(v * 1000)))
+                if member in TIMESTAMPS and isinstance(v, (int, float)) else v)
 
 
-def from_json(value, member=None):
-    if isinstance(value, dict):
-        return {k: from_json(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [from_json(v, member) for v in value]
-    if member in BLOBS and isinstance(value, str):
-        return base64.b64decode(value)
-    return value
+def from_json(value):
+    return walk(value, lambda v, member: base64.b64decode(v) if member in BLOBS and isinstance(v, str) else v)
 
 
 class Millis(float):

@@ -17,8 +17,7 @@ public enum EventStreamMessage {
     public static func exception(_ type: String, message: String, format: KinesisBodyFormat = .json) -> [UInt8] {
         let json = Array("{\"message\":\(JSONText.quoted(message))}".utf8)
         let payload = (try? format.encode(json: json)) ?? json
-        let contentType = format == .json ? "application/json" : format.contentType
-        return encode(headers: [(":message-type", "exception"), (":exception-type", type), (":content-type", contentType)], payload: payload)
+        return encode(headers: [(":message-type", "exception"), (":exception-type", type), (":content-type", format.eventContentType)], payload: payload)
     }
 
     public static func encode(headers: [(String, String)], payload: [UInt8]) -> [UInt8] {

@@ -27,6 +27,15 @@ public enum KinesisBodyFormat: Sendable, Equatable {
         }
     }
 
+    /// The `:content-type` of an event-stream message's payload (AWS labels JSON events
+    /// `application/json`, not the protocol's own type).
+    public var eventContentType: String {
+        switch self {
+        case .json: "application/json"
+        case .cbor: KinesisCBOR.contentType
+        }
+    }
+
     /// A request body as the JSON the dispatcher reads.
     public func jsonRequest(_ body: some Collection<UInt8>) throws -> [UInt8] {
         switch self {
